@@ -1,0 +1,57 @@
+"""The unit of data flowing through the engine: a column-oriented block of source rows as strings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_CHUNK_SIZE = 10_000
+STRING_DTYPE = pd.StringDtype("pyarrow")
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A source record that could not be read (e.g. wrong number of fields); goes to the error file."""
+
+    row_number: int
+    message: str
+    raw_values: tuple[str, ...] = ()
+
+
+@dataclass
+class Chunk:
+    """Source rows as a DataFrame of strings plus where each row came from.
+
+    - `frame`: one column per source column, in source order, dtype `STRING_DTYPE`; an empty cell is
+      `""`, never NA. The index is 0..n-1.
+    - `row_numbers`: int64 array aligned with `frame`; the physical line number of the first line of
+      each record (header = line 1 in a CSV) or the sheet row number in Excel.
+    - `rejected`: records of this stretch of the source that could not be read.
+    """
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def frame_from_columns(columns: Sequence[str], values: Sequence[Sequence[str]]) -> pd.DataFrame:
+    """Build a chunk frame from column-wise Python sequences of strings (one sequence per column)."""
+    data = {name: pd.array(list(col), dtype=STRING_DTYPE) for name, col in zip(columns, values, strict=True)}
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def make_chunk(columns: Sequence[str], rows: Sequence[Sequence[str]], row_numbers: Sequence[int],
+               rejected: list[RejectedRow] | None = None) -> Chunk:
+    """Build a chunk from row-wise data (each row as long as `columns`); handy for tests and small sources."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    return Chunk(frame_from_columns(columns, cols), np.asarray(row_numbers, dtype=np.int64), rejected or [])

@@ -1,0 +1,236 @@
+"""CSV files: encoding and delimiter detection, strict header checks, streaming chunks with line numbers.
+
+Fast path: pyarrow parses the bytes after the header; a record's line number is derived from the
+newlines inside the preceding records. pyarrow cannot say where a malformed record (wrong number of
+fields) sat, so the first time one appears the source reopens the file and continues from the first
+line not yet handed out with Python's csv module, which knows every record's line. Rows are never
+shifted: a malformed record becomes a `RejectedRow`. Records whose cells are all empty (blank lines,
+`,,,`) are skipped. Old-Mac files with CR-only line ends are refused.
+"""
+
+from __future__ import annotations
+
+import csv as pycsv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, make_chunk
+from backend.pipeline.errors import SourceError
+from backend.pipeline.sources.base import Source, register
+from backend.pipeline.sources.headers import check_header
+from backend.pipeline.sources.text import (
+    Encoding,
+    IterStream,
+    detect_encoding,
+    read_sample,
+    utf8_blocks,
+)
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class _Opened:
+    buf: io.BufferedReader
+    header: list[str]
+    first_data_line: int
+    lines: Iterator[str]
+    counter: list[int]
+
+
+def _guess_delimiter(text: str) -> str:
+    lines = text.split("\n")
+    sample = "\n".join(lines[:50] if len(lines) > 50 else lines[:-1] or lines)
+    best, best_score = ",", (0.0, 0)
+    for delim in DELIMITERS:
+        rows = [r for r in pycsv.reader(io.StringIO(sample, newline="\n"), delimiter=delim) if r]
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        score = (sum(len(r) == width for r in rows) / len(rows), width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+@register
+class CsvSource(Source):
+    """A delimited text file (CSV, semicolon, tab or pipe separated) with a header row."""
+
+    type = "csv"
+    label = "CSV file"
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "encoding": {"type": "string", "title": "Encoding", "default": "auto",
+                         "enum": ["auto", "utf-8", "utf-16", "cp1252", "latin-1"]},
+            "delimiter": {"type": "string", "title": "Delimiter", "default": "auto",
+                          "enum": ["auto", ",", ";", "\t", "|"]},
+        },
+    }
+
+    def __init__(self, config: dict[str, Any] | None = None, *, max_rows: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.max_rows = max_rows
+        self.encoding: Encoding | None = None
+        self.delimiter: str | None = None
+
+    def _open_text(self) -> _Opened:
+        stream = self._open()
+        sample, complete = read_sample(stream)
+        if sample.startswith(_ZIP_MAGIC):
+            raise SourceError("This file is a zip archive (an Excel workbook?), not a CSV file. "
+                              "Upload it as Excel or save it as CSV.")
+        self.encoding = enc = detect_encoding(sample, self.config.get("encoding", "auto"), complete=complete)
+        if enc.warning and enc.warning not in self.warnings:
+            self.warnings.append(enc.warning)
+        text = sample[enc.skip:].decode(enc.codec, errors="replace")
+        if not text.strip("\r\n\t \ufeff"):
+            raise SourceError("The file is empty: it has no header row and no data.")
+        if "\x00" in text:
+            raise SourceError("The file contains binary data (NUL bytes); it is not a text CSV file.")
+        if "\r" in text and "\n" not in text and not complete:
+            raise SourceError("Lines end with CR only (old Mac format); save the file with CRLF or LF line ends.")
+        text = text.replace("\r", "\n") if "\n" not in text else text
+        delim = self.config.get("delimiter", "auto")
+        self.delimiter = _guess_delimiter(text) if delim in (None, "", "auto") else delim
+        buf = io.BufferedReader(IterStream(utf8_blocks(stream, enc, sample)), buffer_size=1 << 20)
+        counter = [0]
+
+        def lines() -> Iterator[str]:
+            while line := buf.readline():
+                counter[0] += 1
+                try:
+                    yield line.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise SourceError(f"Line {counter[0]} is not valid {enc.codec} text; choose the right "
+                                      "encoding in the source settings.") from None
+
+        line_iter = lines()
+        reader = pycsv.reader(line_iter, delimiter=self.delimiter)
+        header = next((row for row in reader if row), None)
+        if header is None:
+            raise SourceError("The file is empty: it has no header row and no data.")
+        return _Opened(buf, check_header(header), counter[0] + 1, line_iter, counter)
+
+    def columns(self) -> list[str]:
+        return self._open_text().header
+
+    def read(self) -> Iterator[Chunk]:
+        opened = self._open_text()
+        resume = yield from self._read_fast(opened)
+        if resume is not None:
+            yield from self._read_slow(self._open_text(), resume)
+
+    def _pyarrow_reader(self, opened: _Opened, invalid: list) -> pacsv.CSVStreamingReader:
+        def on_invalid(row: Any) -> str:
+            invalid.append(row)
+            return "skip"
+        names = opened.header
+        return pacsv.open_csv(
+            opened.buf,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                             ignore_empty_lines=False, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False))
+
+    def _read_fast(self, opened: _Opened) -> Iterator[Chunk]:
+        """Yield chunks via pyarrow; return the line to resume from if a malformed record shows up."""
+        if not opened.buf.peek(1):
+            return None  # header only: zero rows is a valid answer
+        invalid: list = []
+        line, pending, pending_lines, count = opened.first_data_line, [], [], 0
+        try:
+            reader = self._pyarrow_reader(opened, invalid)
+            for batch in reader:
+                if invalid:
+                    return int(pending_lines[0][0]) if pending_lines else line
+                starts, keep, line = _record_lines(batch, line)
+                table = pa.Table.from_batches([batch])
+                if not keep.all():
+                    table, starts = table.filter(pa.array(keep)), starts[keep]
+                pending.append(table)
+                pending_lines.append(starts)
+                count += len(starts)
+                self._check_limit(count)
+                while sum(len(t) for t in pending) >= self.chunk_size:
+                    yield self._take(pending, pending_lines, self.chunk_size)
+        except pa.ArrowInvalid as err:
+            if invalid:
+                return int(pending_lines[0][0]) if pending_lines else line
+            raise SourceError(f"The file could not be read as {self.encoding.codec} CSV: {err}. "
+                              "Check the encoding and delimiter in the source settings.") from None
+        if invalid:
+            return int(pending_lines[0][0]) if pending_lines else line
+        while pending:
+            yield self._take(pending, pending_lines, self.chunk_size)
+        return None
+
+    def _take(self, pending: list[pa.Table], pending_lines: list[np.ndarray], n: int) -> Chunk:
+        table = pa.concat_tables(pending)
+        lines = np.concatenate(pending_lines)
+        head, rest = table.slice(0, n), table.slice(n)
+        pending.clear()
+        pending_lines.clear()
+        if len(rest):
+            pending.append(rest)
+            pending_lines.append(lines[n:])
+        frame = head.to_pandas(types_mapper=lambda t: STRING_DTYPE if t in (pa.string(), pa.large_string())
+                               else None)
+        return Chunk(frame, lines[:n].astype(np.int64), [])
+
+    def _check_limit(self, count: int) -> None:
+        if self.max_rows is not None and count > self.max_rows:
+            raise SourceError(f"The file has more than {self.max_rows:,} rows, the limit for one import. "
+                              "Split it into smaller files.")
+
+    def _read_slow(self, opened: _Opened, resume: int) -> Iterator[Chunk]:
+        reader = pycsv.reader(opened.lines, delimiter=self.delimiter)
+        header, width = opened.header, len(opened.header)
+        rows, numbers, rejected, count = [], [], [], 0
+        while True:
+            start = opened.counter[0] + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except pycsv.Error as err:
+                raise SourceError(f"Line {start}: {err}.") from None
+            if start < resume or not any(row):
+                continue
+            if len(row) != width:
+                rejected.append(RejectedRow(start, f"Line {start} has {len(row)} fields but the header has "
+                                            f"{width}; the row was not imported.", tuple(row)))
+            else:
+                rows.append(row)
+                numbers.append(start)
+                count += 1
+                self._check_limit(count)
+            if len(rows) >= self.chunk_size:
+                yield make_chunk(header, rows, numbers, rejected)
+                rows, numbers, rejected = [], [], []
+        if rows or rejected:
+            yield make_chunk(header, rows, numbers, rejected)
+
+
+def _record_lines(batch: pa.RecordBatch, first_line: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Start line of each record, which records have any non-empty cell, and the next free line."""
+    n = batch.num_rows
+    spans = np.ones(n, dtype=np.int64)
+    keep = np.zeros(n, dtype=bool)
+    for col in batch.columns:
+        spans += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False)
+        keep |= pc.binary_length(col).to_numpy(zero_copy_only=False) > 0
+    ends = np.cumsum(spans)
+    starts = first_line + ends - spans
+    return starts, keep, first_line + int(ends[-1]) if n else first_line
