@@ -1,0 +1,9 @@
+({
+    doInit: function (component, event, helper) {
+        helper.buildParameters(component);
+    },
+
+    onCanvasAppError: function (component, event, helper) {
+        helper.showError(component, event);
+    }
+});
