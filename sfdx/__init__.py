@@ -1,0 +1,1 @@
+"""Salesforce DX tooling: package scripts and the localorg emulator."""

@@ -1,0 +1,97 @@
+"""The Flask app behind every localorg listener: request hooks, error shapes and blueprint loading.
+
+Extension point: a module `sfdx/localorg/<name>.py` listed in EXTENSION_MODULES that defines a
+module-level `blueprint` is mounted automatically (bulk2.py, bulk1.py, canvas.py); other blueprints can
+be added with `register_extension(bp)` before the server starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import time
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from .errors import SfError, limit_exceeded, not_found
+from .web import MAX_VERSION, MIN_VERSION, authenticate, bearer_token, sf_error, sf_json
+
+if TYPE_CHECKING:
+    from .org import Org
+    from .server import LocalOrgServer
+
+EXTENSION_MODULES = ("bulk2", "bulk1", "canvas")
+_EXTRA: list[Blueprint] = []
+_DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(?:/|$)")
+
+
+def register_extension(bp: Blueprint) -> None:
+    """Mount `bp` in apps created from now on (call before LocalOrgServer.start)."""
+    _EXTRA.append(bp)
+
+
+def meter(org: Org) -> None:
+    """Count one API call against the org's daily allowance; REQUEST_LIMIT_EXCEEDED when it is spent."""
+    with org.usage_lock:
+        if org.api_used >= org.knobs.api_allowance:
+            g.metered = org
+            raise limit_exceeded()
+        org.api_used += 1
+    g.metered = org
+
+
+def _before() -> Response | None:
+    g.org = request.environ.get("localorg.org")
+    m = _DATA.match(request.path)
+    if m is None:
+        return None
+    g.api_version = f"{m.group(1)}.{m.group(2)}"
+    if not MIN_VERSION <= int(m.group(1)) <= MAX_VERSION or m.group(2) != "0":
+        raise not_found()
+    org, _ = authenticate(bearer_token())
+    if org.knobs.latency_ms:
+        time.sleep(org.knobs.latency_ms / 1000)
+    meter(org)
+    return None
+
+
+def _after(resp: Response) -> Response:
+    org = g.get("metered")
+    if org is not None:
+        resp.headers["Sforce-Limit-Info"] = f"api-usage={org.api_used}/{org.knobs.api_allowance}"
+    return resp
+
+
+def _http_error(exc: HTTPException) -> Response:
+    if exc.code == 405:
+        allowed = ",".join(sorted(m for m in (exc.valid_methods or []) if m not in ("HEAD", "OPTIONS")))
+        return sf_json([{"errorCode": "METHOD_NOT_ALLOWED",
+                         "message": f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}"}], 405)
+    if exc.code == 404:
+        return sf_error(not_found())
+    return sf_json([{"errorCode": "UNKNOWN_EXCEPTION", "message": exc.description or ""}], exc.code or 500)
+
+
+def create_app(srv: LocalOrgServer) -> Flask:
+    """The WSGI app shared by all listeners of `srv` (the org comes from the listener)."""
+    from . import admin, composite, oauth, query, rest, soap
+
+    app = Flask("sfdx.localorg")
+    app.extensions["localorg"] = srv
+    app.url_map.strict_slashes = False
+    app.before_request(_before)
+    app.after_request(_after)
+    app.register_error_handler(SfError, lambda e: sf_error(e, request.get_data(cache=True)))
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_blueprint(rest.versions_bp)
+    for module in (rest, query, composite, oauth, soap, admin):
+        app.register_blueprint(module.blueprint)
+    for name in EXTENSION_MODULES:
+        if importlib.util.find_spec(f"{__package__}.{name}") is not None:
+            app.register_blueprint(importlib.import_module(f"{__package__}.{name}").blueprint)
+    for bp in _EXTRA:
+        app.register_blueprint(bp)
+    return app

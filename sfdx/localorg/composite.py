@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("localorg_composite", __name__)

@@ -1,0 +1,154 @@
+"""An Org: schema, record store, users, registered client apps, sessions and knobs of one local org."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .fieldkit import system_fields
+from .ids import IdFactory
+from .metadata import load_source_tree
+from .schema import Field, SObjectType
+from .sessions import SessionStore
+from .standard_objects import build_standard_schema
+from .store import Store
+
+
+@dataclass
+class Knobs:
+    """Behaviour switches set by startup flags or the admin endpoint (see admin.py)."""
+
+    latency_ms: int = 0
+    api_allowance: int = 15000
+    token_lifetime: float = 7200.0
+    lock_rate: float = 0.0          # for the Bulk engineer: share of rows that hit UNABLE_TO_LOCK_ROW
+    lock_seed: int = 0
+    fail_bulk_jobs: bool = False    # for the Bulk engineer: next Bulk jobs end in state Failed
+    fail_bulk_message: str = "InternalServerError : forced failure (localorg knob)"
+
+
+@dataclass
+class ClientApp:
+    """A registered client app (External Client App / Connected App) of one org."""
+
+    name: str
+    consumer_key: str
+    consumer_secret: str
+    callback_urls: list[str]
+    scopes: list[str] = field(default_factory=lambda: ["api", "refresh_token", "openid", "web", "id"])
+    canvas_url: str | None = None
+
+    def info(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Org:
+    """One local org. `store` holds the records; `schema` the objects; `sessions` the tokens."""
+
+    def __init__(self, name: str, org_id: str, pod: str, knobs: Knobs) -> None:
+        self.name = name
+        self.id = org_id
+        self.knobs = knobs
+        self.ids = IdFactory(pod)
+        self.schema = build_standard_schema()
+        self.store = Store(self.schema, self.ids)
+        self.sessions = SessionStore(org_id, knobs.token_lifetime)
+        self.apps: dict[str, ClientApp] = {}
+        self.instance_url = ""
+        self.api_used = 0
+        self.usage_lock = threading.Lock()
+        self.namespace: str | None = None
+        self.on_change: Callable[[], None] | None = None  # the server rewrites its state file
+        self.extra: dict[str, Any] = {}   # room for extensions (Bulk jobs, canvas state)
+        self.admin_password = secrets.token_urlsafe(12)
+        self.admin_id = self._bootstrap(name)
+        self.ready_token = self.sessions.issue(self.admin_id, None, "full").token
+
+    def _bootstrap(self, name: str) -> str:
+        s = self.store
+        admin = s.insert("User", {"Username": f"admin@{name}.localorg", "LastName": "Admin", "FirstName": "Org",
+                                  "Email": f"admin@{name}.localorg", "Alias": "admin"})
+        s.default_user = admin
+        for rid in (admin,):  # the bootstrap user owns and created itself
+            rec = s.table("User").rows[rid]
+            s.table("User").put(rid, dict(rec, CreatedById=admin, LastModifiedById=admin, UserType="Standard"))
+        org = s.table("Organization")
+        org_rec = {"Id": self.id, "Name": name, "OrganizationType": "Developer Edition", "IsSandbox": False,
+                   "InstanceName": "LO1", "DefaultLocaleSidKey": "en_US", "TimeZoneSidKey": "America/Los_Angeles",
+                   "LanguageLocaleKey": "en_US", "IsDeleted": False}
+        org.put(self.id, org_rec)
+        return admin
+
+    @property
+    def admin_username(self) -> str:
+        return f"admin@{self.name}.localorg"
+
+    # ---- API used by tests and the seed ---------------------------------------------------------
+    def create_user(self, username: str, last_name: str, first_name: str = "", email: str | None = None,
+                    password: str | None = None) -> str:
+        uid = self.store.insert("User", {"Username": username, "LastName": last_name, "FirstName": first_name,
+                                         "Email": email or username, "Alias": last_name[:8]})
+        self.extra.setdefault("passwords", {})[uid] = password or secrets.token_urlsafe(12)
+        return uid
+
+    def password_ok(self, user_id: str, password: str) -> bool:
+        if user_id == self.admin_id:
+            return secrets.compare_digest(password, self.admin_password)
+        stored = self.extra.get("passwords", {}).get(user_id)
+        return stored is not None and secrets.compare_digest(password, stored)
+
+    def register_app(self, name: str, callback_urls: list[str], canvas_url: str | None = None,
+                     consumer_key: str | None = None, consumer_secret: str | None = None) -> ClientApp:
+        """Register a client app; keys are generated unless given."""
+        app = ClientApp(name, consumer_key or "3MVG9" + secrets.token_urlsafe(60).replace("-", "A"),
+                        consumer_secret or secrets.token_hex(32).upper(), list(callback_urls),
+                        canvas_url=canvas_url)
+        self.apps[app.consumer_key] = app
+        if self.on_change:
+            self.on_change()
+        return app
+
+    def create_record_type(self, sobject: str, developer_name: str, label: str | None = None,
+                           active: bool = True) -> str:
+        """Add a record type to `sobject`; addressable by DeveloperName in SOQL and parent keys."""
+        obj = self.store.sobject(sobject)
+        return self.store.insert("RecordType", {"SobjectType": obj.name, "DeveloperName": developer_name,
+                                                "Name": label or developer_name, "IsActive": active})
+
+    def define_object(self, name: str, label: str | None = None, fields: list[Field] = (),  # type: ignore[assignment]
+                      key_prefix: str | None = None, plural: str | None = None) -> SObjectType:
+        """Define (or extend) a custom object from Python; `name` ends in __c."""
+        obj = self.schema.get(name)
+        if obj is None:
+            prefix = key_prefix or self._next_custom_prefix()
+            obj = SObjectType(name, label or name[:-3].replace("_", " "), plural or (label or name[:-3]) + "s",
+                              prefix, custom=True)
+            system_fields(obj)
+            self.schema.add(obj)
+        obj.add(*fields)
+        self.store.table(obj.name).refresh_indexes()
+        return obj
+
+    def _next_custom_prefix(self) -> str:
+        n = sum(1 for o in self.schema.objects.values() if o.custom)
+        while True:
+            prefix = f"a{n // 62:01d}{'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'[n % 62]}"
+            if self.schema.by_prefix(prefix) is None:
+                return prefix
+            n += 1
+
+    def load_metadata(self, source_dir: Path, namespace: str | None = None) -> list[str]:
+        """Load custom objects/fields from an SFDX tree (force-app/main/default/objects)."""
+        self.namespace = namespace or self.namespace
+        return load_source_tree(self, Path(source_dir), namespace)
+
+    def info(self) -> dict[str, Any]:
+        """What the state file lists for this org."""
+        return {"name": self.name, "org_id": self.id, "instance_url": self.instance_url,
+                "username": self.admin_username, "password": self.admin_password, "user_id": self.admin_id,
+                "access_token": self.ready_token, "namespace": self.namespace,
+                "client_apps": [a.info() for a in self.apps.values()]}
