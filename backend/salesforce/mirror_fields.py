@@ -27,21 +27,19 @@ RUN_STATUSES = (
 )
 
 # Text lengths as declared in the package; longer values would fail the whole upsert
-# (STRING_TOO_LONG), so they are cut here. Error_Summary__c is a LongTextArea.
+# (STRING_TOO_LONG), so they are cut here. Error_Summary__c is a LongTextArea. Picklists
+# (Operation__c, API__c, Status__c) are not cut: a shortened value would be a wrong one.
 TEXT_LENGTHS: dict[str, dict[str, int]] = {
     JOB_OBJECT: {
         "Name": 80,
         "Job_Key__c": 80,
         "Target_Object__c": 80,
-        "Operation__c": 40,
         "Source_Type__c": 40,
         "Schedule__c": 255,
     },
     RUN_OBJECT: {
         "Run_Key__c": 80,
-        "Operation__c": 40,
         "Object__c": 80,
-        "API__c": 40,
         "Error_Summary__c": 32768,
         "Results_URL__c": 255,
     },
