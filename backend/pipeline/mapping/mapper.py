@@ -1,0 +1,199 @@
+"""Turn source chunks into Salesforce-ready chunks: filter, de-duplicate, map, value-map, convert.
+
+`Mapper(mapping, describe, columns).map_chunk(chunk) -> MappedChunk` is the transform entry point.
+A Mapper keeps the de-duplication state of one run, so use one Mapper per run (and a fresh one for
+a preview or a pre-flight pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow
+from backend.pipeline.errors import ConfigError
+from backend.pipeline.mapping import values as V
+from backend.pipeline.mapping.convert import convert
+from backend.pipeline.mapping.formula import Context, Formula, compile_formula
+from backend.pipeline.mapping.model import FieldMapping, Mapping
+
+NULL_MARKER_BULK = "#N/A"  # Bulk API CSV: sets a field to null
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that will not be written, why, and its original values (column -> text) for the error file."""
+
+    row_number: int
+    message: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MappedChunk:
+    """Rows ready for a sink, aligned three ways: `frame`, `row_numbers` and `source`.
+
+    - `frame`: one column per target field (API names), string dtype, wire format; NA = blank.
+      Lookup fields still hold the value to look up (lookups.py replaces it with an Id).
+    - `source`: the same rows' original values, for the success file.
+    - `errors`: rows left out (read errors, conversion errors, duplicates), sorted by row number.
+    - `skipped`: rows the filter left out. `null_fields`: fields where blank means "set to null";
+      a blank in any other field means "leave unchanged" (omit it).
+    """
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    source: pd.DataFrame
+    errors: list[RowError]
+    skipped: int = 0
+    null_fields: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """REST bodies: blanks omitted, or None where the field is in `null_fields`."""
+        cols = list(self.frame.columns)
+        for row in self.frame.itertuples(index=False, name=None):
+            rec = {}
+            for name, value in zip(cols, row, strict=True):
+                if value is pd.NA or value is None:
+                    if name in self.null_fields:
+                        rec[name] = None
+                else:
+                    rec[name] = value
+            yield rec
+
+    def bulk_frame(self) -> pd.DataFrame:
+        """Bulk API CSV values: blanks empty, or `#N/A` where the field is in `null_fields`."""
+        out = self.frame.copy()
+        for name in out.columns:
+            out[name] = out[name].fillna(NULL_MARKER_BULK if name in self.null_fields else "")
+        return out
+
+
+def rejected_error(rej: RejectedRow) -> RowError:
+    """A read-time rejection as a RowError; the raw fields go into the message, never into columns."""
+    raw = " | ".join(rej.raw_values)
+    return RowError(rej.row_number, f"{rej.message} Fields: {raw[:500]}" if raw else rej.message)
+
+
+class Mapper:
+    """Compiled form of a Mapping for one run; raises ConfigError if a formula does not compile."""
+
+    def __init__(self, mapping: Mapping, describe: dict[str, Any] | None, columns: Sequence[str]) -> None:
+        self.mapping = mapping
+        self.columns = list(columns)
+        self.meta = {f["name"].lower(): f for f in (describe or {}).get("fields", [])}
+        self.targets = self._targets()
+        self.formulas: dict[str, Formula] = {}
+        for fm in self.targets:
+            if fm.formula is not None:
+                try:
+                    self.formulas[fm.field] = compile_formula(fm.formula, self.columns)
+                except ConfigError as err:
+                    raise ConfigError(f"Formula for {fm.field}: {err}") from None
+            elif fm.column is not None and fm.column not in self.columns:
+                raise ConfigError(f"Field {fm.field} is mapped from column '{fm.column}', which the source "
+                                  "does not have.")
+        self.filter = compile_formula(mapping.filter, self.columns) if mapping.filter else None
+        missing = [c for c in mapping.dedupe_columns if c not in self.columns]
+        if missing:
+            raise ConfigError(f"De-duplicate columns not in the source: {', '.join(missing)}.")
+        self._seen: dict[int, int] = {}
+
+    def _targets(self) -> list[FieldMapping]:
+        m = self.mapping
+        if m.operation in ("delete", "hardDelete"):
+            key = m.field_mapping(m.match_key or "Id")
+            return [key] if key else []
+        return list(m.fields)
+
+    def null_fields(self) -> frozenset[str]:
+        default = self.mapping.options.blank_values
+        return frozenset(f.field for f in self.targets if (f.blank or default) == "null")
+
+    def map_chunk(self, chunk: Chunk) -> MappedChunk:
+        frame = chunk.frame.reset_index(drop=True)
+        opts = self.mapping.options
+        ctx = Context(frame, opts.time_zone, opts.all_date_formats)
+        n = len(frame)
+        keep = self.filter.truth(ctx) if self.filter else np.ones(n, dtype=bool)
+        messages = pd.Series("", index=frame.index, dtype=object)
+        self._dedupe(frame, chunk.row_numbers, keep, messages)
+        out = {}
+        for fm in self.targets:
+            with ctx.within(keep):
+                out[fm.field] = self._field_values(fm, ctx, messages, keep)
+        formula_errors = ctx.row_errors()
+        _add(messages, (formula_errors != "").to_numpy(), formula_errors)
+        good = keep & (messages == "").to_numpy()
+        bad = keep & ~good
+        errors = [rejected_error(rej) for rej in chunk.rejected]
+        errors += [RowError(int(num), str(msg), {c: str(v) for c, v in zip(frame.columns, vals, strict=True)})
+                   for num, msg, vals in zip(chunk.row_numbers[bad], messages[bad],
+                                             frame[bad].itertuples(index=False, name=None), strict=True)]
+        errors.sort(key=lambda e: e.row_number)
+        mapped = pd.DataFrame({k: v[good].reset_index(drop=True) for k, v in out.items()},
+                              index=pd.RangeIndex(int(good.sum())))
+        return MappedChunk(mapped, chunk.row_numbers[good], frame[good].reset_index(drop=True), errors,
+                           int(n - keep.sum()), self.null_fields())
+
+    def _field_values(self, fm: FieldMapping, ctx: Context, messages: pd.Series,
+                      keep: np.ndarray) -> pd.Series:
+        if fm.column is not None:
+            s = ctx.frame[fm.column]
+        elif fm.constant is not None:
+            s = pd.Series(fm.constant, index=ctx.index, dtype=STRING_DTYPE)
+        else:
+            s = self.formulas[fm.field].text(ctx)
+        s = V.text(s)
+        if fm.value_map:
+            table = {str(k).strip().casefold(): v for k, v in fm.value_map.items()}
+            mapped = s.str.casefold().map(table).astype(STRING_DTYPE)
+            s = mapped.where(mapped.notna(), s)
+        meta = self.meta.get(fm.field.lower())
+        if meta is None:
+            return s
+        truncate = self.mapping.options.truncate if fm.truncate is None else fm.truncate
+        conv = convert(s, meta, self.mapping.options, truncate=truncate,
+                       is_lookup=self.mapping.lookup(fm.field) is not None)
+        for rows, msg in conv.problems:
+            _add(messages, rows & keep, msg)
+        if self._needs_value(fm, meta):
+            _add(messages, s.isna().to_numpy() & keep, f"{meta.get('label') or fm.field} is required")
+        return conv.values
+
+    def _needs_value(self, fm: FieldMapping, meta: dict[str, Any]) -> bool:
+        op = self.mapping.operation
+        if op in ("delete", "hardDelete") or fm.field.lower() == (self.mapping.match_key or "").lower():
+            return True
+        clears = (fm.blank or self.mapping.options.blank_values) == "null" and op != "insert"
+        return not meta.get("nillable", True) and meta.get("type") != "boolean" and (
+            (op == "insert" and not meta.get("defaultedOnCreate")) or clears)
+
+    def _dedupe(self, frame: pd.DataFrame, numbers: np.ndarray, keep: np.ndarray, messages: pd.Series) -> None:
+        cols = self.mapping.dedupe_columns
+        if not cols:
+            return
+        key = frame[cols[0]].str.strip().str.casefold().fillna("")
+        for c in cols[1:]:
+            key = key + "\x1f" + frame[c].str.strip().str.casefold().fillna("")
+        hashes = pd.util.hash_pandas_object(key, index=False).to_numpy()
+        for i in np.flatnonzero(keep):
+            first = self._seen.setdefault(int(hashes[i]), int(numbers[i]))
+            if first != int(numbers[i]):
+                messages.iat[i] = f"Duplicate of row {first} (same {', '.join(cols)})"
+
+
+def _add(messages: pd.Series, rows: np.ndarray, msg: pd.Series | str) -> None:
+    rows = np.asarray(rows, dtype=bool)
+    if not rows.any():
+        return
+    new = msg[rows].astype(object).to_numpy() if isinstance(msg, pd.Series) else msg
+    prev = messages[rows].to_numpy(dtype=object)
+    messages[rows] = np.where(prev == "", new, prev + "; " + new)
