@@ -1,0 +1,77 @@
+"""Inflow's web app: create_app() builds it from settings (the environment, or a test's overrides)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from backend.extensions import db, migrate
+from backend.logs import configure_logging
+from backend.settings import ROOT, Settings
+from backend.web.uploads import InflowRequest
+
+
+def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
+    settings = _settings(config)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.request_class = InflowRequest
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    configure_logging()
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=1024 * 1024 * 1024,  # 1 GiB per request; larger sources belong in connections
+        TESTING=settings.env == "test",
+    )
+    app.extensions["inflow.settings"] = settings
+    app.extensions["inflow.keyring"] = _keyring(settings)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    from backend import models  # noqa: F401 - registers the tables
+    from backend.cli import register_cli
+    from backend.web import register_blueprints
+
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+
+
+def _settings(config: dict[str, Any] | Settings | None) -> Settings:
+    if isinstance(config, Settings):
+        config.check()
+        return config
+    base = Settings.from_env()
+    if not config:
+        return base
+    settings = dataclasses.replace(base, **config)
+    settings.check()
+    return settings
+
+
+def _keyring(settings: Settings):
+    from backend.security.crypto import load_keyring
+
+    dev_file = None if settings.is_production else settings.instance_path / "keys.json"
+    return load_keyring(settings.keys, settings.key_file, dev_file)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Web, worker and blob-chunk writes share one file: wait for locks instead of failing.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

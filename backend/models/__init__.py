@@ -1,0 +1,15 @@
+"""SQLAlchemy models, one module per area; importing this registers them all."""
+
+from backend.models.accounts import Account, User
+from backend.models.audit import AuditEvent
+from backend.models.base import NotFound, TenantScope
+from backend.models.connections import Connection
+from backend.models.jobs import Job
+from backend.models.orgs import OrgConnection
+from backend.models.runs import Run
+from backend.models.storage import Blob, BlobChunk
+
+SECRET_MODELS = (OrgConnection, Connection)
+
+__all__ = ["Account", "AuditEvent", "Blob", "BlobChunk", "Connection", "Job", "NotFound", "OrgConnection",
+           "Run", "SECRET_MODELS", "TenantScope", "User"]

@@ -1,0 +1,30 @@
+"""Saved import or export definitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db
+from backend.models.base import TenantOwned, UTCDateTime, utcnow
+
+OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+
+
+class Job(TenantOwned, db.Model):
+    __tablename__ = "jobs"
+
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16), default="import")
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    org_connection_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("org_connections.id", ondelete="SET NULL"), default=None)
+    object_name: Mapped[str] = mapped_column(String(255))
+    operation: Mapped[str] = mapped_column(String(16))
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    schedule: Mapped[str | None] = mapped_column(String(255), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""Security building blocks: encryption, passwords, canvas requests, tokens, headers, egress."""

@@ -1,0 +1,91 @@
+"""One frozen settings object, read from the environment once at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REGIONS = ("eu-frankfurt", "us-dallas", "au-sydney")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    instance_path: Path = ROOT / "instance"
+    database_url: str = ""
+    redis_url: str = ""
+    region: str = "eu-frankfurt"
+    region_urls: dict[str, str] = field(default_factory=dict)
+    keys: str = ""
+    key_file: Path | None = None
+    salesforce_client_id: str = ""
+    salesforce_client_secret: str = ""
+    salesforce_login_url: str = "https://login.salesforce.com"
+    salesforce_api_version: str = "66.0"
+    public_url: str = "http://127.0.0.1:5000"
+    dev_upload_token: str = ""
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        instance = Path(env.get("INFLOW_INSTANCE_PATH") or ROOT / "instance")
+        key_file = env.get("INFLOW_KEY_FILE")
+        settings = cls(
+            env=env.get("INFLOW_ENV", "development"),
+            instance_path=instance,
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'inflow.db'}",
+            redis_url=env.get("REDIS_URL", ""),
+            region=env.get("INFLOW_REGION", "eu-frankfurt"),
+            region_urls=_parse_region_urls(env.get("INFLOW_REGION_URLS", "")),
+            keys=env.get("INFLOW_KEYS", ""),
+            key_file=Path(key_file) if key_file else None,
+            salesforce_client_id=env.get("SALESFORCE_CLIENT_ID", ""),
+            salesforce_client_secret=env.get("SALESFORCE_CLIENT_SECRET", ""),
+            salesforce_login_url=env.get("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"),
+            salesforce_api_version=env.get("SALESFORCE_API_VERSION", "66.0"),
+            public_url=env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+            dev_upload_token=env.get("INFLOW_DEV_UPLOAD_TOKEN", ""),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse configurations that would break a promise, naming what is missing."""
+        if self.env not in ("development", "production", "test"):
+            raise SettingsError(f"INFLOW_ENV must be development, production or test, not {self.env!r}")
+        if self.region not in REGIONS:
+            raise SettingsError(f"INFLOW_REGION must be one of {', '.join(REGIONS)}, not {self.region!r}")
+        if not self.is_production:
+            return
+        missing = []
+        if not self.keys and not self.key_file:
+            missing.append("INFLOW_KEYS (or INFLOW_KEY_FILE) with the encryption keyring")
+        if not self.salesforce_client_secret:
+            missing.append("SALESFORCE_CLIENT_SECRET (the canvas app's consumer secret)")
+        if not self.salesforce_client_id:
+            missing.append("SALESFORCE_CLIENT_ID (the canvas app's consumer key)")
+        if self.database_url.startswith("sqlite"):
+            missing.append("DATABASE_URL pointing at PostgreSQL")
+        if missing:
+            raise SettingsError("Inflow refuses to start in production without: " + "; ".join(missing))
+
+
+def _parse_region_urls(text: str) -> dict[str, str]:
+    """`eu-frankfurt=https://eu.example,us-dallas=https://us.example` -> dict."""
+    urls = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, url = part.partition("=")
+        if name not in REGIONS or not url:
+            raise SettingsError(f"INFLOW_REGION_URLS entry {part!r} must look like region=https://host")
+        urls[name] = url.rstrip("/")
+    return urls

@@ -1,0 +1,187 @@
+"""Blobs stream in and out as separately encrypted chunks, so any size runs in constant memory."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select
+
+from backend.extensions import db
+from backend.models.base import NotFound, new_id, utcnow
+from backend.models.storage import Blob, BlobChunk
+from backend.security.crypto import Binding, DecryptionError, Keyring
+
+CHUNK_SIZE = 1024 * 1024
+UPLOAD_TTL = timedelta(hours=1)
+
+
+def expiry_for(kind: str, retention_days: int, now: datetime | None = None) -> datetime:
+    """Uploads live one hour; result files and rollback snapshots the account's retention."""
+    now = now or utcnow()
+    if kind == "upload":
+        return now + UPLOAD_TTL
+    return now + timedelta(days=retention_days)
+
+
+def _binding(account_id: str, blob_id: str, seq: int) -> Binding:
+    # The sequence number is bound too: chunks cannot be reordered or swapped between blobs.
+    return Binding(account_id, "blob_chunks", "data", f"{blob_id}:{seq}")
+
+
+class BlobWriter(io.RawIOBase):
+    """Write-only until seek(0) (what Werkzeug calls when a part ends), then readable plaintext."""
+
+    def __init__(self, store: BlobStore, blob: Blob):
+        super().__init__()
+        self.store, self.blob = store, blob
+        self._buffer = bytearray()
+        self._finished = False
+        self._reader: BlobReader | None = None
+
+    @property
+    def blob_id(self) -> str:
+        return self.blob.id
+
+    def writable(self) -> bool:
+        return not self._finished
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self._finished:
+            raise io.UnsupportedOperation("blob is finished")
+        self._buffer += data
+        while len(self._buffer) >= CHUNK_SIZE:
+            self._flush(bytes(self._buffer[:CHUNK_SIZE]))
+            del self._buffer[:CHUNK_SIZE]
+        return len(data)
+
+    def _flush(self, plaintext: bytes) -> None:
+        seq = self.blob.chunk_count
+        data = self.store.keyring.encrypt(plaintext, _binding(self.blob.account_id, self.blob.id, seq))
+        # Each chunk in its own short transaction: nothing accumulates in the session or holds a lock.
+        with db.engine.begin() as conn:
+            conn.execute(insert(BlobChunk).values(blob_id=self.blob.id, seq=seq, data=data))
+        self.blob.chunk_count += 1
+        self.blob.size += len(plaintext)
+
+    def finish(self) -> Blob:
+        if not self._finished:
+            if self._buffer:
+                self._flush(bytes(self._buffer))
+                self._buffer.clear()
+            with db.engine.begin() as conn:
+                conn.execute(Blob.__table__.update().where(Blob.id == self.blob.id).values(
+                    size=self.blob.size, chunk_count=self.blob.chunk_count, complete=True))
+            self.blob.complete = self._finished = True
+        return self.blob
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset != 0 or whence != 0:
+            raise io.UnsupportedOperation("blobs only rewind to the start")
+        self.finish()
+        self._reader = self.store.open(self.blob.account_id, self.blob.id)
+        return 0
+
+    def readable(self) -> bool:
+        return self._reader is not None
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._reader is None:
+            raise io.UnsupportedOperation("finish the blob before reading it")
+        return self._reader.readinto(buffer)
+
+
+class BlobReader(io.RawIOBase):
+    """Decrypts one chunk at a time; a missing or altered chunk raises DecryptionError."""
+
+    def __init__(self, store: BlobStore, blob: Blob):
+        super().__init__()
+        self._chunks = store.iter_chunks(blob)
+        self._current = b""
+        self.size = blob.size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._current:
+            try:
+                self._current = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._current))
+        buffer[:n] = self._current[:n]
+        self._current = self._current[n:]
+        return n
+
+
+class BlobStore:
+    def __init__(self, keyring: Keyring):
+        self.keyring = keyring
+
+    def create(self, account_id: str, kind: str, *, name: str = "", content_type: str = "text/csv",
+               expires_at: datetime) -> BlobWriter:
+        blob = Blob(id=new_id(), account_id=account_id, kind=kind, name=name, content_type=content_type,
+                    size=0, chunk_count=0, complete=False, expires_at=expires_at, created_at=utcnow())
+        with db.engine.begin() as conn:
+            conn.execute(insert(Blob).values(
+                id=blob.id, account_id=account_id, kind=kind, name=name, content_type=content_type,
+                size=0, chunk_count=0, complete=False, expires_at=expires_at, created_at=blob.created_at))
+        return BlobWriter(self, blob)
+
+    def put(self, account_id: str, kind: str, data: bytes, *, expires_at: datetime, name: str = "",
+            content_type: str = "text/csv") -> Blob:
+        writer = self.create(account_id, kind, name=name, content_type=content_type, expires_at=expires_at)
+        writer.write(data)
+        return writer.finish()
+
+    def get_blob(self, account_id: str, blob_id: str) -> Blob:
+        with db.engine.connect() as conn:
+            row = conn.execute(select(Blob.__table__).where(
+                Blob.id == blob_id, Blob.account_id == account_id, Blob.complete.is_(True))).first()
+        if row is None or row.expires_at <= utcnow():
+            raise NotFound(f"file {blob_id} not found or expired")
+        return Blob(**row._asdict())
+
+    def open(self, account_id: str, blob_id: str) -> BlobReader:
+        return BlobReader(self, self.get_blob(account_id, blob_id))
+
+    def read_all(self, account_id: str, blob_id: str) -> bytes:
+        return self.open(account_id, blob_id).read()
+
+    def iter_chunks(self, blob: Blob) -> Iterator[bytes]:
+        for seq in range(blob.chunk_count):
+            with db.engine.connect() as conn:
+                data = conn.execute(select(BlobChunk.data).where(
+                    BlobChunk.blob_id == blob.id, BlobChunk.seq == seq)).scalar()
+            if data is None:
+                raise DecryptionError(f"file {blob.id} is missing part {seq}")
+            yield self.keyring.decrypt(data, _binding(blob.account_id, blob.id, seq))
+
+    def delete(self, account_id: str, blob_id: str) -> None:
+        with db.engine.begin() as conn:
+            ids = select(Blob.id).where(Blob.id == blob_id, Blob.account_id == account_id)
+            conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(ids)))
+            conn.execute(delete(Blob).where(Blob.id == blob_id, Blob.account_id == account_id))
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete every blob whose expiry has passed; returns how many went."""
+        now = now or utcnow()
+        with db.engine.begin() as conn:
+            expired = [r[0] for r in conn.execute(select(Blob.id).where(Blob.expires_at <= now))]
+            for start in range(0, len(expired), 500):
+                batch = expired[start:start + 500]
+                conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(batch)))
+                conn.execute(delete(Blob).where(Blob.id.in_(batch)))
+        return len(expired)
+
+    def reencrypt(self, blob_id: str, account_id: str) -> None:
+        """Re-encrypt every chunk of a blob under the primary key (key rotation)."""
+        with db.engine.begin() as conn:
+            rows = conn.execute(select(BlobChunk.seq, BlobChunk.data).where(BlobChunk.blob_id == blob_id))
+            for seq, data in list(rows):
+                binding = _binding(account_id, blob_id, seq)
+                fresh = self.keyring.encrypt(self.keyring.decrypt(data, binding), binding)
+                conn.execute(BlobChunk.__table__.update().where(
+                    BlobChunk.blob_id == blob_id, BlobChunk.seq == seq).values(data=fresh))

@@ -1,0 +1,75 @@
+"""Production refuses to start without keys and secrets; /healthz reports database and Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend import create_app
+from backend.extensions import db
+from backend.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_production_without_keys_or_secret_names_what_is_missing():
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"INFLOW_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/inflow"})
+    message = str(info.value)
+    assert "INFLOW_KEYS" in message and "SALESFORCE_CLIENT_SECRET" in message
+    assert "DATABASE_URL" not in message
+
+
+def test_production_refuses_sqlite_and_reports_each_missing_setting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFLOW_", "SALESFORCE_", "DATABASE"))}
+    env.update(INFLOW_ENV="production", SALESFORCE_CLIENT_ID="cid", INFLOW_INSTANCE_PATH=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", "from backend import create_app; create_app()"],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "refuses to start in production without" in result.stderr
+    assert "INFLOW_KEYS" in result.stderr and "DATABASE_URL pointing at PostgreSQL" in result.stderr
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_development_generates_keys_once_into_the_instance_folder(tmp_path):
+    app = create_app({"env": "development", "instance_path": tmp_path, "database_url": "sqlite://"})
+    key_file = tmp_path / "keys.json"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    again = create_app({"env": "development", "instance_path": tmp_path, "database_url": "sqlite://"})
+    assert app.extensions["inflow.keyring"].keys == again.extensions["inflow.keyring"].keys
+
+
+def test_unknown_region_is_refused():
+    with pytest.raises(SettingsError, match="INFLOW_REGION must be one of"):
+        Settings.from_env({"INFLOW_REGION": "mars-base"})
+
+
+def test_healthz_reports_database_and_redis(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "region": "eu-frankfurt", "database": "ok", "redis": "ok"}
+
+
+def test_healthz_says_when_redis_is_unreachable(app_config):
+    app = create_app({**app_config, "redis_url": "redis://127.0.0.1:1/0"})
+    response = app.test_client().get("/healthz")
+    with app.app_context():
+        db.engine.dispose()
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable" and body["database"] == "ok"
+    assert body["redis"].startswith("unreachable")
+
+
+def test_logs_never_carry_tokens(caplog):
+    import logging
+
+    from backend.logs import RedactSecrets
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "call with %s", ("Bearer 00Dabc!secret",), None)
+    RedactSecrets().filter(record)
+    assert "00Dabc" not in record.getMessage() and "[redacted]" in record.getMessage()

@@ -1,0 +1,1 @@
+"""The RQ worker process and its tasks (python -m worker)."""
