@@ -1,0 +1,16 @@
+"""The pure import engine: sources, mapping, results. Imports neither Flask nor RQ (see README.md here)."""
+
+from __future__ import annotations
+
+from backend.pipeline.chunk import DEFAULT_CHUNK_SIZE, Chunk, RejectedRow
+from backend.pipeline.errors import (
+    ConfigError,
+    FatalSalesforceError,
+    InflowError,
+    RetriableSalesforceError,
+    SalesforceError,
+    SourceError,
+)
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "Chunk", "ConfigError", "FatalSalesforceError", "InflowError", "RejectedRow",
+           "RetriableSalesforceError", "SalesforceError", "SourceError"]

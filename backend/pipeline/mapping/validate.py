@@ -1,0 +1,196 @@
+"""Pre-flight checks of a mapping against the object's describe, returned as lists (never raised).
+
+`validate_mapping` finds mapping-level problems; `preview` maps the first rows so the user sees what
+would be sent and which rows would fail, before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from backend.pipeline.chunk import Chunk
+from backend.pipeline.errors import ConfigError
+from backend.pipeline.mapping.convert import allowed_values, convert
+from backend.pipeline.mapping.formula import compile_formula
+from backend.pipeline.mapping.mapper import Mapper, RowError
+from backend.pipeline.mapping.model import FieldMapping, Mapping
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding: `code` is stable for the UI, `message` is for people, `field` the target field."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class ValidationReport:
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"errors": [vars(i) for i in self.errors], "warnings": [vars(i) for i in self.warnings]}
+
+
+def required_fields(describe: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fields an insert must set: createable, not nillable, no default, not a checkbox."""
+    return [f for f in describe.get("fields", []) if f.get("createable") and not f.get("nillable", True)
+            and not f.get("defaultedOnCreate") and f.get("type") != "boolean"]
+
+
+def validate_mapping(mapping: Mapping, describe: dict[str, Any], columns: Sequence[str]) -> ValidationReport:
+    """Everything wrong with `mapping` for this object and these source columns."""
+    report = ValidationReport()
+    meta = {f["name"].lower(): f for f in describe.get("fields", [])}
+    if describe.get("name") and describe["name"].lower() != mapping.object.lower():
+        report.errors.append(Issue("object_mismatch", f"The describe is for {describe['name']}, "
+                                   f"not {mapping.object}."))
+    _check_operation(mapping, describe, report)
+    _check_match_key(mapping, meta, report)
+    for fm in mapping.fields:
+        _check_field(mapping, fm, meta.get(fm.field.lower()), columns, report)
+    if mapping.operation == "insert":
+        mapped = {f.field.lower() for f in mapping.fields}
+        for f in required_fields(describe):
+            if f["name"].lower() not in mapped:
+                report.errors.append(Issue("required_not_mapped", f"{f.get('label')} ({f['name']}) is required "
+                                           "for new records but is not mapped.", f["name"]))
+    if mapping.operation in ("delete", "hardDelete") and len(mapping.fields) > 1:
+        report.warnings.append(Issue("fields_ignored", "Delete only uses the match key; other mapped fields "
+                                     "are ignored."))
+    _check_lookups(mapping, meta, report)
+    _check_formula(mapping.filter, columns, "filter", None, report)
+    for c in mapping.dedupe_columns:
+        if c not in columns:
+            report.errors.append(Issue("unknown_column", f"De-duplicate column '{c}' is not in the source."))
+    return report
+
+
+_VERBS = {"createable": "created", "updateable": "updated", "deletable": "deleted"}
+
+
+def _check_operation(mapping: Mapping, describe: dict[str, Any], report: ValidationReport) -> None:
+    need = {"insert": "createable", "update": "updateable", "upsert": "createable",
+            "delete": "deletable", "hardDelete": "deletable"}[mapping.operation]
+    if describe.get(need) is False:
+        report.errors.append(Issue("operation_not_allowed", f"{mapping.object} records cannot be "
+                                   f"{_VERBS[need]} by this user."))
+
+
+def _check_match_key(mapping: Mapping, meta: dict[str, dict[str, Any]], report: ValidationReport) -> None:
+    key = mapping.match_key
+    if not key or mapping.operation == "insert":
+        return
+    f = meta.get(key.lower())
+    if f is None:
+        report.errors.append(Issue("unknown_field", f"Match key {key} is not a field of {mapping.object}.", key))
+        return
+    if mapping.operation == "upsert" and key.lower() != "id" and not f.get("externalId"):
+        report.errors.append(Issue("not_external_id", f"Upsert matches on an external id field; {key} is not "
+                                   "marked External ID.", key))
+    elif key.lower() != "id" and not (f.get("idLookup") or f.get("filterable", True)):
+        report.errors.append(Issue("not_matchable", f"Records cannot be found by {key}.", key))
+    if mapping.field_mapping(key) is None:
+        report.errors.append(Issue("match_key_not_mapped", f"Map a column to the match key {key}.", key))
+
+
+def _check_field(mapping: Mapping, fm: FieldMapping, f: dict[str, Any] | None, columns: Sequence[str],
+                 report: ValidationReport) -> None:
+    if f is None:
+        report.errors.append(Issue("unknown_field", f"{fm.field} is not a field of {mapping.object}.", fm.field))
+        return
+    label, op = f"{f.get('label')} ({fm.field})", mapping.operation
+    is_key = fm.field.lower() == (mapping.match_key or "").lower()
+    if f.get("calculated") or f.get("autoNumber"):
+        report.errors.append(Issue("read_only", f"{label} is calculated and cannot be written.", fm.field))
+    elif op in ("insert", "upsert") and not f.get("createable") and not is_key:
+        report.errors.append(Issue("not_createable", f"{label} cannot be set on new records.", fm.field))
+    elif op == "update" and not f.get("updateable") and not is_key:
+        report.errors.append(Issue("not_updateable", f"{label} cannot be changed on existing records.", fm.field))
+    elif op == "upsert" and not f.get("updateable") and not is_key:
+        report.warnings.append(Issue("not_updateable", f"{label} is only set on new records; existing records "
+                                     "keep their value.", fm.field))
+    if fm.column is not None and fm.column not in columns:
+        report.errors.append(Issue("unknown_column", f"Column '{fm.column}' for {label} is not in the source.",
+                                   fm.field))
+    if fm.constant is not None:
+        _check_constant(mapping, fm, f, report)
+    _check_formula(fm.formula, columns, f"formula for {fm.field}", fm.field, report)
+    if fm.value_map and f.get("restrictedPicklist"):
+        allowed = {v.casefold() for v in allowed_values(f)}
+        bad = [v for v in fm.value_map.values() if v.casefold() not in allowed]
+        if bad:
+            report.errors.append(Issue("value_map_not_allowed", f"Value map for {label} produces values the "
+                                       f"picklist does not allow: {', '.join(bad)}.", fm.field))
+
+
+def _check_constant(mapping: Mapping, fm: FieldMapping, f: dict[str, Any], report: ValidationReport) -> None:
+    conv = convert(pd.Series([fm.constant]), f, mapping.options,
+                   truncate=mapping.options.truncate if fm.truncate is None else bool(fm.truncate),
+                   is_lookup=mapping.lookup(fm.field) is not None)
+    for rows, msg in conv.problems:
+        text = msg if isinstance(msg, str) else str(msg[rows].iloc[0])
+        report.errors.append(Issue("constant_type", f"Constant for {text}.", fm.field))
+
+
+def _check_formula(src: str | None, columns: Sequence[str], what: str, fieldname: str | None,
+                   report: ValidationReport) -> None:
+    if src is None:
+        return
+    try:
+        compile_formula(src, columns)
+    except ConfigError as err:
+        report.errors.append(Issue("formula", f"In the {what}: {err}", fieldname))
+
+
+def _check_lookups(mapping: Mapping, meta: dict[str, dict[str, Any]], report: ValidationReport) -> None:
+    for lk in mapping.lookups:
+        f = meta.get(lk.field.lower())
+        if f is None or f.get("type") != "reference":
+            report.errors.append(Issue("lookup_not_reference", f"Lookup {lk.field} is not a lookup field of "
+                                       f"{mapping.object}.", lk.field))
+            continue
+        targets = [t.lower() for t in f.get("referenceTo") or []]
+        if lk.parent_object.lower() not in targets:
+            report.errors.append(Issue("lookup_wrong_object", f"{lk.field} points to "
+                                       f"{', '.join(f.get('referenceTo') or [])}, not {lk.parent_object}.", lk.field))
+        if mapping.field_mapping(lk.field) is None:
+            report.errors.append(Issue("lookup_not_mapped", f"Map a column to {lk.field} to look up "
+                                       f"{lk.parent_object} by {lk.match_field}.", lk.field))
+
+
+@dataclass
+class Preview:
+    """The first mapped rows as dicts (field -> wire value or None) with their row numbers, and row errors."""
+
+    rows: list[dict[str, Any]]
+    row_numbers: list[int]
+    errors: list[RowError]
+
+
+def preview(mapping: Mapping, describe: dict[str, Any] | None, chunks: Iterable[Chunk],
+            columns: Sequence[str], limit: int = 20) -> Preview:
+    """Map source rows until `limit` good rows are collected; errors met on the way are reported too."""
+    mapper = Mapper(mapping, describe, columns)
+    result = Preview([], [], [])
+    for chunk in chunks:
+        part = mapper.map_chunk(chunk)
+        take = limit - len(result.rows)
+        frame = part.frame.head(take).astype(object)
+        result.rows += frame.where(frame.notna(), None).to_dict("records")
+        result.row_numbers += [int(n) for n in part.row_numbers[:take]]
+        cutoff = part.row_numbers[take - 1] if len(part) >= take else None
+        result.errors += [e for e in part.errors if cutoff is None or e.row_number < cutoff]
+        if len(result.rows) >= limit:
+            break
+    return result
