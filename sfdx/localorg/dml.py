@@ -46,6 +46,10 @@ def apply_row(store: Store, op: str, obj: str | None, row: Mapping[str, Any], ke
               csv: bool = False, user: str | None = None, now: str | None = None) -> RowResult:
     """One row of `op`; errors become a failed RowResult (never raised)."""
     rid = row.get("Id") if op != "insert" else None
+    if obj is None and op in ("insert", "upsert"):
+        obj = (row.get("attributes") or {}).get("type")
+        if not obj:
+            return RowResult(None, False, False, [SfError("INVALID_TYPE", "Must send a concrete entity type.")])
     try:
         if op == "insert":
             return RowResult(store.insert(obj or "", row, csv, user, now), True, True, [])

@@ -1,7 +1,242 @@
-"""placeholder"""
+"""OAuth 2.0: authorize (consent page, code flow, PKCE S256), token, revoke, userinfo and identity URL."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import base64
+import hashlib
+import hmac
+import html
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, redirect, request
+
+from .org import ClientApp, Org
+from .sessions import Grant
+from .web import bearer_token, server, sf_json
 
 blueprint = Blueprint("localorg_oauth", __name__)
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> Response:
+    return sf_json({"error": error, "error_description": description}, status)
+
+
+def _app_for(client_id: str | None) -> tuple[Org, ClientApp] | None:
+    org = request.environ.get("localorg.org") or (server().org_for_client(client_id) if client_id else None)
+    app = org.apps.get(client_id or "") if org is not None else None
+    return (org, app) if org is not None and app is not None else None
+
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Allow Access?</title></head>
+<body><h1>Allow Access?</h1>
+<p><b>{app}</b> is asking to access your Salesforce data as <b>{user}</b> ({scope}).</p>
+<form method="post" action="/services/oauth2/authorize">{hidden}
+<button type="submit" name="action" value="allow" id="oaapprove">Allow</button>
+<button type="submit" name="action" value="deny" id="oadeny">Deny</button>
+</form></body></html>"""
+_PARAMS = ("response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge",
+           "code_challenge_method", "login_hint", "prompt", "display")
+
+
+def _check_authorize(params: dict[str, str]) -> tuple[Org, ClientApp] | Response:
+    found = _app_for(params.get("client_id"))
+    if found is None:
+        return Response("error=invalid_client_id&error_description=client%20identifier%20invalid", 400,
+                        content_type="text/plain")
+    if params.get("redirect_uri") not in found[1].callback_urls:
+        return Response("error=redirect_uri_mismatch&error_description=redirect_uri%20must%20match%20"
+                        "configuration", 400, content_type="text/plain")
+    if params.get("response_type") != "code":
+        return _back(params, error="unsupported_response_type", error_description="response type not supported")
+    if params.get("code_challenge") and params.get("code_challenge_method", "S256") != "S256":
+        return _back(params, error="invalid_request", error_description="unsupported code challenge method")
+    return found
+
+
+def _back(params: dict[str, str], **query: str) -> Response:
+    if params.get("state") is not None:
+        query["state"] = params["state"]
+    sep = "&" if "?" in params["redirect_uri"] else "?"
+    return redirect(params["redirect_uri"] + sep + urlencode(query), 302)
+
+
+def _user_for(org: Org, params: dict[str, str]) -> str:
+    hint = params.get("login_hint")
+    ids = org.store.table("User").find("Username", hint) if hint else []
+    return ids[0] if ids else org.admin_id
+
+
+@blueprint.get("/services/oauth2/authorize")
+def authorize_page() -> Response:
+    params = {k: request.args[k] for k in _PARAMS if k in request.args}
+    found = _check_authorize(params)
+    if isinstance(found, Response):
+        return found
+    org, app = found
+    user = org.store.get(_user_for(org, params)) or {}
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in params.items())
+    page = _PAGE.format(app=html.escape(app.name), user=html.escape(user.get("Username", "")),
+                        scope=html.escape(params.get("scope", "api refresh_token")), hidden=hidden)
+    return Response(page, content_type="text/html;charset=UTF-8")
+
+
+@blueprint.post("/services/oauth2/authorize")
+def authorize_decision() -> Response:
+    params = {k: request.form[k] for k in _PARAMS if k in request.form}
+    found = _check_authorize(params)
+    if isinstance(found, Response):
+        return found
+    org, app = found
+    if request.form.get("action") != "allow":
+        return _back(params, error="access_denied", error_description="end-user denied authorization")
+    grant = Grant(_user_for(org, params), app.consumer_key, params.get("scope") or "api refresh_token",
+                  params["redirect_uri"], params.get("code_challenge"), params.get("code_challenge_method"))
+    return _back(params, code=org.sessions.new_code(grant))
+
+
+def _client_credentials() -> tuple[str | None, str | None]:
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        return auth.username, auth.password
+    return request.form.get("client_id"), request.form.get("client_secret")
+
+
+def _token_response(org: Org, app: ClientApp, user_id: str, scope: str, refresh: str | None,
+                    new_refresh: bool) -> Response:
+    if new_refresh and ("refresh_token" in scope.split() or "offline_access" in scope.split()):
+        refresh = org.sessions.new_refresh_token(user_id, app.consumer_key, scope)
+    session = org.sessions.issue(user_id, app.consumer_key, scope, refresh)
+    issued_at = str(int(session.issued_at * 1000))
+    ident = f"{server().base_url}/id/{org.id}/{user_id}"
+    signature = base64.b64encode(hmac.new(app.consumer_secret.encode(), (ident + issued_at).encode(),
+                                          hashlib.sha256).digest()).decode()
+    body: dict[str, Any] = {"access_token": session.token}
+    if new_refresh and refresh:
+        body["refresh_token"] = refresh
+    body.update(signature=signature, scope=scope, instance_url=org.instance_url, id=ident, token_type="Bearer",
+                issued_at=issued_at)
+    return sf_json(body)
+
+
+@blueprint.post("/services/oauth2/token")
+def token() -> Response:
+    client_id, secret = _client_credentials()
+    grant_type = request.form.get("grant_type")
+    if grant_type == "password":
+        return _password_grant(client_id, secret)
+    found = _app_for(client_id)
+    if found is None:
+        return oauth_error("invalid_client_id", "client identifier invalid")
+    org, app = found
+    if grant_type == "authorization_code":
+        if not secret or not hmac.compare_digest(secret, app.consumer_secret):
+            return oauth_error("invalid_client", "invalid client credentials")
+        return _code_grant(org, app)
+    if grant_type == "refresh_token":
+        if secret is not None and not hmac.compare_digest(secret, app.consumer_secret):
+            return oauth_error("invalid_client", "invalid client credentials")
+        g = org.sessions.refresh_tokens.get(request.form.get("refresh_token", ""))
+        if g is None or g.revoked or g.app != app.consumer_key:
+            return oauth_error("invalid_grant", "expired access/refresh token")
+        return _token_response(org, app, g.user_id, g.scope, request.form["refresh_token"], False)
+    return oauth_error("unsupported_grant_type", "grant type not supported")
+
+
+def _code_grant(org: Org, app: ClientApp) -> Response:
+    g = org.sessions.take_code(request.form.get("code", ""))
+    if g is None or g.app != app.consumer_key:
+        return oauth_error("invalid_grant", "invalid authorization code")
+    if request.form.get("redirect_uri") != g.redirect_uri:
+        return oauth_error("invalid_grant", "redirect_uri must match configuration")
+    if g.code_challenge:
+        verifier = request.form.get("code_verifier")
+        if not verifier:
+            return oauth_error("invalid_grant", "invalid code verifier")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if not hmac.compare_digest(digest, g.code_challenge):
+            return oauth_error("invalid_request", "invalid code verifier")
+    return _token_response(org, app, g.user_id, g.scope, None, True)
+
+
+def _password_grant(client_id: str | None, secret: str | None) -> Response:
+    found = _app_for(client_id)
+    if found is None:
+        return oauth_error("invalid_client_id", "client identifier invalid")
+    org, app = found
+    if not secret or not hmac.compare_digest(secret, app.consumer_secret):
+        return oauth_error("invalid_client", "invalid client credentials")
+    ids = org.store.table("User").find("Username", request.form.get("username", ""))
+    if not ids or not org.password_ok(ids[0], request.form.get("password", "")):
+        return oauth_error("invalid_grant", "authentication failure")
+    return _token_response(org, app, ids[0], "api web full", None, False)
+
+
+@blueprint.route("/services/oauth2/revoke", methods=["POST", "GET"])
+def revoke() -> Response:
+    tok = request.form.get("token") or request.args.get("token") or ""
+    org = request.environ.get("localorg.org") or server().org_for_token(tok)
+    if org is None:
+        org = next((o for o in server().orgs.values() if tok in o.sessions.refresh_tokens), None)
+    if org is None or not org.sessions.revoke(tok):
+        return oauth_error("invalid_token", "invalid token")
+    return Response(status=200)
+
+
+def _session() -> tuple[Org, Any] | None:
+    tok = bearer_token() or request.args.get("oauth_token") or ""
+    org = request.environ.get("localorg.org") or server().org_for_token(tok)
+    s = org.sessions.check(tok) if org is not None else None
+    return (org, s) if s is not None else None
+
+
+def _identity(org: Org, user_id: str) -> dict[str, Any]:
+    u = org.store.get(user_id) or {}
+    base = org.instance_url
+    v = "66.0"
+    return {
+        "id": f"{server().base_url}/id/{org.id}/{user_id}", "asserted_user": True, "user_id": user_id,
+        "organization_id": org.id, "username": u.get("Username"), "nick_name": u.get("Alias"),
+        "display_name": u.get("Name"), "email": u.get("Email"), "email_verified": True,
+        "first_name": u.get("FirstName"), "last_name": u.get("LastName"), "timezone": u.get("TimeZoneSidKey"),
+        "photos": {"picture": f"{base}/profilephoto/005/F", "thumbnail": f"{base}/profilephoto/005/T"},
+        "active": bool(u.get("IsActive", True)), "user_type": "STANDARD", "language": "en_US",
+        "locale": "en_US", "utcOffset": -28800000, "last_modified_date": u.get("LastModifiedDate"),
+        "is_app_installed": True,
+        "urls": {k: f"{base}/services/{p}".replace("{version}", v) for k, p in (
+            ("enterprise", f"Soap/c/{{version}}/{org.id}"), ("metadata", f"Soap/m/{{version}}/{org.id}"),
+            ("partner", f"Soap/u/{{version}}/{org.id}"), ("rest", "data/v{version}/"),
+            ("sobjects", "data/v{version}/sobjects/"), ("search", "data/v{version}/search/"),
+            ("query", "data/v{version}/query/"), ("recent", "data/v{version}/recent/"))}
+        | {"custom_domain": base, "profile": f"{base}/{user_id}"},
+    }
+
+
+@blueprint.get("/services/oauth2/userinfo")
+def userinfo() -> Response:
+    found = _session()
+    if found is None:
+        return Response("Bad_OAuth_Token", 403, content_type="text/plain")
+    org, s = found
+    ident = _identity(org, s.user_id)
+    return sf_json({"sub": ident["id"], "user_id": s.user_id, "organization_id": org.id,
+                    "preferred_username": ident["username"], "nickname": ident["nick_name"],
+                    "name": ident["display_name"], "email": ident["email"], "email_verified": True,
+                    "given_name": ident["first_name"], "family_name": ident["last_name"],
+                    "zoneinfo": ident["timezone"], "photos": ident["photos"], "profile": ident["urls"]["profile"],
+                    "picture": ident["photos"]["picture"], "active": ident["active"], "user_type": "STANDARD",
+                    "language": "en_US", "locale": "en_US", "utcOffset": -28800000,
+                    "updated_at": ident["last_modified_date"], "urls": ident["urls"]})
+
+
+@blueprint.get("/id/<org_id>/<user_id>")
+def identity(org_id: str, user_id: str) -> Response:
+    found = _session()
+    if found is None:
+        return Response("Bad_OAuth_Token", 403, content_type="text/plain")
+    org, s = found
+    if org.id[:15] != org_id[:15] or org.store.get(user_id) is None:
+        return Response("Bad_Id", 403, content_type="text/plain")
+    return sf_json(_identity(org, user_id))
+
+

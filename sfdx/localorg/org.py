@@ -56,7 +56,7 @@ class Org:
         self.ids = IdFactory(pod)
         self.schema = build_standard_schema()
         self.store = Store(self.schema, self.ids)
-        self.sessions = SessionStore(org_id, knobs.token_lifetime)
+        self.sessions = SessionStore(org_id, knobs)
         self.apps: dict[str, ClientApp] = {}
         self.instance_url = ""
         self.api_used = 0

@@ -112,6 +112,16 @@ class LocalOrgServer:
             self.write_state()
         return org
 
+    def set_knobs(self, orgs: list[Org] | None = None, **changes: Any) -> None:
+        """Change knobs for `orgs` (default: the server default and every org)."""
+        targets = orgs if orgs is not None else list(self.orgs.values())
+        if orgs is None:
+            for k, v in changes.items():
+                setattr(self.knobs, k, v)
+        for org in targets:
+            for k, v in changes.items():
+                setattr(org.knobs, k, v)
+
     def drop_org(self, org: Org) -> None:
         """Forget an org and close its listener (tests create many short-lived orgs)."""
         with self._lock:

@@ -6,6 +6,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -43,9 +44,9 @@ class Grant:
 class SessionStore:
     """Tokens of one org. Tokens look like Salesforce's: `<org id>!<random>`."""
 
-    def __init__(self, org_id: str, lifetime: float) -> None:
+    def __init__(self, org_id: str, knobs: Any) -> None:
         self.org_id = org_id
-        self.lifetime = lifetime
+        self.knobs = knobs  # token_lifetime is read at issue time, so the admin knob applies to new tokens
         self.sessions: dict[str, Session] = {}
         self.refresh_tokens: dict[str, Grant] = {}
         self.codes: dict[str, Grant] = {}
@@ -55,7 +56,7 @@ class SessionStore:
               refresh: str | None = None) -> Session:
         now = time.time()
         token = f"{self.org_id[:15]}!{secrets.token_urlsafe(72)}"
-        s = Session(token, user_id, app, scope, now, now + self.lifetime, refresh)
+        s = Session(token, user_id, app, scope, now, now + self.knobs.token_lifetime, refresh)
         with self._lock:
             self._drop_expired(now)
             self.sessions[token] = s
