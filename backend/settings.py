@@ -30,6 +30,12 @@ class Settings:
     salesforce_api_version: str = "66.0"
     public_url: str = "http://127.0.0.1:5000"
     dev_upload_token: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "Inflow <no-reply@localhost>"
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    egress_allow_loopback: bool = False  # tests and the local demo talk to localorg on 127.0.0.1
 
     @property
     def is_production(self) -> bool:
@@ -55,6 +61,12 @@ class Settings:
             salesforce_api_version=env.get("SALESFORCE_API_VERSION", "66.0"),
             public_url=env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
             dev_upload_token=env.get("INFLOW_DEV_UPLOAD_TOKEN", ""),
+            smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(env.get("SMTP_PORT", "25")),
+            mail_from=env.get("MAIL_FROM", "Inflow <no-reply@localhost>"),
+            session_idle_minutes=int(env.get("INFLOW_SESSION_IDLE_MINUTES", "30")),
+            session_absolute_hours=int(env.get("INFLOW_SESSION_ABSOLUTE_HOURS", "12")),
+            egress_allow_loopback=env.get("INFLOW_EGRESS_ALLOW_LOOPBACK", "") == "1",
         )
         settings.check()
         return settings
@@ -67,6 +79,8 @@ class Settings:
             raise SettingsError(f"INFLOW_REGION must be one of {', '.join(REGIONS)}, not {self.region!r}")
         if not self.is_production:
             return
+        if self.egress_allow_loopback:
+            raise SettingsError("INFLOW_EGRESS_ALLOW_LOOPBACK is for tests and the local demo, not production")
         missing = []
         if not self.keys and not self.key_file:
             missing.append("INFLOW_KEYS (or INFLOW_KEY_FILE) with the encryption keyring")
