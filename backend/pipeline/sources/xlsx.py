@@ -88,7 +88,11 @@ class XlsxSource(Source):
                                   f"({info.file_size // max(info.compress_size, 1):,}:1); it looks like a zip bomb.")
         total = 0
         for info in infos:
-            total += self._scan_entry(zf, info, self.max_uncompressed - total)
+            try:
+                total += self._scan_entry(zf, info, self.max_uncompressed - total)
+            except zipfile.BadZipFile:  # zipfile stops at the declared size, then the CRC fails
+                raise SourceError(f"The workbook part {info.filename} does not match its declared size or "
+                                  "checksum; the file was refused.") from None
 
     def _scan_entry(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
         size, tail, xml = 0, b"", info.filename.endswith((".xml", ".rels", ".vml"))
