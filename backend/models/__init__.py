@@ -2,6 +2,7 @@
 
 from backend.models.accounts import Account, User
 from backend.models.audit import AuditEvent
+from backend.models.auth import EmailToken
 from backend.models.base import NotFound, TenantScope
 from backend.models.connections import Connection
 from backend.models.jobs import Job
@@ -11,5 +12,5 @@ from backend.models.storage import Blob, BlobChunk
 
 SECRET_MODELS = (OrgConnection, Connection)
 
-__all__ = ["Account", "AuditEvent", "Blob", "BlobChunk", "Connection", "Job", "NotFound", "OrgConnection",
+__all__ = ["Account", "AuditEvent", "Blob", "BlobChunk", "Connection", "EmailToken", "Job", "NotFound", "OrgConnection",
            "Run", "SECRET_MODELS", "TenantScope", "User"]

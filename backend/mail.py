@@ -1,0 +1,33 @@
+"""Outgoing email over SMTP (verification links, password resets, invitations)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class MailError(RuntimeError):
+    """The SMTP server could not be reached or refused the message."""
+
+
+def send(settings: Settings, to: str, subject: str, body: str) -> None:
+    """Send one plain-text message. The body carries single-use links, so it is never logged."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="inflow")
+    message.set_content(body)
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("mail to the SMTP server failed: %s", type(exc).__name__)
+        raise MailError("the mail server could not send the message") from exc
+    log.info("mail sent: %s", message["Message-ID"])
