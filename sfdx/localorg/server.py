@@ -59,10 +59,11 @@ class LocalOrgServer:
         return self
 
     def stop(self) -> None:
-        for srv, thread in self._listeners:
-            srv.shutdown()
-            srv.server_close()
-            thread.join(timeout=5)
+        closers = [threading.Thread(target=_close, args=(srv,)) for srv, _ in self._listeners]
+        for t in closers:
+            t.start()
+        for t in closers:
+            t.join(timeout=5)
         self._listeners.clear()
 
     def __enter__(self) -> LocalOrgServer:
@@ -131,9 +132,8 @@ class LocalOrgServer:
             if entry in self._listeners:
                 self._listeners.remove(entry)
         if entry is not None:
-            entry[0].shutdown()
-            entry[0].server_close()
-            entry[1].join(timeout=5)
+            # shutdown() waits for the serve loop's next poll; do not make the caller wait for it
+            threading.Thread(target=_close, args=(entry[0],), daemon=True).start()
 
     def org_for_token(self, token: str) -> Org | None:
         return self._by_token_prefix.get(token.split("!", 1)[0])
@@ -161,6 +161,11 @@ class LocalOrgServer:
         tmp.write_text(json.dumps(self.state(), indent=2))
         tmp.chmod(0o600)
         tmp.replace(self.state_file)
+
+
+def _close(srv: BaseWSGIServer) -> None:
+    srv.shutdown()
+    srv.server_close()
 
 
 def _b62(n: int) -> str:
