@@ -37,6 +37,16 @@ class Token:
     pos: int
 
 
+def _show(tok: Token) -> str:
+    if tok.kind == "end":
+        return "the end of the formula"
+    if tok.kind == "column":
+        return f"'[{tok.value}]'"
+    if tok.kind == "string":
+        return f'the text "{tok.value}"'
+    return f"'{tok.value}'"
+
+
 @dataclass
 class Node:
     kind: str  # literal, column, call, binop, neg, map
@@ -131,8 +141,7 @@ class Parser:
     def expect(self, value: str, what: str) -> Token:
         tok = self.peek()
         if tok.kind != "op" or tok.value != value:
-            found = "the end of the formula" if tok.kind == "end" else f"'{tok.value}'"
-            raise FormulaError(f"Expected {what} but found {found}", self.src, tok.pos)
+            raise FormulaError(f"Expected {what} but found {_show(tok)}", self.src, tok.pos)
         return self.take()
 
     def parse(self) -> Node:
@@ -141,7 +150,7 @@ class Parser:
         node = self.comparison()
         tok = self.peek()
         if tok.kind != "end":
-            raise FormulaError(f"Unexpected '{tok.value}'", self.src, tok.pos)
+            raise FormulaError(f"Unexpected {_show(tok)}", self.src, tok.pos)
         return node
 
     def comparison(self) -> Node:
@@ -192,8 +201,7 @@ class Parser:
             return node
         if tok.kind == "op" and tok.value == "{":
             return self.mapping(tok)
-        found = "the end of the formula" if tok.kind == "end" else f"'{tok.value}'"
-        raise FormulaError(f"Expected a value but found {found}", self.src, tok.pos)
+        raise FormulaError(f"Expected a value but found {_show(tok)}", self.src, tok.pos)
 
     def name(self, tok: Token) -> Node:
         upper = tok.value.upper()

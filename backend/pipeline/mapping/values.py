@@ -103,7 +103,11 @@ def _first_match(part: pd.Series, patterns: list[str]) -> pd.Series:
 def parse_dates(values: pd.Series, formats: list[str]) -> pd.Series:
     """Dates (naive midnight datetime64); a value with a time keeps only its date, never shifted."""
     local, aware = parse_local(values, formats)
-    return local.dt.normalize().where(local.notna(), aware.dt.tz_localize(None).dt.normalize())
+    if aware.notna().any():
+        # "2026-03-29T00:30+02:00" is on the 29th as written; converting to UTC first would say the 28th.
+        written = pd.to_datetime(text(values)[aware.notna()].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        local[written.index] = written
+    return local.dt.normalize()
 
 
 def localize(local: pd.Series, tz: str) -> pd.Series:
