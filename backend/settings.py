@@ -8,6 +8,10 @@ from pathlib import Path
 
 REGIONS = ("eu-frankfurt", "us-dallas", "au-sydney")
 ROOT = Path(__file__).resolve().parent.parent
+# Salesforce frames the canvas from My Domain (*.my.salesforce.com), Lightning (*.lightning.force.com),
+# Visualforce (*.visualforce.com, *.force.com) and the Setup previewer (*.salesforce-setup.com).
+SALESFORCE_FRAME_ANCESTORS = ("https://*.salesforce.com", "https://*.force.com", "https://*.visualforce.com",
+                              "https://*.salesforce-setup.com")
 
 
 class SettingsError(RuntimeError):
@@ -36,6 +40,10 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     egress_allow_loopback: bool = False  # tests and the local demo talk to localorg on 127.0.0.1
+    salesforce_sandbox_login_url: str = "https://test.salesforce.com"
+    canvas_frame_ancestors: tuple[str, ...] = SALESFORCE_FRAME_ANCESTORS
+    app_token_minutes: int = 15
+    canvas_request_max_age_minutes: int = 120  # a signed request's oauthToken lasts about 2 h
 
     @property
     def is_production(self) -> bool:
@@ -67,6 +75,11 @@ class Settings:
             session_idle_minutes=int(env.get("INFLOW_SESSION_IDLE_MINUTES", "30")),
             session_absolute_hours=int(env.get("INFLOW_SESSION_ABSOLUTE_HOURS", "12")),
             egress_allow_loopback=env.get("INFLOW_EGRESS_ALLOW_LOOPBACK", "") == "1",
+            salesforce_sandbox_login_url=env.get("SALESFORCE_SANDBOX_LOGIN_URL", "https://test.salesforce.com"),
+            canvas_frame_ancestors=tuple(env.get("INFLOW_CANVAS_FRAME_ANCESTORS", "").split())
+            or SALESFORCE_FRAME_ANCESTORS,
+            app_token_minutes=int(env.get("INFLOW_APP_TOKEN_MINUTES", "15")),
+            canvas_request_max_age_minutes=int(env.get("INFLOW_CANVAS_REQUEST_MAX_AGE_MINUTES", "120")),
         )
         settings.check()
         return settings
@@ -77,6 +90,10 @@ class Settings:
             raise SettingsError(f"INFLOW_ENV must be development, production or test, not {self.env!r}")
         if self.region not in REGIONS:
             raise SettingsError(f"INFLOW_REGION must be one of {', '.join(REGIONS)}, not {self.region!r}")
+        for origin in self.canvas_frame_ancestors:
+            if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
+                raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "
+                                    "never a bare wildcard")
         if not self.is_production:
             return
         if self.egress_allow_loopback:
