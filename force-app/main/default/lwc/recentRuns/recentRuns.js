@@ -41,7 +41,7 @@ export default class RecentRuns extends NavigationMixin(LightningElement) {
     error;
 
     @wire(getListRecordsByName, {
-        objectApiName: RUN_OBJECT,
+        objectApiName: RUN_OBJECT.objectApiName,
         listViewApiName: LIST_VIEW,
         fields: '$fields',
         sortBy: '$sortBy',

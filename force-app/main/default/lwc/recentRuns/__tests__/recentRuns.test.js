@@ -74,7 +74,7 @@ describe('c-recent-runs', () => {
         mount({ maxRuns: 5 });
         await flush();
         const config = getListRecordsByName.getLastConfig();
-        expect(config.objectApiName.objectApiName).toBe('Import_Run__c');
+        expect(config.objectApiName).toBe('Import_Run__c');
         expect(config.listViewApiName).toBe('All');
         expect(config.pageSize).toBe(5);
         expect(config.sortBy).toEqual(['-Import_Run__c.CreatedDate']);
