@@ -1,0 +1,86 @@
+"""Bulk CSV: the job dialects (columnDelimiter, lineEnding), reading uploads and writing result files.
+
+Result files follow Salesforce: `"sf__Id","sf__Created",<header as uploaded>` then every value quoted
+(BulkGuide "Get Job Successful Record Results"); errors read `CODE:message:field1,field2 --`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .errors import SfError
+
+DELIMITERS = {"COMMA": ",", "TAB": "\t", "SEMICOLON": ";", "PIPE": "|", "CARET": "^", "BACKQUOTE": "`"}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+CSV_TYPE = "text/csv; charset=UTF-8"
+
+
+def bulk_error(err: SfError) -> str:
+    """`CODE:message:fields --` as result files show it (`…:--` when no field is named)."""
+    fields = ",".join(err.fields)
+    return f"{err.code}:{err.message}:{fields + ' ' if fields else ''}--"
+
+
+class Upload:
+    """A parsed CSV upload: the raw header line (echoed in result files), column names and row iterator."""
+
+    def __init__(self, data: bytes, delimiter: str = ",") -> None:
+        text = data.decode("utf-8-sig", "replace")
+        end = text.find("\n")
+        self.raw_header = (text if end < 0 else text[:end]).rstrip("\r")
+        self._reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+        self.header: list[str] = next(self._reader, [])
+
+    def rows(self) -> Iterator[list[str]]:
+        return self._reader
+
+
+def quote(value: Any) -> str:
+    s = "" if value is None else str(value)
+    return '"' + s.replace('"', '""') + '"'
+
+
+def result_lines(prefix: list[str], raw_header: str, rows: Iterable[tuple[list[str], list[str]]],
+                 delimiter: str, eol: str) -> Iterator[str]:
+    """Header `"sf__…",<raw header>` then, per row, the quoted sf__ values followed by the quoted row."""
+    head = delimiter.join(quote(p) for p in prefix)
+    yield (head + delimiter + raw_header if prefix else raw_header) + eol
+    for extra, row in rows:
+        yield delimiter.join([quote(v) for v in extra] + [quote(v) for v in row]) + eol
+
+
+def chunked(lines: Iterable[str], size: int = 1 << 16) -> Iterator[bytes]:
+    """Join small lines into ~64 KB UTF-8 chunks for a streamed response."""
+    buf: list[str] = []
+    n = 0
+    for line in lines:
+        buf.append(line)
+        n += len(line)
+        if n >= size:
+            yield "".join(buf).encode("utf-8")
+            buf, n = [], 0
+    if buf:
+        yield "".join(buf).encode("utf-8")
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Query record JSON to (Column.Path, value) pairs, skipping `attributes`."""
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        if isinstance(value, dict):
+            yield from flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def query_value(value: Any) -> str:
+    """Bulk query CSV cell: booleans lower-case, nulls empty, everything quoted."""
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        return '"true"' if value else '"false"'
+    return quote(value)
