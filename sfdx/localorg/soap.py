@@ -64,7 +64,7 @@ def partner(version: str, org_id: str | None = None) -> Response:
 
 def _empty(org: object, rid: str) -> str:
     store = org.store  # type: ignore[attr-defined]
-    t, rec, deleted = store.locate(rid)
+    t, rec, deleted = store.locate(store._full_id(rid))
     if not deleted:
         raise SfError("INVALID_ID_FIELD", "The ID is not in the recycle bin")
     return store.hard_delete(rid)

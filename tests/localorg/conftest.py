@@ -13,9 +13,9 @@ from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf, sf_session 
 class Rest:
     """requests against one org's REST API with its admin token (plain HTTP semantics, no client magic)."""
 
-    def __init__(self, org: Any, session: requests.Session, version: str = "66.0") -> None:
-        self.org, self.s, self.version = org, session, version
-        self.token = org.ready_token
+    def __init__(self, target: Any, session: requests.Session, version: str = "66.0") -> None:
+        self.org, self.s, self.version = target, session, version
+        self.token = target.ready_token
 
     def url(self, path: str) -> str:
         return f"{self.org.instance_url}/services/data/v{self.version}/{path.lstrip('/')}"

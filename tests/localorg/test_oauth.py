@@ -10,8 +10,8 @@ import secrets
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
 
 CALLBACK = "https://127.0.0.1:5000/oauth/callback"
 
@@ -64,7 +64,8 @@ def test_code_flow_with_pkce_refresh_and_revoke(localorg, sf_session, org, clien
     assert refreshed["access_token"] != token["access_token"]
     assert s.get(org.instance_url + "/services/data/v66.0/limits").status_code == 200
 
-    assert s.revoke_token(localorg.base_url + "/services/oauth2/revoke", token=token["refresh_token"]).status_code == 200
+    revoked = s.revoke_token(localorg.base_url + "/services/oauth2/revoke", token=token["refresh_token"])
+    assert revoked.status_code == 200
     after = s.get(org.instance_url + "/services/data/v66.0/limits")
     assert after.status_code == 401
     assert after.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]

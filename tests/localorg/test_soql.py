@@ -117,8 +117,8 @@ def test_soql_errors_match_salesforce(sf):
         "supported.")
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.query("SELECT Id FRM Account")
-    assert exc.value.content == [{"errorCode": "MALFORMED_QUERY", "message":
-                                  "\nSELECT Id FRM Account\n          ^\nERROR at Row:1:Column:11\nunexpected token: FRM"}]
+    malformed = "\nSELECT Id FRM Account\n          ^\nERROR at Row:1:Column:11\nunexpected token: FRM"
+    assert exc.value.content == [{"errorCode": "MALFORMED_QUERY", "message": malformed}]
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.query("SELECT Id FROM Account WHERE NumberOfEmployees = '5'")
     assert exc.value.content[0]["errorCode"] == "INVALID_FIELD"

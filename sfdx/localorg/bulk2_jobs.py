@@ -1,0 +1,197 @@
+"""Bulk API 2.0 job models: ingest jobs (one upload, async processing) and query jobs (paged CSV results)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from .bulk2_csv import DELIMITERS, LINE_ENDINGS, query_value, quote, result_lines
+from .bulk_engine import CREATED, FAILED, UNPROCESSED, UPDATED, LockPlan, RowBatch, now_iso, process
+from .soql_exec import Executor
+from .soql_parser import FieldPath, parse
+
+if TYPE_CHECKING:
+    from .org import Org
+
+TERMINAL = ("JobComplete", "Failed", "Aborted")
+QUERY_BLOCK = 10_000   # query result rows per compressed block
+
+
+class Job:
+    """What ingest and query jobs share: identity, dialect, state and JobInfo JSON."""
+
+    job_type = "V2Ingest"
+
+    def __init__(self, org: Org, operation: str, obj: str, user: str, api_version: str,
+                 delimiter: str = "COMMA", line_ending: str = "LF") -> None:
+        self.org = org
+        self.id = org.ids.new("750")
+        self.operation = operation
+        self.object = obj
+        self.user = user
+        self.api_version = float(api_version)
+        self.created = self.modstamp = now_iso()
+        self.state = "Open"
+        self.column_delimiter = delimiter
+        self.line_ending = line_ending
+        self.error_message: str | None = None
+        self.abort_requested = threading.Event()
+        self.millis = 0
+
+    @property
+    def delimiter(self) -> str:
+        return DELIMITERS[self.column_delimiter]
+
+    @property
+    def eol(self) -> str:
+        return LINE_ENDINGS[self.line_ending]
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.modstamp = now_iso()
+
+    def head(self) -> dict[str, Any]:
+        return {"id": self.id, "operation": self.operation, "object": self.object, "createdById": self.user,
+                "createdDate": self.created, "systemModstamp": self.modstamp, "state": self.state}
+
+    def counters(self) -> dict[str, Any]:
+        return {}
+
+    def info(self, full: bool = True, content_url: bool = True) -> dict[str, Any]:
+        """JobInfo in Salesforce's key order; `full` adds jobType and the counters."""
+        out = self.head()
+        out.update(self.extra_keys())
+        out.update(concurrencyMode="Parallel", contentType="CSV", apiVersion=self.api_version)
+        if full:
+            out["jobType"] = self.job_type
+        if content_url and self.state == "Open" and self.job_type == "V2Ingest":
+            out["contentUrl"] = f"services/data/v{self.api_version:.1f}/jobs/ingest/{self.id}/batches"
+        out.update(lineEnding=self.line_ending, columnDelimiter=self.column_delimiter)
+        if full:
+            out.update(self.counters())
+            if self.error_message:
+                out["errorMessage"] = self.error_message
+        return out
+
+    def extra_keys(self) -> dict[str, Any]:
+        return {}
+
+
+class IngestJob(Job):
+    """insert / update / upsert / delete / hardDelete of one object from exactly one CSV upload."""
+
+    def __init__(self, *args: Any, ext_id: str | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.ext_id = ext_id
+        self.batch: RowBatch | None = None
+        self.uploads = 0
+
+    def extra_keys(self) -> dict[str, Any]:
+        return {"externalIdFieldName": self.ext_id} if self.operation == "upsert" else {}
+
+    def counters(self) -> dict[str, Any]:
+        b = self.batch
+        return {"numberRecordsProcessed": b.processed if b else 0, "numberRecordsFailed": b.failed if b else 0,
+                "retries": 0, "totalProcessingTime": self.millis, "apiActiveProcessingTime": self.millis,
+                "apexProcessingTime": 0}
+
+    def run(self) -> None:
+        """Worker entry point: process the upload unless the job was aborted while queued."""
+        if self.abort_requested.is_set():
+            return
+        self.set_state("InProgress")
+        batch = self.batch or RowBatch(b"", self.delimiter)
+        self.batch = batch
+        op = {"harddelete": "hardDelete"}.get(self.operation.lower(), self.operation)
+        process(self.org, batch, op, self.object, self.ext_id, self.user, LockPlan(),
+                self.abort_requested.is_set)
+        self.millis = batch.millis
+        if self.abort_requested.is_set():
+            self.set_state("Aborted")
+        elif batch.error_message is not None:
+            self.error_message = batch.error_message
+            self.set_state("Failed")
+        else:
+            self.set_state("JobComplete")
+
+    def result_lines(self, kind: str) -> Iterator[str]:
+        """successfulResults / failedResults / unprocessedrecords as CSV lines."""
+        if self.batch is None:
+            return iter(())
+        batch, delim, eol = self.batch, self.delimiter, self.eol
+        from .bulk2_csv import Upload
+        raw_header = Upload(batch.data()[:65536], batch.delimiter).raw_header
+        v53 = self.api_version >= 53
+
+        def rows() -> Iterator[tuple[list[str], list[str]]]:
+            for row, status, rid, error in batch.outcomes():
+                if kind == "success" and status in (CREATED, UPDATED):
+                    yield [rid, "true" if status == CREATED else "false"], row
+                elif kind == "failed" and status == FAILED:
+                    yield [rid if v53 else "", error], row
+                elif kind == "unprocessed" and status == UNPROCESSED:
+                    yield [], row
+        prefix = {"success": ["sf__Id", "sf__Created"], "failed": ["sf__Id", "sf__Error"], "unprocessed": []}
+        return result_lines(prefix[kind], raw_header, rows(), delim, eol)
+
+
+class QueryJob(Job):
+    """A Bulk 2.0 query: results rendered once to CSV, kept in compressed blocks, paged by locator."""
+
+    job_type = "V2Query"
+
+    def __init__(self, *args: Any, query: str, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.query = query
+        self.state = "UploadComplete"
+        self.header = ""
+        self.blocks: list[bytes] = []
+        self.count = 0
+        self.executor = Executor(self.org.store, parse(query), f"/services/data/v{self.api_version:.1f}")
+        self.paths = [self.executor.resolve(p) for p in self.executor.q.select if isinstance(p, FieldPath)]
+
+    def counters(self) -> dict[str, Any]:
+        return {"numberRecordsProcessed": self.count, "retries": 0, "totalProcessingTime": self.millis,
+                "isPkChunkingSupported": True}
+
+    def run(self) -> None:
+        if self.abort_requested.is_set():
+            return
+        started = time.monotonic()
+        self.set_state("InProgress")
+        rows = self.executor.run(self.operation == "queryAll").rows
+        d = self.delimiter
+        self.header = d.join(quote(".".join(p.names)) for p in self.paths) + self.eol
+        for start in range(0, len(rows), QUERY_BLOCK):
+            lines = [d.join(query_value(_dig(r, p.names)) for p in self.paths) + self.eol
+                     for r in rows[start:start + QUERY_BLOCK]]
+            self.blocks.append(zlib.compress(json.dumps(lines).encode("utf-8"), 1))
+        self.count = len(rows)
+        self.millis = int((time.monotonic() - started) * 1000)
+        self.set_state("Aborted" if self.abort_requested.is_set() else "JobComplete")
+
+    def page(self, start: int, size: int) -> tuple[str, int, int | None]:
+        """(CSV text with header, rows in it, next offset or None) for rows [start, start + size)."""
+        end = min(self.count, start + size)
+        out: list[str] = [self.header]
+        i = start
+        while i < end:
+            block = i // QUERY_BLOCK
+            lines = json.loads(zlib.decompress(self.blocks[block]))
+            lo = i - block * QUERY_BLOCK
+            hi = min(len(lines), end - block * QUERY_BLOCK)
+            out.extend(lines[lo:hi])
+            i = block * QUERY_BLOCK + hi
+        return "".join(out), end - start, end if end < self.count else None
+
+
+def _dig(item: Any, names: list[str]) -> Any:
+    for name in names:
+        if not isinstance(item, dict):
+            return None
+        item = item.get(name)
+    return item

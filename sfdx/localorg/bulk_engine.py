@@ -1,0 +1,216 @@
+"""Bulk row processing shared by Bulk API 2.0 and 1.0: a per-org background worker and compact results.
+
+A `RowBatch` keeps its upload zlib-compressed and, per row, one status byte plus the record id; only
+failed rows keep a message. Result files are re-rendered from the upload on request, so a finished job
+costs a few bytes a row rather than a copy of its data.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from .bulk2_csv import Upload, bulk_error
+from .dml import apply_row
+from .locking import LockTracker
+from .values import format_datetime
+
+if TYPE_CHECKING:
+    from .org import Org
+    from .schema import SObjectType
+
+UNPROCESSED, CREATED, UPDATED, FAILED = 0, 1, 2, 3
+INTERNAL_BATCH = 10_000   # Bulk 2.0 splits a job into batches of 10,000 records (BulkGuide "Limits")
+LOCK_SLICE = 500          # rows written per hold of the store lock, so REST calls interleave
+_NO_ID = b"\0" * 18
+
+
+class RowBatch:
+    """One uploaded CSV and the outcome of each of its rows."""
+
+    def __init__(self, data: bytes, delimiter: str = ",") -> None:
+        self._data = zlib.compress(data, 1)
+        self.size = len(data)
+        self.delimiter = delimiter
+        self.statuses = bytearray()
+        self._ids = bytearray()
+        self._packed_ids: bytes | None = None
+        self.errors: dict[int, str] = {}
+        self._packed_errors: bytes | None = None
+        self.processed = 0
+        self.failed = 0
+        self.error_message: str | None = None   # the whole batch failed (job state Failed)
+        self.millis = 0
+
+    def data(self) -> bytes:
+        return zlib.decompress(self._data)
+
+    def add(self, status: int, rid: str | None, error: str | None = None) -> None:
+        self.statuses.append(status)
+        self._ids += rid.encode("ascii") if rid else _NO_ID
+        self.processed += 1
+        if error is not None:
+            self.errors[len(self.statuses) - 1] = error
+            self.failed += 1
+
+    def freeze(self) -> None:
+        """Compress the ids and messages once processing is over."""
+        self._packed_ids = zlib.compress(bytes(self._ids), 1)
+        self._ids = bytearray()
+        self._packed_errors = zlib.compress("\n".join(f"{i}\t{m}" for i, m in self.errors.items()).encode(), 1)
+        self.errors = {}
+
+    def outcomes(self) -> Iterator[tuple[list[str], int, str, str]]:
+        """(row, status, id, error) for every data row of the upload, in upload order."""
+        ids = zlib.decompress(self._packed_ids) if self._packed_ids is not None else bytes(self._ids)
+        errors = self.errors
+        if self._packed_errors is not None:
+            text = zlib.decompress(self._packed_errors).decode()
+            errors = {int(i): m for i, _, m in (line.partition("\t") for line in text.split("\n") if line)}
+        statuses = self.statuses
+        up = Upload(self.data(), self.delimiter)
+        for i, row in enumerate(r for r in up.rows() if r):
+            status = statuses[i] if i < len(statuses) else UNPROCESSED
+            rid = ids[i * 18:(i + 1) * 18].decode("ascii") if status != UNPROCESSED else ""
+            yield row, status, rid.strip("\0"), errors.get(i, "")
+
+
+def header_error(obj: SObjectType, op: str, header: list[str], ext_id: str | None) -> str | None:
+    """The job-level failure Salesforce reports for a bad header row, or None."""
+    for col in header:
+        if obj.field(col) is None and not _relationship_column(obj, col):
+            return f"InvalidBatch : Field name not found : {col}"
+    names = {c.lower() for c in header}
+    if op in ("update", "delete", "hardDelete") and "id" not in names:
+        return "InvalidBatch : Field name not found : Id"
+    if op == "upsert" and (ext_id or "Id").lower() not in names:
+        return f"InvalidBatch : Field name not found : {ext_id}"
+    return None
+
+
+def _relationship_column(obj: SObjectType, col: str) -> bool:
+    rel, dot, key = col.partition(".")
+    return bool(dot and key) and obj.relationship(rel.rpartition(":")[2]) is not None
+
+
+class LockPlan:
+    """How rows map to parallel units: a fixed unit (a Bulk 1.0 batch) or internal batches of 10,000."""
+
+    def __init__(self, unit: int | None = None, tracker: LockTracker | None = None) -> None:
+        self.unit = unit
+        self.tracker = tracker
+
+
+def process(org: Org, batch: RowBatch, op: str, obj_name: str, ext_id: str | None, user: str | None,
+            plan: LockPlan | None, aborted: Callable[[], bool]) -> None:
+    """Write the batch's rows through the store (validation included) and record each outcome."""
+    started = time.monotonic()
+    try:
+        if org.knobs.fail_bulk_jobs:
+            batch.error_message = org.knobs.fail_bulk_message
+            return
+        obj = org.store.sobject(obj_name)
+        up = Upload(batch.data(), batch.delimiter)
+        header = [f.name if (f := obj.field(c)) is not None else c for c in up.header]
+        batch.error_message = header_error(obj, op, header, ext_id)
+        if batch.error_message is not None:
+            return
+        if plan is not None and plan.tracker is None and org.knobs.lock_rate > 0:
+            plan.tracker = LockTracker(org.store, obj, header, op, org.knobs.lock_rate, org.knobs.lock_seed)
+        _write_rows(org, batch, op, obj.name, header, (r for r in up.rows() if r), ext_id, user, plan, aborted)
+    finally:
+        batch.millis = int((time.monotonic() - started) * 1000)
+        batch.freeze()
+
+
+def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str], rows: Iterator[list[str]],
+                ext_id: str | None, user: str | None, plan: LockPlan | None, aborted: Callable[[], bool]) -> None:
+    store = org.store
+    tracker = plan.tracker if plan is not None else None
+    n = 0
+    while not aborted():
+        part = list(islice(rows, LOCK_SLICE))
+        if not part:
+            return
+        now = format_datetime(datetime.now(UTC))
+        with store.lock:
+            for row in part:
+                values = dict(zip(header, row, strict=False))
+                err = None
+                if tracker is not None:
+                    unit = plan.unit if plan.unit is not None else n // INTERNAL_BATCH  # type: ignore[union-attr]
+                    err = tracker.check(unit, n, values)
+                n += 1
+                if err is not None:
+                    batch.add(FAILED, values.get("Id") if op != "insert" else None, bulk_error(err))
+                    continue
+                res = apply_row(store, op, obj, values, ext_id, True, user, now)
+                if res.success:
+                    batch.add(CREATED if res.created else UPDATED, res.id)
+                else:
+                    batch.add(FAILED, res.id, bulk_error(res.errors[0]))
+
+
+class BulkWorker:
+    """A per-org FIFO of bulk work run by one daemon thread, started on demand and ended when idle."""
+
+    IDLE_SECONDS = 5.0
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._q: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._q.put(fn)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"localorg-bulk:{self.name}", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                fn = self._q.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._q.empty():
+                        self._thread = None
+                        return
+                continue
+            try:
+                fn()
+            except Exception:  # a bug in one job must not stop the org's queue
+                logging.getLogger(__name__).exception("bulk work failed")
+
+
+class BulkState:
+    """Bulk jobs of one org (2.0 ingest and query, 1.0) and its worker."""
+
+    def __init__(self, name: str) -> None:
+        self.jobs: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self.worker = BulkWorker(name)
+
+
+_state_lock = threading.Lock()
+
+
+def bulk_state(org: Org) -> BulkState:
+    with _state_lock:
+        state = org.extra.get("bulk")
+        if state is None:
+            state = org.extra["bulk"] = BulkState(org.name)
+        return state
+
+
+def now_iso() -> str:
+    return format_datetime(datetime.now(UTC))
