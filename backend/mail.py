@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -31,3 +32,18 @@ def send(settings: Settings, to: str, subject: str, body: str) -> None:
         log.warning("mail to the SMTP server failed: %s", type(exc).__name__)
         raise MailError("the mail server could not send the message") from exc
     log.info("mail sent: %s", message["Message-ID"])
+
+
+def send_later(settings: Settings, to: str, subject: str, body: str) -> threading.Thread:
+    """Send from a background thread, so a response takes as long whether or not a mail goes out
+    (otherwise timing would tell an attacker which email addresses have accounts)."""
+
+    def deliver() -> None:
+        try:
+            send(settings, to, subject, body)
+        except MailError:
+            pass  # already logged without content; the user can ask again
+
+    thread = threading.Thread(target=deliver, name="inflow-mail", daemon=True)
+    thread.start()
+    return thread

@@ -11,3 +11,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (health, uploads):
         app.register_blueprint(blueprint)
+    from backend.web import auth, signup  # accounts: log in/out, reset, invitations; sign-up
+
+    for module in (auth, signup):
+        app.register_blueprint(module.bp)

@@ -5,6 +5,13 @@ Two ways in, never mixed:
 - the `__Host-inflow_session` cookie: first-party login (accounts half; `_from_cookie`).
 A request that carries an Authorization header is judged by it alone; a bad token is not rescued
 by a cookie. Bearer requests are exempt from CSRF checks (browsers never attach them cross-site).
+
+How a view uses it:
+    @bp.get("/api/things/<thing_id>")
+    @login_required                      # or @admin_required
+    def thing(thing_id):
+        me = current_identity()          # .account, .user, .scope (TenantScope), .is_admin, .via
+        row = me.scope.get(Thing, thing_id)   # another account's id raises NotFound -> 404 + access.denied
 """
 
 from __future__ import annotations
@@ -15,12 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, g, redirect, request
+from flask import Blueprint, Response, abort, g, jsonify, redirect, request
 
 from backend.extensions import db
-from backend.models import Account, TenantScope, User
+from backend.models import Account, OrgConnection, TenantScope, User
+from backend.models import NotFound as TenantNotFound
+from backend.models.audit import record
 from backend.security import sessions
-from backend.web.context import get_redis, get_settings
+from backend.security.tokens import TokenError, read_app_token
+from backend.web.context import get_keyring, get_redis, get_settings
+
+bp = Blueprint("authn", __name__)  # no routes: registering it installs the access.denied handler
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,7 @@ class Identity:
     scope: TenantScope
     via: str  # "bearer" or "cookie"
     session: sessions.Session | None = None  # the cookie session, for CSRF and logout
+    org_connection_id: str | None = None  # bearer: the org the canvas page was launched from
 
     @property
     def is_admin(self) -> bool:
@@ -49,14 +62,38 @@ def uses_bearer() -> bool:
 
 def current_identity() -> Identity | None:
     """The account, user and tenant scope of this request, or None when nobody is signed in."""
-    if "inflow_identity" not in g:
-        g.inflow_identity = _from_bearer() if uses_bearer() else _from_cookie()
-    return g.inflow_identity
+    # Cached on the request, not on `g`: `g` belongs to the app context, which tests share across requests.
+    if "inflow.identity" not in request.environ:
+        request.environ["inflow.identity"] = _from_bearer() if uses_bearer() else _from_cookie()
+    return request.environ["inflow.identity"]
 
 
 def _from_bearer() -> Identity | None:
-    # The Salesforce half verifies app tokens here (backend/security/tokens.py).
-    return None
+    """An app token minted by a verified canvas launch (backend/web/canvas.py), still valid here."""
+    token = bearer_token()
+    if token is None:
+        return None
+    settings = get_settings()
+    try:
+        claims = read_app_token(get_keyring(), token)
+    except TokenError:
+        return None
+    if claims.region != settings.region:
+        return None  # sealed under a shared keyring in another region: its data is not here
+    account = db.session.get(Account, claims.account_id)
+    if account is None or account.region != settings.region:
+        return None
+    scope = TenantScope(account.id)
+    user = db.session.scalars(scope.select(User).where(User.id == claims.user_id)).first()
+    if user is None:
+        return None
+    if claims.org_connection_id is not None:
+        # Disconnecting the launch org ends the page's session: a replayed token is refused.
+        org = db.session.scalars(scope.select(OrgConnection).where(
+            OrgConnection.id == claims.org_connection_id)).first()
+        if org is None or org.status != "connected":
+            return None
+    return Identity(account, user, scope, "bearer", org_connection_id=claims.org_connection_id)
 
 
 def _from_cookie() -> Identity | None:
@@ -104,3 +141,16 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+@bp.app_errorhandler(TenantNotFound)
+def not_found_in_tenant(error: TenantNotFound) -> tuple[Response, int]:
+    """TenantScope.get found no row for this account: missing and someone else's look alike (404), and
+    both are audited, so probing other tenants' ids leaves a trace (checklist item 6)."""
+    db.session.rollback()
+    identity = g.get("inflow_identity")
+    record("access.denied", account_id=identity.account.id if identity else None,
+           user_id=identity.user.id if identity and identity.user else None, target=request.path[:255],
+           ip=request.remote_addr or "", method=request.method)
+    db.session.commit()
+    return jsonify(error="not_found", message="Not found."), 404

@@ -1,0 +1,225 @@
+"""First-party sign-in: log in, log out, forgotten password; shared helpers for the account pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, make_response, redirect, render_template, request
+from sqlalchemy import select
+
+from backend import mail
+from backend.extensions import db
+from backend.models import User
+from backend.models.audit import record
+from backend.security import csrf, email_tokens, passwords, ratelimit, sessions
+from backend.web.authn import current_identity, login_required
+from backend.web.context import get_redis, get_settings
+
+bp = Blueprint("auth", __name__)
+bp.before_app_request(csrf.protect)
+bp.after_app_request(csrf.set_anonymous_cookie)
+
+LOCKED = "Too many attempts. Wait 15 minutes and try again, or reset your password."
+WRONG = "Email or password is wrong."
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict:
+    return {"csrf_token": csrf.csrf_token, "csrf_field": csrf.FIELD}
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Pages with tokens in their URL or forms: never cached, never leaked through Referer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def normalize_email(value: str | None) -> str:
+    return (value or "").strip().lower()[:320]
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalars(select(User).where(User.email == email)).first() if email else None
+
+
+def audit(action: str, user: User | None = None, *, account_id: str | None = None, **details) -> None:
+    record(action, account_id=account_id or (user.account_id if user else None),
+           user_id=user.id if user else None, ip=client_ip(), **details)
+
+
+def safe_next(target: str | None, default: str = "/settings") -> str:
+    """Only same-site paths: never `//host` or `/\\host`, which browsers treat as another site."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+        return target
+    return default
+
+
+def start_session(user: User, target: str) -> Response:
+    """A fresh session id on every login, and the old one (if any) ended."""
+    sessions.destroy(get_redis(), request.cookies.get(sessions.COOKIE_NAME))
+    token, _ = sessions.create(get_redis(), get_settings(), user.id, user.account_id)
+    response = redirect(safe_next(target), 303)
+    sessions.set_cookie(response, token, get_settings())
+    return response
+
+
+def link(path: str, token: str) -> str:
+    return f"{get_settings().public_url}{path}?token={token}"
+
+
+@bp.get("/login")
+def login_form():
+    return render_template("auth/login.html", next=safe_next(request.args.get("next")))
+
+
+@bp.post("/login")
+@csrf.anonymous_form
+def login():
+    email, ip = normalize_email(request.form.get("email")), client_ip()
+    password = request.form.get("password", "")
+    conn = get_redis()
+    if ratelimit.exceeded(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, email) or \
+            ratelimit.exceeded(conn, ratelimit.LOGIN_FAILURES_PER_IP, ip):
+        audit("login.locked", find_user(email))
+        db.session.commit()
+        return _login_error(LOCKED, 429)
+    user = find_user(email)
+    ok, new_hash = passwords.verify_and_upgrade(user.password_hash if user else None, password)
+    if not ok:
+        ratelimit.hit(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, email)
+        ratelimit.hit(conn, ratelimit.LOGIN_FAILURES_PER_IP, ip)
+        audit("login.failed", user)
+        db.session.commit()
+        return _login_error(WRONG, 401)
+    if not user.email_verified:
+        _send_verification(user)
+        db.session.commit()
+        return _login_error("Confirm your email address first: we sent you a new link.", 403)
+    ratelimit.reset(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, email)
+    if new_hash:
+        user.password_hash = new_hash
+    audit("login", user, method="password", rehashed=bool(new_hash))
+    db.session.commit()
+    return start_session(user, request.form.get("next"))
+
+
+def _login_error(message: str, status: int) -> tuple[str, int]:
+    return render_template("auth/login.html", error=message, next=safe_next(request.form.get("next")),
+                           email=request.form.get("email", "")[:320]), status
+
+
+def _send_verification(user: User) -> None:
+    token = email_tokens.issue(user, "verify")
+    mail.send_later(get_settings(), user.email, "Confirm your email address for Inflow",
+                    f"Hello {user.first_name},\n\nconfirm your email address to start using Inflow:\n"
+                    f"{link('/verify', token)}\n\nThe link works once, within 24 hours.\n")
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    identity = current_identity()
+    sessions.destroy(get_redis(), request.cookies.get(sessions.COOKIE_NAME))
+    audit("logout", identity.user)
+    db.session.commit()
+    response = make_response(redirect("/login", 303))
+    sessions.clear_cookie(response)
+    return response
+
+
+@bp.get("/verify")
+def verify_form():
+    user = email_tokens.peek(request.args.get("token", ""), "verify")
+    return render_template("auth/verify.html", valid=user is not None, token=request.args.get("token", ""))
+
+
+@bp.post("/verify")
+@csrf.anonymous_form
+def verify():
+    user = email_tokens.consume(request.form.get("token", ""), "verify")
+    if user is None:
+        return render_template("auth/verify.html", valid=False), 400
+    user.email_verified = True
+    audit("email.verified", user)
+    db.session.commit()
+    return start_session(user, "/settings")
+
+
+@bp.get("/password/forgot")
+def forgot_form():
+    return render_template("auth/forgot.html")
+
+
+@bp.post("/password/forgot")
+@csrf.anonymous_form
+def forgot():
+    email, ip = normalize_email(request.form.get("email")), client_ip()
+    conn = get_redis()
+    within_ip = ratelimit.hit(conn, ratelimit.RESETS_PER_IP, ip)
+    within = ratelimit.hit(conn, ratelimit.RESETS_PER_EMAIL, email) and within_ip
+    user = find_user(email) if within else None
+    if user is not None:
+        token = email_tokens.issue(user, "reset")
+        audit("password.reset_requested", user)
+        db.session.commit()
+        mail.send_later(get_settings(), user.email, "Reset your Inflow password",
+                        f"Someone asked to reset the password of your Inflow account.\n\n"
+                        f"Choose a new password here (the link works once, within 30 minutes):\n"
+                        f"{link('/password/reset', token)}\n\nIf it was not you, ignore this message.\n")
+    # The same page whether or not the address has an account, and whether or not we were rate limited.
+    return render_template("auth/forgot.html", sent=True)
+
+
+@bp.get("/password/reset")
+def reset_form():
+    return _set_password_form("reset")
+
+
+@bp.post("/password/reset")
+@csrf.anonymous_form
+def reset():
+    return _set_password("reset")
+
+
+@bp.get("/invite/accept")
+def invite_form():
+    return _set_password_form("invite")
+
+
+@bp.post("/invite/accept")
+@csrf.anonymous_form
+def accept_invite():
+    return _set_password("invite")
+
+
+_ACTIONS = {"reset": "/password/reset", "invite": "/invite/accept"}
+
+
+def _set_password_form(purpose: str, error: str | None = None, status: int = 200):
+    token = request.values.get("token", "")
+    valid = email_tokens.peek(token, purpose) is not None
+    return render_template("auth/set_password.html", valid=valid, token=token, purpose=purpose,
+                           action=_ACTIONS[purpose], error=error), status
+
+
+def _set_password(purpose: str):
+    """Reset and invitation both end here: a mailed single-use token proves the mailbox."""
+    password = request.form.get("password", "")
+    try:
+        passwords.check_policy(password)
+    except passwords.WeakPassword as exc:
+        return _set_password_form(purpose, str(exc), 400)
+    user = email_tokens.consume(request.form.get("token", ""), purpose)
+    if user is None:
+        return _set_password_form(purpose, "This link has expired or was already used.", 400)
+    user.password_hash = passwords.hash_password(password)
+    user.email_verified = True
+    sessions.destroy_all_for_user(get_redis(), user.id)
+    ratelimit.reset(get_redis(), ratelimit.LOGIN_FAILURES_PER_EMAIL, user.email)
+    audit("password.reset" if purpose == "reset" else "invite.accepted", user)
+    db.session.commit()
+    return start_session(user, "/settings")

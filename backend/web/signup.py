@@ -1,0 +1,109 @@
+"""Sign-up: a new account in this region with its first user as admin, confirmed by email."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request
+
+from backend import mail
+from backend.extensions import db
+from backend.models import Account, User
+from backend.security import csrf, passwords, ratelimit
+from backend.settings import REGIONS
+from backend.web.auth import _send_verification, audit, client_ip, find_user, normalize_email
+from backend.web.context import get_redis, get_settings
+
+bp = Blueprint("signup", __name__)
+
+REGION_NAMES = {"eu-frankfurt": "Europe (Frankfurt)", "us-dallas": "United States (Dallas)",
+                "au-sydney": "Australia (Sydney)"}
+FIELDS = ("first_name", "last_name", "email", "company", "country", "region")
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _form(errors: dict[str, str] | None = None, status: int = 200):
+    values = {k: request.form.get(k, "")[:320] for k in FIELDS} if request.method == "POST" else {}
+    values.setdefault("region", get_settings().region)
+    return render_template("auth/signup.html", values=values, errors=errors or {}, regions=REGION_NAMES), status
+
+
+@bp.get("/signup")
+def signup_form():
+    return _form()
+
+
+def _validate(form) -> dict[str, str]:
+    errors = {}
+    for name, limit in (("first_name", 80), ("last_name", 80), ("company", 255)):
+        if not form.get(name, "").strip() or len(form.get(name, "")) > limit:
+            errors[name] = f"Enter 1 to {limit} characters."
+    email = normalize_email(form.get("email"))
+    if "@" not in email or " " in email or len(email) > 254:
+        errors["email"] = "Enter an email address."
+    country = form.get("country", "").strip()
+    if len(country) != 2 or not country.isascii() or not country.isalpha():
+        errors["country"] = "Choose a country (two-letter code)."
+    try:
+        passwords.check_policy(form.get("password", ""))
+    except passwords.WeakPassword as exc:
+        errors["password"] = str(exc)
+    return errors
+
+
+@bp.post("/signup")
+@csrf.anonymous_form
+def signup():
+    settings = get_settings()
+    region = request.form.get("region", "")
+    if region not in REGIONS:
+        return _form({"region": "Choose a region."}, 400)
+    if region != settings.region:
+        # The account must live in its region: send the browser there and store nothing here.
+        target = settings.region_urls.get(region)
+        if not target:
+            return _form({"region": "That region is not available yet."}, 400)
+        return redirect(f"{target}/signup?region={region}", 303)
+    errors = _validate(request.form)
+    if errors:
+        return _form(errors, 400)
+    if not ratelimit.hit(get_redis(), ratelimit.SIGNUPS_PER_IP, client_ip()):
+        return _form({"form": "Too many sign-ups from your network. Try again later."}, 429)
+    # Hash first, whether or not the email is taken, so both paths cost the same time.
+    password_hash = passwords.hash_password(request.form["password"])
+    email = normalize_email(request.form["email"])
+    existing = find_user(email)
+    if existing is not None:
+        _tell_existing_user(existing)
+    else:
+        _create_account(email, password_hash)
+    return render_template("auth/check_email.html"), 200
+
+
+def _create_account(email: str, password_hash: str) -> None:
+    form = request.form
+    account = Account(company=form["company"].strip(), country=form["country"].strip().upper(),
+                      region=get_settings().region)
+    db.session.add(account)
+    db.session.flush()
+    user = User(account_id=account.id, email=email, first_name=form["first_name"].strip(),
+                last_name=form["last_name"].strip(), password_hash=password_hash, role="admin")
+    db.session.add(user)
+    db.session.flush()
+    _send_verification(user)
+    audit("signup", user)
+    db.session.commit()
+
+
+def _tell_existing_user(user: User) -> None:
+    # The page says "check your email" either way; only the mailbox owner learns the address is taken.
+    audit("signup.existing_email", user)
+    db.session.commit()
+    mail.send_later(get_settings(), user.email, "You already have an Inflow account",
+                    "Someone (hopefully you) tried to sign up for Inflow with this address, which already "
+                    f"has an account.\n\nLog in: {get_settings().public_url}/login\n"
+                    f"Forgot your password? {get_settings().public_url}/password/forgot\n")
