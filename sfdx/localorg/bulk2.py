@@ -122,7 +122,9 @@ def _patch(job: Job) -> Response:
             if job.state != "Open":
                 raise job_error("INVALIDJOBSTATE", f"Closing already {_past(job.state)} Job not allowed")
             job.set_state("UploadComplete")
+            out = job.info(full=False, content_url=False)  # before the worker can move it on
             state.worker.submit(job.run)
+            return sf_json(out)
         elif target == "Aborted":
             if job.state in TERMINAL:
                 raise job_error("INVALIDJOBSTATE", f"Aborting already {_past(job.state)} Job not allowed")
@@ -216,11 +218,12 @@ def create_query() -> Response:
     delimiter, line_ending = _dialect(body)
     job = QueryJob(org, op, "", session.user_id, api_version(), delimiter, line_ending, query=text)
     job.object = job.executor.obj.name
+    created = job.info(full=False)  # before the worker can move it on
     state = bulk_state(org)
     with state.lock:
         state.jobs[job.id] = job
         state.worker.submit(job.run)
-    return sf_json(job.info(full=False))
+    return sf_json(created)
 
 
 @blueprint.get("/query/<job_id>/results")
