@@ -1,17 +1,20 @@
-"""RQ's built-in cron: the maintenance schedule (purge every 5 minutes)."""
+"""RQ's built-in cron: the maintenance schedule (purge every 5 minutes, dead-run recovery every 15 s)."""
 
 from __future__ import annotations
 
 from rq.cron import CronScheduler
 
 from backend.queues import connect
-from worker.tasks import purge_expired
+from worker.tasks import purge_expired, recover_runs
 
 PURGE_EVERY_SECONDS = 300
+# A dead worker's run lock expires after progress.LOCK_TTL_MS (20 s); the sweep then re-enqueues it.
+RECOVER_EVERY_SECONDS = 15
 
 
 def run_cron(url: str) -> None:
     """Runs in a child process: the cron scheduler installs signal handlers, so it needs a main thread."""
     scheduler = CronScheduler(connection=connect(url))
     scheduler.register(purge_expired, queue_name="maintenance", interval=PURGE_EVERY_SECONDS)
+    scheduler.register(recover_runs, queue_name="maintenance", interval=RECOVER_EVERY_SECONDS)
     scheduler.start()

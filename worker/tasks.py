@@ -25,3 +25,34 @@ def purge_expired() -> int:
         count = get_blob_store().purge_expired()
     log.info("purged %d expired blob(s)", count)
     return count
+
+
+def run_import(run_id: str) -> str:
+    """Execute (or resume) one import run; a second copy while one runs returns at once."""
+    from backend.runs import execute
+
+    with app().app_context():
+        outcome = execute.run_import(run_id)
+    log.info("run %s: %s", run_id, outcome)
+    return outcome
+
+
+def rollback_run(run_id: str) -> str:
+    """Roll a finished run back (state rolling_back); writes the rollback result file."""
+    from backend.runs import rollback
+
+    with app().app_context():
+        outcome = rollback.rollback_run(run_id)
+    log.info("rollback of run %s: %s", run_id, outcome)
+    return outcome
+
+
+def recover_runs() -> list[str]:
+    """Re-enqueue runs whose worker died (active state, lock expired): the crash-recovery sweep."""
+    from backend.runs.service import recover_stale_runs
+
+    with app().app_context():
+        recovered = recover_stale_runs()
+    if recovered:
+        log.warning("re-enqueued %d run(s) left by a dead worker: %s", len(recovered), ", ".join(recovered))
+    return recovered

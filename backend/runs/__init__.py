@@ -1,0 +1,1 @@
+"""Run orchestration around the engine: service (web side), execute (worker side), journal, parts, progress."""

@@ -1,0 +1,223 @@
+"""Executing a run inside a worker: lock, resume from the journal, run the engine, finish or reschedule.
+
+`run_import(run_id)` is idempotent: a second call while a worker holds the run's lock returns at
+once; a call after a crash resumes from the journal (finished chunks are skipped by the runner).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models.base import utcnow
+from backend.models.orgs import OrgConnection
+from backend.models.runs import Run
+from backend.pipeline.errors import InflowError, RetriableSalesforceError
+from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
+from backend.runs import pieces as run_pieces
+from backend.runs import progress as live
+from backend.runs.journal import RunJournal
+from backend.runs.parts import BlobResultParts
+from backend.runs.service import enqueue
+from backend.salesforce.mirror import RunMirror
+from backend.web.context import get_redis
+
+log = logging.getLogger(__name__)
+MAX_RETRIES = 5
+RETRY_BASE_SECONDS = 30
+INTERNAL_ERROR = "Inflow failed unexpectedly while running this import; the team has been notified."
+
+
+def run_import(run_id: str) -> str:
+    """The body of the RQ task; returns what happened (for RQ's result and the logs)."""
+    conn = get_redis()
+    lock = live.RunLock.acquire(conn, run_id)
+    if lock is None:
+        return "already running elsewhere"
+    lock.start_heartbeat()
+    resume_at: datetime | None = None
+    try:
+        outcome, resume_at = _locked(run_id)
+    finally:
+        db.session.remove()
+        lock.release()
+    if resume_at is not None:
+        enqueue(run_id, at=resume_at, conn=conn)
+    return outcome
+
+
+def _locked(run_id: str) -> tuple[str, datetime | None]:
+    run = db.session.get(Run, run_id)
+    if run is None or run.finished or run.state == "rolling_back":
+        return (run.state if run else "missing"), None
+    if run.state == "cancelling" and run.started_at is None:
+        run.transition("cancelled")
+        db.session.commit()
+        return "cancelled", None
+    if run.state == "queued":
+        run.transition("running")
+        db.session.commit()
+    try:
+        pieces = run_pieces.load(run)
+    except InflowError as err:
+        return _fail(run, err.message), None
+    return Execution(pieces).execute()
+
+
+class Execution:
+    """One attempt at a run: the engine call and what follows from its result."""
+
+    def __init__(self, pieces: run_pieces.RunPieces) -> None:
+        self.pieces, self.run = pieces, pieces.run
+        self.conn = get_redis()
+        self.journal = RunJournal(self.run.id)
+        self.parts = BlobResultParts(pieces.store, pieces.account.id, self.run.id, pieces.account.retention_days)
+        self.client: Any = None
+        self.mirror: RunMirror | None = None
+        self.reporter: live.ProgressReporter | None = None
+
+    def execute(self) -> tuple[str, datetime | None]:
+        try:
+            return self._execute()
+        except RetriableSalesforceError as err:
+            return self._retry_later(err)
+        except InflowError as err:
+            return self._finish_failed(err.message), None
+        except Exception:
+            log.exception("run %s failed", self.run.id)
+            return self._finish_failed(INTERNAL_ERROR), None
+
+    def _execute(self) -> tuple[str, datetime | None]:
+        from backend.pipeline import runner
+
+        self.client = self.pieces.client()
+        self.mirror = RunMirror(self.client, self.pieces.org.namespace_prefix, job=self.pieces.mirror_job(),
+                                run_key=self.run.id)
+        self._sync_mirror(final=True)
+        source, mapping = self.pieces.source(), self.pieces.mapping()
+        self.reporter = live.ProgressReporter(self.conn, self.run.id, self._total_rows())
+        live.publish(self.conn, self.run.id, state="running", paused_until="")
+        result = runner.run(runner.RunContext(
+            source=source, mapping=mapping, client=self.client, api=self.pieces.api(), journal=self.journal,
+            results=self.parts, progress=self._on_progress, should_stop=self._should_stop))
+        if getattr(result, "paused_until", None):
+            return self._pause(result, result.paused_until)
+        return self._finish(result, source.columns()), None
+
+    def _total_rows(self) -> int | None:
+        total = self.journal.get("runs:total_rows")
+        if total is None:
+            total = self.pieces.total_rows_hint()
+            self.journal.put("runs:total_rows", total)
+        return total
+
+    def _on_progress(self, progress: Any) -> None:
+        assert self.reporter is not None
+        self.reporter(progress)
+        self._sync_mirror()
+
+    def _should_stop(self) -> str | None:
+        if self.conn.exists(live.cancel_key(self.run.id)):
+            return "cancelled"
+        with db.engine.connect() as conn:
+            state = conn.execute(select(Run.state).where(Run.id == self.run.id)).scalar()
+            org_status = conn.execute(select(OrgConnection.status).where(
+                OrgConnection.id == self.pieces.org.id)).scalar()
+        if state == "cancelling":
+            return "cancelled"
+        if org_status != "connected":
+            return "instance disconnected"
+        return None
+
+    def _sync_mirror(self, final: bool = False) -> None:
+        if self.mirror is None:
+            return
+        run, snap = self.run, (self.reporter.last if self.reporter else live.Snapshot())
+        self.mirror.sync(status=run.state, api=run.api, started=run.started_at, finished=run.finished_at,
+                         processed=max(snap.rows_read, run.rows_read),
+                         succeeded=max(snap.succeeded, run.rows_succeeded),
+                         failed=max(snap.failed, run.rows_failed), error_summary=run.error_summary,
+                         initiated_by=self.pieces.initiated_by_sf_user(), final=final)
+
+    def _counts(self, result: Any) -> None:
+        run = self.run
+        run.api = str(getattr(result, "api_used", "") or run.api or "")
+        run.rows_read, run.rows_succeeded, run.rows_failed = result.rows_read, result.succeeded, result.failed
+
+    def _finish(self, result: Any, columns: list[str]) -> str:
+        run = self.run
+        success_id = self.parts.assemble("success/", f"{run.id}-success.csv", lambda s: SuccessFileWriter(s, columns))
+        error_id = self.parts.assemble("error/", f"{run.id}-errors.csv", lambda s: ErrorFileWriter(s, columns))
+        db.session.refresh(run, with_for_update=True)
+        old = (run.success_blob_id, run.error_blob_id)
+        run.success_blob_id, run.error_blob_id = success_id, error_id
+        self._counts(result)
+        stopped = getattr(result, "stopped_reason", None)
+        if run.state == "cancelling" or stopped == "cancelled":
+            if run.state == "running":
+                run.transition("cancelling")
+            run.transition("cancelled")
+        elif stopped:
+            run.transition("failed", error=f"The import stopped: {stopped}.")
+        else:
+            run.transition("partial" if result.failed else "succeeded")
+        db.session.commit()
+        self._after_finish([b for b in old if b])
+        return run.state
+
+    def _after_finish(self, stale_files: list[str]) -> None:
+        for blob_id in stale_files:  # files assembled by an attempt that died before committing its state
+            self.pieces.store.delete(self.run.account_id, blob_id)
+        self.parts.delete_parts(["success/", "error/"])
+        self._publish_final()
+
+    def _publish_final(self) -> None:
+        run = self.run
+        live.publish(self.conn, run.id, state=run.state, phase="done", rows_read=run.rows_read,
+                     succeeded=run.rows_succeeded, failed=run.rows_failed, seconds_left=0)
+        self.conn.delete(live.cancel_key(run.id))
+        self._sync_mirror(final=True)
+
+    def _pause(self, result: Any, until: datetime) -> tuple[str, datetime]:
+        self._counts(result)
+        self.run.phase = "paused"
+        db.session.commit()
+        live.publish(self.conn, self.run.id, phase="paused", paused_until=until.isoformat())
+        self._sync_mirror(final=True)
+        return "paused", until
+
+    def _retry_later(self, err: RetriableSalesforceError) -> tuple[str, datetime | None]:
+        retry_after = getattr(err, "retry_after", None)
+        if retry_after is not None:  # the org's API allowance: wait, do not count it as a failure
+            return self._pause_without_result(utcnow() + timedelta(seconds=float(retry_after)))
+        attempts = int(self.journal.get("runs:retries") or 0) + 1
+        if attempts > MAX_RETRIES:
+            return self._finish_failed(err.message), None
+        self.journal.put("runs:retries", attempts)
+        log.warning("run %s: %s; retry %d of %d", self.run.id, err.detail or err.message, attempts, MAX_RETRIES)
+        return self._pause_without_result(utcnow() + timedelta(seconds=RETRY_BASE_SECONDS * 2 ** (attempts - 1)))
+
+    def _pause_without_result(self, until: datetime) -> tuple[str, datetime]:
+        db.session.rollback()
+        live.publish(self.conn, self.run.id, phase="paused", paused_until=until.isoformat())
+        return "paused", until
+
+    def _finish_failed(self, message: str) -> str:
+        db.session.rollback()
+        state = _fail(self.run, message)
+        self._publish_final()
+        return state
+
+
+def _fail(run: Run, message: str) -> str:
+    db.session.refresh(run, with_for_update=True)
+    if run.state == "cancelling":
+        run.transition("cancelled", error=message)
+    elif not run.finished:
+        run.transition("failed", error=message)
+    db.session.commit()
+    return run.state

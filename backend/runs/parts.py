@@ -1,0 +1,154 @@
+"""Result parts of a run in the encrypted blob store, and their concatenation into the final files.
+
+The runner writes one part per chunk (`success/000012`, `error/000012`, `rollback/000012`); a part
+counts only once it is closed without an error, and writing a part again replaces the old one, so a
+resumed run never duplicates rows. At the end the parts of each kind become one CSV file (header
+once) with the account's retention.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import BinaryIO
+
+from sqlalchemy import delete, select
+
+from backend.extensions import db
+from backend.models.storage import Blob, BlobChunk
+from backend.storage.blobs import BlobStore, BlobWriter, expiry_for
+
+BOM = b"\xef\xbb\xbf"
+
+
+class PartWriter:
+    """A write-only part: `close()` (or leaving a `with` block normally) commits it; an exception drops it."""
+
+    def __init__(self, writer: BlobWriter, on_commit: Callable[[str], None]) -> None:
+        self._writer = writer
+        self._on_commit = on_commit
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        return self._writer.write(bytes(data))
+
+    def writable(self) -> bool:
+        return not self.closed
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._writer.finish()
+            self._on_commit(self._writer.blob_id)
+
+    def discard(self) -> None:
+        self.closed = True  # left incomplete: never served, purged at expiry
+
+    def __enter__(self) -> PartWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+
+def natural_key(name: str) -> list[object]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+class BlobResultParts:
+    """The ResultParts protocol over BlobStore; blob names are `run/<run id>/<part name>`."""
+
+    def __init__(self, store: BlobStore, account_id: str, run_id: str, retention_days: int) -> None:
+        self.store, self.account_id, self.run_id = store, account_id, run_id
+        self.retention_days = retention_days
+        self._prefix = f"run/{run_id}/"
+
+    def _expiry(self) -> datetime:
+        # Parts must outlive the run even when the account keeps results for 0 days.
+        return expiry_for("result", max(self.retention_days, 1))
+
+    def _open(self, name: str, kind: str) -> PartWriter:
+        full = self._prefix + name
+        writer = self.store.create(self.account_id, kind, name=full, expires_at=self._expiry())
+        return PartWriter(writer, lambda blob_id: self._drop_others(full, keep=blob_id))
+
+    def open_part(self, name: str) -> PartWriter:
+        return self._open(name, "result")
+
+    def snapshot(self, name: str) -> PartWriter:
+        """Rollback snapshots live as long as results (the run can be rolled back until then)."""
+        return self._open(name, "rollback")
+
+    def has_part(self, name: str) -> bool:
+        return self._blob_id(name) is not None
+
+    def read(self, name: str) -> BinaryIO | None:
+        """A committed part's plaintext stream, or None when there is no such part."""
+        blob_id = self._blob_id(name)
+        return None if blob_id is None else self.store.open(self.account_id, blob_id)
+
+    def part_names(self, prefix: str = "") -> list[str]:
+        with db.engine.connect() as conn:
+            names = conn.execute(select(Blob.name).where(
+                Blob.account_id == self.account_id, Blob.complete.is_(True),
+                Blob.name.startswith(self._prefix + prefix, autoescape=True))).scalars()
+            return sorted({n[len(self._prefix):] for n in names}, key=natural_key)
+
+    def _blob_id(self, name: str) -> str | None:
+        with db.engine.connect() as conn:
+            return conn.execute(select(Blob.id).where(
+                Blob.account_id == self.account_id, Blob.name == self._prefix + name,
+                Blob.complete.is_(True)).order_by(Blob.created_at.desc())).scalar()
+
+    def _drop_others(self, full_name: str, keep: str) -> None:
+        with db.engine.begin() as conn:
+            old = select(Blob.id).where(Blob.account_id == self.account_id, Blob.name == full_name,
+                                        Blob.id != keep)
+            ids = list(conn.execute(old).scalars())
+            if ids:
+                conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(ids)))
+                conn.execute(delete(Blob).where(Blob.id.in_(ids)))
+
+    def delete_parts(self, prefixes: Iterable[str]) -> None:
+        for prefix in prefixes:
+            for name in self.part_names(prefix):
+                blob_id = self._blob_id(name)
+                if blob_id:
+                    self.store.delete(self.account_id, blob_id)
+
+    def assemble(self, prefix: str, file_name: str, empty_header: Callable[[BinaryIO], None]) -> str:
+        """Concatenate the parts under `prefix` into one result file; returns its blob id.
+
+        Every part is a complete CSV with its header (and maybe a BOM); the file gets one BOM, so Excel
+        reads UTF-8, and the first part's header. With no parts, `empty_header(stream)` writes the file.
+        """
+        out = self.store.create(self.account_id, "result", name=file_name,
+                                expires_at=expiry_for("result", self.retention_days))
+        names = self.part_names(prefix)
+        if not names:
+            empty_header(out)
+        for i, name in enumerate(names):
+            stream = self.read(name)
+            data = stream.read() if stream is not None else b""
+            data = data.removeprefix(BOM)
+            out.write(BOM + data if i == 0 else data[_header_end(data):])
+        return out.finish().id
+
+
+def _header_end(data: bytes) -> int:
+    """Offset just after the first CSV record (the header), honouring quoted line breaks."""
+    quoted = False
+    for i in range(len(data)):
+        byte = data[i]
+        if byte == 0x22:
+            quoted = not quoted
+        elif byte == 0x0A and not quoted:
+            return i + 1
+    return len(data)

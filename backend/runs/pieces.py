@@ -1,0 +1,94 @@
+"""Everything a worker needs to execute a run, loaded from the database through the run's account."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from backend.models.accounts import Account, User
+from backend.models.base import TenantScope
+from backend.models.jobs import Job
+from backend.models.orgs import OrgConnection
+from backend.models.runs import Run
+from backend.pipeline.errors import ConfigError
+from backend.pipeline.mapping import Mapping
+from backend.pipeline.sources import Source, create_source
+from backend.storage.blobs import BlobStore
+from backend.web.context import get_blob_store, get_keyring, get_settings
+
+READ_BUFFER = 1024 * 1024
+
+
+@dataclass
+class RunPieces:
+    scope: TenantScope
+    run: Run
+    job: Job
+    account: Account
+    org: OrgConnection
+    store: BlobStore
+
+    def client(self) -> Any:
+        from backend.salesforce.session import client_for
+
+        return client_for(self.org, get_keyring(), get_settings())
+
+    def source(self) -> Source:
+        """The job's source: `job.source` is {"type": ..., "config": {...}, "blob_id": upload id or absent}."""
+        spec = self.job.source or {}
+        if not spec.get("type"):
+            raise ConfigError("The job has no source; choose a file or a connection.")
+        blob_id = spec.get("blob_id")
+        store, account_id = self.store, self.account.id
+        opener = (lambda: io.BufferedReader(store.open(account_id, blob_id), READ_BUFFER)) if blob_id else None
+        return create_source(spec["type"], spec.get("config") or {}, open_stream=opener)
+
+    def mapping(self) -> Mapping:
+        data = dict(self.job.mapping or {})
+        data.pop("api", None)  # the job's API choice (auto | rest | bulk2 | bulk1) rides along in its mapping
+        data.setdefault("object", self.job.object_name)
+        data.setdefault("operation", self.job.operation)
+        return Mapping.from_dict(data)
+
+    def total_rows_hint(self) -> int | None:
+        """Line count of an uploaded CSV (records with quoted line breaks count more than once)."""
+        spec = self.job.source or {}
+        if spec.get("type") != "csv" or not spec.get("blob_id"):
+            return None
+        blob = self.store.get_blob(self.account.id, spec["blob_id"])
+        lines, last = 0, b""
+        for chunk in self.store.iter_chunks(blob):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:] or last
+        return max(lines + (0 if last == b"\n" else 1) - 1, 0)
+
+    def api(self) -> str:
+        return str((self.job.mapping or {}).get("api") or "auto")
+
+    def mirror_job(self) -> dict[str, Any]:
+        job = self.job
+        return {"job_key": job.id, "name": job.name, "target_object": job.object_name,
+                "operation": job.operation, "source_type": (job.source or {}).get("type", ""),
+                "schedule": job.schedule, "active": job.active}
+
+    def initiated_by_sf_user(self) -> str | None:
+        if not self.run.initiated_by:
+            return None
+        user = self.scope.all(User, User.id == self.run.initiated_by)
+        return user[0].salesforce_user_id if user else None
+
+
+def load(run: Run) -> RunPieces:
+    """The run's job, account and org, each reached through the run's account; ConfigError if unusable."""
+    scope = TenantScope(run.account_id)
+    job = scope.get(Job, run.job_id)
+    from backend.extensions import db
+
+    account = db.session.get(Account, run.account_id)
+    if not job.org_connection_id:
+        raise ConfigError("The job has no Salesforce instance; choose one and run it again.")
+    orgs = scope.all(OrgConnection, OrgConnection.id == job.org_connection_id)
+    if not orgs or orgs[0].status != "connected":
+        raise ConfigError("The job's Salesforce instance is disconnected; reconnect it and run the job again.")
+    return RunPieces(scope, run, job, account, orgs[0], get_blob_store())

@@ -1,0 +1,172 @@
+"""What the web app does with runs: create, enqueue, cancel, progress, result downloads, rollback.
+
+Every function taking a `scope` reaches the run through the account (another tenant's id is
+NotFound). The worker side (executing a run) is `backend.runs.execute`; the RQ tasks in
+`worker/tasks.py` only call into it with a run id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RQJob
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models.base import NotFound, TenantScope
+from backend.models.jobs import Job
+from backend.models.runs import Run
+from backend.models.storage import Blob
+from backend.runs import progress as live
+from backend.storage.blobs import BlobReader
+from backend.web.context import get_blob_store, get_redis
+
+IMPORT_TASK = "worker.tasks.run_import"
+ROLLBACK_TASK = "worker.tasks.rollback_run"
+JOB_TIMEOUT = 24 * 3600  # RQ's default of 180 s would kill a large import
+PENDING = ("queued", "scheduled", "deferred")
+RESULT_KINDS = ("success", "error", "rollback")
+
+
+def create_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None) -> Run:
+    """A queued run of the account's job (not yet enqueued); committed."""
+    job = scope.get(Job, job_id)
+    run = scope.add(Run(job_id=job.id, state="queued", initiated_by=initiated_by, checkpoint={}))
+    db.session.commit()
+    return run
+
+
+def start_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None) -> Run:
+    """Create a run and put it on the imports queue: what the UI's Run button does."""
+    run = create_run(scope, job_id, initiated_by=initiated_by)
+    enqueue(run.id)
+    return run
+
+
+def enqueue(run_id: str, *, task: str = IMPORT_TASK, at: datetime | None = None,
+            conn: redis.Redis | None = None) -> bool:
+    """Put the run's task on the imports queue, unless it is already queued, scheduled or running.
+
+    Returns False when nothing was enqueued. A worker holding the run's lock means running; an RQ
+    job that is pending means queued. An RQ job left "started" by a killed worker without a lock
+    counts as dead, so a recovery enqueue goes through.
+    """
+    conn = conn or get_redis()
+    if live.is_locked(conn, run_id) or _pending_job(conn, run_id):
+        return False
+    queue = Queue("imports", connection=conn)
+    job_id = f"run-{run_id}-{secrets.token_hex(4)}"
+    options: dict[str, Any] = {"job_id": job_id, "job_timeout": JOB_TIMEOUT, "description": f"{task} {run_id}"}
+    conn.set(live.job_key(run_id), job_id)
+    if at is None:
+        queue.enqueue(task, run_id, **options)
+    else:
+        queue.enqueue_at(at, task, run_id, **options)
+    return True
+
+
+def _pending_job(conn: redis.Redis, run_id: str) -> bool:
+    job_id = conn.get(live.job_key(run_id))
+    if not job_id:
+        return False
+    try:
+        status = RQJob.fetch(job_id.decode(), connection=conn).get_status(refresh=True)
+    except NoSuchJobError:
+        return False
+    return status is not None and str(getattr(status, "value", status)) in PENDING
+
+
+def cancel(scope: TenantScope, run_id: str) -> Run:
+    """Ask a run to stop. A queued run is cancelled at once; a running one stops between chunks."""
+    run = scope.get(Run, run_id)
+    db.session.refresh(run, with_for_update=True)
+    if run.state not in ("queued", "running"):
+        db.session.rollback()
+        return run
+    conn = get_redis()
+    conn.set(live.cancel_key(run.id), "1", ex=live.PROGRESS_TTL_SECONDS)
+    was_queued = run.state == "queued" and not live.is_locked(conn, run.id)
+    run.transition("cancelling")
+    if was_queued:
+        run.transition("cancelled")
+    db.session.commit()
+    live.publish(conn, run.id, state=run.state)
+    return run
+
+
+def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
+    """The UI's view of a run: state, phase, counts, time left, result file ids; live while running.
+
+    Keys: id, state, phase, rows_read, succeeded, failed, total_rows (None when unknown),
+    seconds_left (None when unknown), api, error, started_at, finished_at, success_file,
+    error_file, rollback_file (blob ids or None), finished (bool).
+    """
+    run = scope.get(Run, run_id)
+    db.session.refresh(run)
+    hot = live.read(get_redis(), run.id) if run.state in ("running", "cancelling", "rolling_back") else {}
+
+    def num(key: str, fallback: int | None) -> int | None:
+        value = hot.get(key)
+        return int(value) if value not in (None, "") else fallback
+
+    return {
+        "id": run.id, "state": run.state, "phase": hot.get("phase") or run.phase,
+        "rows_read": max(num("rows_read", 0) or 0, run.rows_read),
+        "succeeded": max(num("succeeded", 0) or 0, run.rows_succeeded),
+        "failed": max(num("failed", 0) or 0, run.rows_failed),
+        "total_rows": num("total_rows", None), "seconds_left": num("seconds_left", None),
+        "api": run.api, "error": run.error_summary,
+        "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
+        "success_file": run.success_blob_id, "error_file": run.error_blob_id,
+        "rollback_file": run.rollback_blob_id, "finished": run.finished,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def result_file(scope: TenantScope, run_id: str, kind: str) -> tuple[Blob, BlobReader]:
+    """(blob, decrypting stream) of a run's success, error or rollback result file; NotFound if none/expired."""
+    if kind not in RESULT_KINDS:
+        raise NotFound(f"no {kind} file")
+    run = scope.get(Run, run_id)
+    blob_id = {"success": run.success_blob_id, "error": run.error_blob_id,
+               "rollback": run.rollback_blob_id}[kind]
+    if not blob_id:
+        raise NotFound(f"run {run_id} has no {kind} file")
+    store = get_blob_store()
+    blob = store.get_blob(scope.account_id, blob_id)
+    return blob, store.open(scope.account_id, blob_id)
+
+
+def rollback(scope: TenantScope, run_id: str) -> Run:
+    """Start rolling a finished run back (succeeded or partial); the worker does the work."""
+    run = scope.get(Run, run_id)
+    db.session.refresh(run, with_for_update=True)
+    run.transition("rolling_back")  # InvalidTransition for any other state
+    db.session.commit()
+    enqueue(run.id, task=ROLLBACK_TASK)
+    return run
+
+
+def recover_stale_runs(conn: redis.Redis | None = None) -> list[str]:
+    """Re-enqueue runs that a worker was executing when it died (state active, nobody holds the lock).
+
+    Called by the maintenance cron in the worker process; safe to call at any time, from anywhere.
+    """
+    conn = conn or get_redis()
+    stale = db.session.execute(select(Run.id, Run.state).where(
+        Run.state.in_(("running", "cancelling", "rolling_back")))).all()
+    db.session.rollback()
+    recovered = []
+    for run_id, state in stale:
+        task = ROLLBACK_TASK if state == "rolling_back" else IMPORT_TASK
+        if enqueue(run_id, task=task, conn=conn):
+            recovered.append(run_id)
+    return recovered

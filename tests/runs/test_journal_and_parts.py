@@ -1,0 +1,117 @@
+"""The run journal survives a new process (it is in the Run row); result parts join into one file per kind."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from backend.extensions import db
+from backend.models import Blob, Job, Run
+from backend.models.base import utcnow
+from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
+from backend.runs.journal import RunJournal
+from backend.runs.parts import BOM, BlobResultParts
+from backend.web.context import get_blob_store
+from tests.runs.factories import account
+
+
+def _run(acct) -> Run:
+    job = Job(account_id=acct.id, name="j", object_name="Contact", operation="insert")
+    db.session.add(job)
+    db.session.flush()
+    run = Run(account_id=acct.id, job_id=job.id, checkpoint={})
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def test_journal_puts_are_durable_and_seen_by_a_fresh_reader(app):
+    run = _run(account())
+    journal = RunJournal(run.id)
+    journal.put("chunk/000001", {"done": True, "succeeded": 10, "failed": 0})
+    journal.put("bulk2/job", "750xx0000000001")
+    # What a new worker process sees: only what was committed to the database.
+    db.session.remove()
+    again = RunJournal(run.id)
+    assert again.get("chunk/000001") == {"done": True, "succeeded": 10, "failed": 0}
+    assert again.get("bulk2/job") == "750xx0000000001"
+    assert again.get("chunk/000002") is None
+    assert db.session.get(Run, run.id).checkpoint["bulk2/job"] == "750xx0000000001"
+
+
+def test_journal_values_are_copies(app):
+    journal = RunJournal(_run(account()).id)
+    journal.put("k", {"ids": [1]})
+    got = journal.get("k")
+    got["ids"].append(2)
+    assert journal.get("k") == {"ids": [1]}
+
+
+def _part(columns, rows, *, bom=False) -> bytes:
+    buf = io.BytesIO()
+    import pandas as pd
+
+    frame = pd.DataFrame({c: [r[i] for r in rows] for i, c in enumerate(columns)}, dtype="string")
+    SuccessFileWriter(buf, columns, bom=bom).write(frame, [f"003{i:015d}" for i in range(len(rows))],
+                                                   [True] * len(rows))
+    return buf.getvalue()
+
+
+def test_parts_join_into_one_file_with_one_header_and_a_bom(app):
+    acct = account(retention_days=3)
+    run = _run(acct)
+    parts = BlobResultParts(get_blob_store(), acct.id, run.id, acct.retention_days)
+    cols = ["Name", "Note"]
+    with parts.open_part("success/000002") as out:
+        out.write(_part(cols, [["Bo", "second"]]))
+    with parts.open_part("success/000001") as out:
+        out.write(_part(cols, [["Al", 'multi\nline "quoted"']]))
+    with parts.open_part("success/000010") as out:
+        out.write(_part(cols, [["Cy", "tenth"]]))
+    blob_id = parts.assemble("success/", "s.csv", lambda s: SuccessFileWriter(s, cols))
+    data = get_blob_store().read_all(acct.id, blob_id)
+    assert data.startswith(BOM) and data.count(BOM) == 1
+    rows = list(csv.reader(io.StringIO(data[len(BOM):].decode())))
+    assert rows[0] == ["sf__Id", "sf__Created", "Name", "Note"]
+    assert [r[2] for r in rows[1:]] == ["Al", "Bo", "Cy"]
+    assert rows[1][3] == 'multi\nline "quoted"'
+    blob = db.session.get(Blob, blob_id)
+    days = (blob.expires_at - utcnow()).total_seconds() / 86400
+    assert blob.kind == "result" and 2.9 < days <= 3
+
+
+def test_a_rewritten_part_replaces_the_old_one_and_a_failed_write_counts_for_nothing(app):
+    acct = account()
+    run = _run(acct)
+    parts = BlobResultParts(get_blob_store(), acct.id, run.id, acct.retention_days)
+    cols = ["Name"]
+    with parts.open_part("success/000001") as out:
+        out.write(_part(cols, [["first attempt"]]))
+    try:
+        with parts.open_part("success/000002") as out:
+            out.write(_part(cols, [["half"]]))
+            raise RuntimeError("worker died mid-write")
+    except RuntimeError:
+        pass
+    assert not parts.has_part("success/000002")
+    with parts.open_part("success/000001") as out:  # a resumed run writes the chunk again
+        out.write(_part(cols, [["second attempt"]]))
+    assert parts.part_names("success/") == ["success/000001"]
+    text = get_blob_store().read_all(acct.id, parts.assemble("success/", "s.csv",
+                                                               lambda s: SuccessFileWriter(s, cols))).decode()
+    assert "second attempt" in text and "first attempt" not in text and "half" not in text
+
+
+def test_no_parts_gives_a_header_only_file_and_snapshots_are_read_back(app):
+    acct = account()
+    run = _run(acct)
+    parts = BlobResultParts(get_blob_store(), acct.id, run.id, acct.retention_days)
+    blob_id = parts.assemble("error/", "e.csv", lambda s: ErrorFileWriter(s, ["Email"]))
+    assert get_blob_store().read_all(acct.id, blob_id) == BOM + b"sf__Row,sf__Error,Email\r\n"
+    with parts.snapshot("rollback/after/000001") as out:
+        out.write(b'{"ids": ["003"]}')
+    assert parts.read("rollback/after/000001").read() == b'{"ids": ["003"]}'
+    assert parts.read("rollback/after/000002") is None
+    assert db.session.get(Blob, get_blob_store().get_blob(acct.id, blob_id).id).kind == "result"
+    parts.delete_parts(["error/", "rollback/"])
+    assert parts.part_names() == []
