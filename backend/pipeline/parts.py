@@ -1,0 +1,89 @@
+"""Per-chunk result parts: success and error CSVs (complete files, header and no BOM) and rollback notes.
+
+Part names: `success/000012`, `error/000012`; rollback snapshots `rollback/before/000012` (previous values
+of records an update or upsert changes, written before the write) and `rollback/after/000012` (ids the
+write created, updated or deleted). Runs joins the CSV parts into the final files (keeping one header).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, BinaryIO, Protocol
+
+import numpy as np
+
+from backend.pipeline.mapping import MappedChunk
+from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
+from backend.pipeline.sinks.base import Outcome
+
+
+class ResultParts(Protocol):
+    """Where result parts and rollback snapshots go (Runs implements it over the encrypted blob store)."""
+
+    def open_part(self, name: str) -> BinaryIO: ...
+
+    def has_part(self, name: str) -> bool: ...
+
+    def snapshot(self, name: str) -> BinaryIO: ...
+
+    def read(self, name: str) -> BinaryIO | None: ...
+
+
+def part_name(kind: str, index: int) -> str:
+    return f"{kind}/{index:06d}"
+
+
+def write_chunk_parts(results: ResultParts, outcome: Outcome, columns: list[str]) -> tuple[int, int]:
+    """Write the success and error parts of a finished chunk; returns (succeeded, failed)."""
+    m, r = outcome.mapped, outcome.results
+    order = np.argsort(m.row_numbers, kind="stable")  # the sinks may have sorted rows by parent
+    ok = r.ok[order]
+    good, bad = order[ok], order[~ok]
+    if len(good):
+        buf = io.BytesIO()
+        SuccessFileWriter(buf, columns, bom=False).write(m.source.iloc[good], list(r.ids[good]),
+                                                         list(r.created[good]))
+        _put(results, part_name("success", outcome.index), buf)
+    if len(bad) or m.errors:
+        buf = io.BytesIO()
+        writer = ErrorFileWriter(buf, columns, bom=False)
+        writer.write_errors(e for e in m.errors)
+        if len(bad):
+            writer.write(m.source.iloc[bad], list(m.row_numbers[bad]), list(r.errors[bad]))
+        _put(results, part_name("error", outcome.index), buf)
+    return int(len(good)), int(len(bad) + len(m.errors))
+
+
+def _put(results: ResultParts, name: str, buf: io.BytesIO) -> None:
+    with results.open_part(name) as out:
+        out.write(buf.getvalue())
+
+
+def write_snapshot(results: ResultParts, name: str, data: dict[str, Any]) -> None:
+    with results.snapshot(name) as out:
+        out.write(json.dumps(data, separators=(",", ":")).encode())
+
+
+def read_snapshot(results: ResultParts, name: str) -> dict[str, Any] | None:
+    stream = results.read(name)
+    if stream is None:
+        return None
+    with stream:
+        return json.loads(stream.read() or b"null")
+
+
+def write_after_snapshot(results: ResultParts, outcome: Outcome, sobject: str, operation: str) -> None:
+    """What rollback must undo for this chunk: created ids, updated ids, deleted ids."""
+    r = outcome.results
+    ok = r.ok
+    ids = [str(i) for i in r.ids[ok]]
+    created = [bool(c) for c in r.created[ok]]
+    write_snapshot(results, part_name("rollback/after", outcome.index),
+                   {"object": sobject, "operation": operation, "ids": ids, "created": created})
+
+
+def without_frame(mapped: MappedChunk) -> MappedChunk:
+    """The chunk minus its mapped values (kept by sinks that wait for results: source and numbers only)."""
+    from dataclasses import replace
+    return replace(mapped, frame=mapped.frame.iloc[:0])

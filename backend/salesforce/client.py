@@ -1,0 +1,246 @@
+"""SalesforceClient: one org's REST, Composite, Bulk 2.0 and SOAP undelete calls over a requests.Session.
+
+Imports neither Flask nor RQ (the pipeline, the CLI and tests use it directly). A 401 INVALID_SESSION_ID
+asks `on_unauthorized()` for a fresh token once and repeats the call; errors become the engine's
+exception tree (`backend.pipeline.errors`), with REQUEST_LIMIT_EXCEEDED as `ApiLimitExceeded`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+import requests
+
+from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
+
+# Salesforce's daily allowance is a rolling 24 h window and it sends no Retry-After: try again in an hour.
+LIMIT_RETRY_SECONDS = 3600.0
+GET_RETRIES = 3
+TIMEOUT = 300
+
+
+class ApiLimitExceeded(RetriableSalesforceError):
+    """REQUEST_LIMIT_EXCEEDED: the org's API allowance is spent; `retry_after` is in seconds."""
+
+    def __init__(self, message: str, retry_after: float = LIMIT_RETRY_SECONDS, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
+
+
+def _error_parts(resp: requests.Response) -> tuple[str, str]:
+    """(errorCode, message) from a REST error body, falling back to the status line."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return "", (resp.text or resp.reason or "")[:500]
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else body
+    if isinstance(first, dict):
+        return str(first.get("errorCode") or first.get("error") or ""), str(
+            first.get("message") or first.get("error_description") or "")
+    return "", str(body)[:500]
+
+
+class SalesforceClient:
+    """REST client of one org; thread-safe for the sinks' parallel calls (one Session, one token)."""
+
+    def __init__(self, instance_url: str, access_token: str, *, api_version: str = "66.0",
+                 on_unauthorized: Callable[[], str] | None = None, ca_bundle: str | None = None,
+                 session: requests.Session | None = None, timeout: float = TIMEOUT) -> None:
+        self.instance_url = instance_url.rstrip("/")
+        self.access_token = access_token
+        self.api_version = api_version
+        self.on_unauthorized = on_unauthorized
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        if ca_bundle:
+            self.session.verify = ca_bundle
+            self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._token_lock = threading.Lock()
+        self._describes: dict[str, dict[str, Any]] = {}
+        self.api_usage: tuple[int, int] | None = None
+
+    # ---- plumbing -------------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """Absolute URL: `path` is relative to /services/data/vXX.X/ unless it starts with '/'."""
+        if path.startswith("http"):
+            return path
+        if path.startswith("/"):
+            return self.instance_url + path
+        return f"{self.instance_url}/services/data/v{self.api_version}/{path}"
+
+    def request(self, method: str, path: str, *, ok: Iterable[int] = (200, 201, 204), **kw: Any) -> requests.Response:
+        """One call; refreshes the token once on 401, retries idempotent GETs on transient failures."""
+        attempts = GET_RETRIES if method == "GET" and not callable(kw.get("data")) else 1
+        for attempt in range(attempts):
+            token = self.access_token
+            try:
+                resp = self._send(method, path, token, **kw)
+                if resp.status_code == 401 and self._refresh(token):
+                    resp = self._send(method, path, self.access_token, **kw)
+            except requests.RequestException as err:
+                if attempt + 1 < attempts:
+                    time.sleep(0.5 * 2 ** attempt)
+                    continue
+                raise RetriableSalesforceError("Salesforce could not be reached; try again later.",
+                                               detail=f"{method} {path}: {err}") from None
+            if resp.status_code >= 500 and attempt + 1 < attempts:
+                time.sleep(0.5 * 2 ** attempt)
+                continue
+            if resp.status_code in ok:
+                return resp
+            self._raise(method, path, resp)
+        raise AssertionError("unreachable")
+
+    def _send(self, method: str, path: str, token: str, **kw: Any) -> requests.Response:
+        kw = dict(kw)
+        headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+        if callable(kw.get("data")):
+            kw["data"] = kw["data"]()  # a body factory: a generator can only be sent once
+        resp = self.session.request(method, self.url(path), headers=headers, timeout=self.timeout, **kw)
+        info = resp.headers.get("Sforce-Limit-Info", "")
+        if info.startswith("api-usage="):
+            used, _, total = info.split(";")[0].removeprefix("api-usage=").partition("/")
+            if used.isdigit() and total.isdigit():
+                self.api_usage = (int(used), int(total))
+        return resp
+
+    def _refresh(self, failed_token: str) -> bool:
+        """Get a new token after a 401; threads that failed with the same token share one refresh."""
+        if self.on_unauthorized is None:
+            return False
+        with self._token_lock:
+            if self.access_token == failed_token:
+                self.access_token = self.on_unauthorized()
+        return True
+
+    def _raise(self, method: str, path: str, resp: requests.Response) -> None:
+        code, message = _error_parts(resp)
+        detail = f"{method} {path} -> {resp.status_code} {code}: {message}"
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            raise ApiLimitExceeded("The Salesforce org has used up its daily API allowance; the import "
+                                   "continues when calls are available again.", detail=detail)
+        if resp.status_code == 401:
+            raise FatalSalesforceError("Salesforce no longer accepts this connection's session; reconnect "
+                                       "the instance.", detail=detail)
+        if resp.status_code >= 500:
+            raise RetriableSalesforceError(f"Salesforce failed ({resp.status_code}); try again later.",
+                                           detail=detail)
+        raise FatalSalesforceError(f"Salesforce refused the request: {message or resp.status_code}", detail=detail)
+
+    def json(self, method: str, path: str, **kw: Any) -> Any:
+        resp = self.request(method, path, **kw)
+        return resp.json() if resp.content else None
+
+    # ---- describe and query ---------------------------------------------------------------------
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The sObject describe, cached for the life of this client."""
+        key = sobject.lower()
+        if key not in self._describes:
+            self._describes[key] = self.json("GET", f"sobjects/{sobject}/describe")
+        return self._describes[key]
+
+    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """Every record of a SOQL query, following nextRecordsUrl page by page."""
+        page = self.json("GET", "queryAll/" if include_deleted else "query/", params={"q": soql})
+        while True:
+            for rec in page.get("records", []):
+                rec.pop("attributes", None)
+                yield rec
+            if page.get("done", True) or not page.get("nextRecordsUrl"):
+                return
+            page = self.json("GET", page["nextRecordsUrl"])
+
+    def query_all(self, soql: str) -> list[dict[str, Any]]:
+        return list(self.query(soql))
+
+    # ---- sObject Collections (200 records per call) ----------------------------------------------
+    def collection(self, operation: str, sobject: str, records: list[dict[str, Any]],
+                   external_id: str | None = None) -> list[dict[str, Any]]:
+        """insert | update | upsert | delete up to 200 records; per-record results in input order."""
+        if operation == "delete":
+            ids = ",".join(r["Id"] for r in records)
+            return self.json("DELETE", "composite/sobjects", params={"ids": ids, "allOrNone": "false"})
+        body = {"allOrNone": False,
+                "records": [{"attributes": {"type": sobject}, **r} for r in records]}
+        if operation == "insert":
+            return self.json("POST", "composite/sobjects", json=body)
+        if operation == "update":
+            return self.json("PATCH", "composite/sobjects", json=body)
+        if operation == "upsert":
+            return self.json("PATCH", f"composite/sobjects/{sobject}/{external_id}", json=body)
+        raise FatalSalesforceError(f"sObject Collections cannot {operation}; use Bulk API 2.0.")
+
+    # ---- Bulk API 2.0 ingest --------------------------------------------------------------------
+    def bulk2_create_job(self, sobject: str, operation: str, external_id: str | None = None) -> dict[str, Any]:
+        body = {"object": sobject, "operation": operation, "contentType": "CSV", "lineEnding": "LF",
+                "columnDelimiter": "COMMA"}
+        if external_id:
+            body["externalIdFieldName"] = external_id
+        return self.json("POST", "jobs/ingest", json=body)
+
+    def bulk2_upload(self, job_id: str, body: Callable[[], Iterable[bytes]] | bytes) -> None:
+        """The job's one PUT; `body` may be a factory of a generator so the upload streams."""
+        self.request("PUT", f"jobs/ingest/{job_id}/batches", data=body,
+                     headers={"Content-Type": "text/csv; charset=UTF-8"})
+
+    def bulk2_set_state(self, job_id: str, state: str) -> dict[str, Any]:
+        return self.json("PATCH", f"jobs/ingest/{job_id}", json={"state": state})
+
+    def bulk2_job(self, job_id: str) -> dict[str, Any]:
+        return self.json("GET", f"jobs/ingest/{job_id}")
+
+    def bulk2_results(self, job_id: str, kind: str) -> bytes:
+        """successfulResults | failedResults | unprocessedrecords as raw CSV bytes."""
+        return self.request("GET", f"jobs/ingest/{job_id}/{kind}/", headers={"Accept": "text/csv"}).content
+
+    # ---- SOAP: undelete (REST has no undelete call) -------------------------------------------------
+    def undelete(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Restore records from the recycle bin; per-id {id, success, error}."""
+        ns = "urn:partner.soap.sforce.com"
+        items = "".join(f"<ids>{escape(i)}</ids>" for i in ids)
+
+        def envelope() -> bytes:
+            return (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+                    f'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="{ns}"><soapenv:Header>'
+                    f"<SessionHeader><sessionId>{escape(self.access_token)}</sessionId></SessionHeader>"
+                    f"</soapenv:Header><soapenv:Body><undelete>{items}</undelete></soapenv:Body>"
+                    "</soapenv:Envelope>").encode()
+        path = f"/services/Soap/u/{self.api_version}"
+        headers = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": "undelete"}
+        resp = self.session.post(self.url(path), data=envelope(), headers=headers, timeout=self.timeout)
+        if b"INVALID_SESSION_ID" in resp.content and self._refresh(self.access_token):
+            resp = self.session.post(self.url(path), data=envelope(), headers=headers, timeout=self.timeout)
+        return _soap_results(resp)
+
+
+def _soap_results(resp: requests.Response) -> list[dict[str, Any]]:
+    root = ET.fromstring(resp.content)
+    fault = next((el for el in root.iter() if el.tag.endswith("faultstring")), None)
+    if fault is not None:
+        raise FatalSalesforceError(f"Salesforce refused the undelete: {fault.text}")
+    out = []
+    for res in (el for el in root.iter() if el.tag.endswith("}result") or el.tag == "result"):
+        def text(name: str, node: ET.Element = res) -> str:
+            el = next((c for c in node.iter() if c.tag.rsplit("}", 1)[-1] == name), None)
+            return (el.text or "") if el is not None else ""
+        out.append({"id": text("id"), "success": text("success") == "true",
+                    "error": f"{text('statusCode')}:{text('message')}" if text("success") != "true" else ""})
+    return out
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal (backslash and quote escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def path_quote(value: str) -> str:
+    return quote(value, safe="")
