@@ -12,16 +12,16 @@ _ID15 = re.compile(r"^[0-9A-Za-z]{15}$")
 _ID18 = re.compile(r"^[0-9A-Za-z]{18}$")
 
 
+_UPPER_BITS = str.maketrans({c: ("1" if "A" <= c <= "Z" else "0") for c in _B62})
+
+
 def checksum(id15: str) -> str:
-    """Return the 3-character suffix that makes a 15-character id case-insensitively unique."""
-    out = []
-    for start in (0, 5, 10):
-        flags = 0
-        for j, ch in enumerate(id15[start : start + 5]):
-            if "A" <= ch <= "Z":
-                flags |= 1 << j
-        out.append(_SUFFIX[flags])
-    return "".join(out)
+    """Return the 3-character suffix that makes a 15-character id case-insensitively unique.
+
+    Each 5-character chunk gives a 5-bit number (bit j set when char j is A-Z), mapped through A-Z0-5.
+    """
+    bits = id15.translate(_UPPER_BITS)
+    return (_SUFFIX[int(bits[4::-1], 2)] + _SUFFIX[int(bits[9:4:-1], 2)] + _SUFFIX[int(bits[14:9:-1], 2)])
 
 
 def to18(value: str) -> str | None:
@@ -41,12 +41,16 @@ def to15(value: str) -> str:
     return value[:15]
 
 
+_PAIRS = [a + b for a in _B62 for b in _B62]
+
+
 def _b62(n: int, width: int) -> str:
-    chars = []
-    for _ in range(width):
-        n, r = divmod(n, 62)
-        chars.append(_B62[r])
-    return "".join(reversed(chars))
+    """n in base 62, zero-padded to `width` (an even number) characters."""
+    out = ""
+    for _ in range(width // 2):
+        n, r = divmod(n, 3844)
+        out = _PAIRS[r] + out
+    return out
 
 
 class IdFactory:

@@ -99,7 +99,7 @@ class SObjectType:
     _ci: dict[str, Field] = field(default_factory=dict, repr=False)
     _rel: dict[str, Field] = field(default_factory=dict, repr=False)
     version: int = 0
-    validators: dict[bool, Any] = field(default_factory=dict, repr=False)
+    validators: dict[Any, Any] = field(default_factory=dict, repr=False)  # caches keyed by kind
 
     def add(self, *fields: Field) -> SObjectType:
         for f in fields:

@@ -257,9 +257,10 @@ class Store:
         from .references import check_reference, resolve_parent
         for p in parents:
             rec[p.field.name] = resolve_parent(self, obj, p)
-        for name, value in rec.items():
-            if value is not None and obj.fields[name].type == "reference":
-                check_reference(self, obj, obj.fields[name], value)
+        fields = obj.fields
+        for name in _reference_names(obj).intersection(rec):
+            if rec[name] is not None:
+                check_reference(self, obj, fields[name], rec[name])
 
     def _derive(self, t: Table, rec: Record, insert: bool) -> None:
         """Fields Salesforce computes: compound person Name, auto numbers."""
@@ -267,10 +268,9 @@ class Store:
         if "FirstName" in obj.fields and "Name" in obj.fields and not obj.fields["Name"].createable:
             rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
         if insert:
-            for f in obj.fields.values():
-                if f.auto_number:
-                    t.auto_number += 1
-                    rec[f.name] = f"{t.auto_number:08d}"
+            for name in _auto_numbers(obj):
+                t.auto_number += 1
+                rec[name] = f"{t.auto_number:08d}"
 
     def _cascade(self, obj: SObjectType, parent_id: str) -> None:
         for child, f in self.schema.children_of(obj.name):
@@ -279,3 +279,18 @@ class Store:
                 for rid in [r for r, rec in ct.rows.items() if rec.get(f.name) == parent_id]:
                     self._remember(ct, rid)
                     ct.to_bin(rid)
+
+
+def _reference_names(obj: SObjectType) -> frozenset[str]:
+    cached = obj.validators.get("refs")
+    if cached is None or cached[0] != obj.version:
+        cached = obj.validators["refs"] = (obj.version, frozenset(
+            n for n, f in obj.fields.items() if f.type == "reference"))
+    return cached[1]
+
+
+def _auto_numbers(obj: SObjectType) -> list[str]:
+    cached = obj.validators.get("auto")
+    if cached is None or cached[0] != obj.version:
+        cached = obj.validators["auto"] = (obj.version, [n for n, f in obj.fields.items() if f.auto_number])
+    return cached[1]

@@ -44,36 +44,51 @@ class RecordValidator:
         self.required = [f for f in obj.fields.values() if f.required and f.name != "OwnerId"]
         self.defaults = {f.name: f.default for f in obj.fields.values()
                          if f.default is not None and f.createable}
+        self._plans: dict[bool, dict[str, tuple[str | None, Converter | None]]] = {True: {}, False: {}}
 
     def clean(self, values: Mapping[str, Any], insert: bool) -> Cleaned:
         """Return converted values keyed by API name, or raise the first SfError Salesforce would report."""
         out: dict[str, Any] = {}
         parents: list[ParentKey] = []
-        fields = self.fields
+        plans = self._plans[insert]
+        csv = self.csv
         for key, raw in values.items():
-            entry = fields.get(key.lower())
-            if entry is None:
-                if key == "attributes" or self._parent_key(key, raw, parents):
-                    continue
-                raise SfError("INVALID_FIELD", f"No such column '{key}' on sobject of type {self.obj.name}")
-            f, conv = entry
-            if f.name == "Id":
+            plan = plans.get(key)
+            if plan is None:
+                plan = plans[key] = self._plan(key, insert)
+            name, conv = plan
+            if conv is None:
+                if name is None:
+                    if key == "attributes" or self._parent_key(key, raw, parents):
+                        continue
+                    raise SfError("INVALID_FIELD", f"No such column '{key}' on sobject of type {self.obj.name}")
                 if raw is None or raw == "" or not insert:
-                    continue
+                    continue  # Id: ignored unless an insert sets it
                 raise SfError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])
-            if not (f.createable if insert else f.updateable):
-                raise SfError("INVALID_FIELD_FOR_INSERT_UPDATE", _UNWRITABLE.format(f.name), [f.name])
-            if self.csv and isinstance(raw, str) and (raw == "" or raw == "#N/A"):
+            if csv and (raw == "" or raw == "#N/A"):
                 if raw == "" and not insert:
                     continue  # Bulk: an empty cell on update leaves the value alone; #N/A clears it
                 raw = None
-            out[f.name] = None if raw is None else conv(raw)
+            out[name] = None if raw is None else conv(raw)
         if insert:
             for name, value in self.defaults.items():
                 if out.get(name) is None:
                     out[name] = value
-        self._check_required(out, insert, parents)
+        if self.required or not insert:
+            self._check_required(out, insert, parents)
         return Cleaned(out, parents)
+
+    def _plan(self, key: str, insert: bool) -> tuple[str | None, Converter | None]:
+        """How to treat column `key` (cached per exact spelling, since rows of one batch share keys)."""
+        entry = self.fields.get(key.lower())
+        if entry is None:
+            return None, None
+        f, conv = entry
+        if f.name == "Id":
+            return "Id", None
+        if not (f.createable if insert else f.updateable):
+            raise SfError("INVALID_FIELD_FOR_INSERT_UPDATE", _UNWRITABLE.format(f.name), [f.name])
+        return f.name, conv
 
     def _check_required(self, out: dict[str, Any], insert: bool, parents: list[ParentKey]) -> None:
         given = {p.field.name for p in parents}

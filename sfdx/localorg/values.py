@@ -71,12 +71,13 @@ def _string(f: Field, csv: bool) -> Converter:
     multi = f.type == "multipicklist"
 
     def conv(v: Any) -> Any:
-        if isinstance(v, bool):
-            v = "true" if v else "false"
-        elif isinstance(v, (int, float)):
-            v = str(v)
-        elif not isinstance(v, str):
-            raise _type_error(f, v, csv)
+        if type(v) is not str:
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            elif isinstance(v, (int, float)):
+                v = str(v)
+            elif not isinstance(v, str):
+                raise _type_error(f, v, csv)
         if len(v) > limit:
             raise SfError("STRING_TOO_LONG", f"{f.label}: data value too large: {v} (max length={limit})",
                           [f.name])
