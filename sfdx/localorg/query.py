@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 
 from .errors import SfError, not_found
 from .org import Org
-from .soql_exec import execute
+from .soql_exec import QueryResult, execute
 from .web import base_path, current_org, sf_json
 
 blueprint = Blueprint("localorg_query", __name__, url_prefix="/services/data/v<version>")
@@ -30,11 +30,11 @@ def _batch_size() -> int:
     return min(2000, max(200, int(m.group(1)))) if m else 2000
 
 
-def _cursors(org: Org) -> OrderedDict[str, list[dict[str, Any]]]:
+def _cursors(org: Org) -> OrderedDict[str, QueryResult]:
     return org.extra.setdefault("cursors", OrderedDict())
 
 
-def _page(org: Org, rows: list[dict[str, Any]], total: int, locator: str | None, start: int, size: int,
+def _page(org: Org, rows: QueryResult, total: int, locator: str | None, start: int, size: int,
           kind: str) -> dict[str, Any]:
     end = start + size
     out: dict[str, Any] = {"totalSize": total, "done": end >= len(rows)}
@@ -50,7 +50,7 @@ def _page(org: Org, rows: list[dict[str, Any]], total: int, locator: str | None,
     elif locator is not None:
         with _lock:
             _cursors(org).pop(locator, None)
-    out["records"] = rows[start:end]
+    out["records"] = rows.page(start, end)
     return out
 
 
@@ -63,7 +63,7 @@ def run_query(include_deleted: bool) -> Response:
     kind = "queryAll" if include_deleted else "query"
     if result.count is not None:
         return sf_json({"totalSize": result.count, "done": True, "records": []})
-    return sf_json(_page(org, result.rows, len(result.rows), None, 0, _batch_size(), kind))
+    return sf_json(_page(org, result, len(result), None, 0, _batch_size(), kind))
 
 
 @blueprint.get("/query")

@@ -48,10 +48,28 @@ class Resolved:
 
 @dataclass
 class QueryResult:
+    """Matched records (raw, shaped on demand so open cursors cost a pointer per row)."""
+
     query: Query
     obj: SObjectType
-    rows: list[dict[str, Any]]
-    count: int | None = None     # set for SELECT COUNT() (no rows)
+    records: list[Record]
+    executor: Executor
+    count: int | None = None                     # set for SELECT COUNT() (no rows)
+    aggregate: list[dict[str, Any]] | None = None  # set for COUNT(field)
+
+    def __len__(self) -> int:
+        return len(self.aggregate) if self.aggregate is not None else len(self.records)
+
+    def page(self, start: int, end: int) -> list[dict[str, Any]]:
+        """Rows [start, end) as REST record JSON."""
+        if self.aggregate is not None:
+            return self.aggregate[start:end]
+        return self.executor.shape(self.records[start:end])
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row as REST record JSON."""
+        return self.page(0, len(self))
 
 
 class Executor:
@@ -63,6 +81,7 @@ class Executor:
         if obj is None:
             raise soql_error(query.text, query.sobject_pos, _NO_TYPE.format(query.sobject), "INVALID_TYPE")
         self.obj = obj
+        self._paths: list[Resolved] | None = None
 
     def resolve(self, path: FieldPath) -> Resolved:
         parts = list(path.parts)
@@ -100,15 +119,16 @@ class Executor:
         if self.q.limit is not None:
             rows = rows[: self.q.limit]
         if counts and counts[0].field is None:
-            return QueryResult(self.q, self.obj, [], count=len(rows))
+            return QueryResult(self.q, self.obj, [], self, count=len(rows))
         if counts:
-            agg = {"attributes": {"type": "AggregateResult"}}
+            agg: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
             for i, c in enumerate(counts):
                 if c.field is not None:
                     res = self.resolve(c.field)
                     agg[c.alias or f"expr{i}"] = sum(1 for r in rows if res.get(self.store, r) is not None)
-            return QueryResult(self.q, self.obj, [agg])
-        return QueryResult(self.q, self.obj, self._shape(rows))
+            return QueryResult(self.q, self.obj, [], self, aggregate=[agg])
+        self.shape([])  # resolve the select list now so bad columns fail before paging starts
+        return QueryResult(self.q, self.obj, rows, self)
 
     def _candidates(self, table: Any) -> list[Record] | None:
         """Use the Id or an index when the top-level filter pins an indexed field (lookup batches)."""
@@ -146,8 +166,11 @@ class Executor:
                 return (1, v.lower() if isinstance(v, str) else v)
             rows.sort(key=key, reverse=desc)
 
-    def _shape(self, rows: list[Record]) -> list[dict[str, Any]]:
-        paths = [self.resolve(p) for p in self.q.select if isinstance(p, FieldPath)]
+    def shape(self, rows: list[Record]) -> list[dict[str, Any]]:
+        """Records as REST JSON with the selected fields and nested parents."""
+        paths = self._paths
+        if paths is None:
+            paths = self._paths = [self.resolve(p) for p in self.q.select if isinstance(p, FieldPath)]
         out = []
         for r in rows:
             item: dict[str, Any] = {"attributes": attributes(self.obj, r.get("Id"), self.base)}
