@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, g, jsonify, redirect, request
+from flask import Blueprint, Response, abort, jsonify, redirect, request
 
 from backend.extensions import db
 from backend.models import Account, OrgConnection, TenantScope, User
@@ -148,7 +148,7 @@ def not_found_in_tenant(error: TenantNotFound) -> tuple[Response, int]:
     """TenantScope.get found no row for this account: missing and someone else's look alike (404), and
     both are audited, so probing other tenants' ids leaves a trace (checklist item 6)."""
     db.session.rollback()
-    identity = g.get("inflow_identity")
+    identity = request.environ.get("inflow.identity")  # cached there by current_identity()
     record("access.denied", account_id=identity.account.id if identity else None,
            user_id=identity.user.id if identity and identity.user else None, target=request.path[:255],
            ip=request.remote_addr or "", method=request.method)
