@@ -25,7 +25,7 @@ def run(src: str, rows: list[list[str]] = ROWS, tz: str = "Europe/Berlin") -> tu
     formula = compile_formula(src, COLUMNS)
     ctx = Context(chunk.frame, tz, ["iso"])
     values = [None if pd.isna(v) else v for v in formula.text(ctx).astype(object).tolist()]
-    return values, ctx.row_errors().tolist()
+    return values, ctx.row_errors().reindex(range(len(rows))).fillna("").tolist()
 
 
 @pytest.mark.parametrize(("src", "expected"), [

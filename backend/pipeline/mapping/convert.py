@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.mapping import values as V
 from backend.pipeline.mapping.model import Options
 
+# (rows, message): a str for all those rows, or a Series indexed by exactly those rows' labels.
 Problems = list[tuple[np.ndarray, "pd.Series | str"]]
 TRUE_WORDS = ["true", "yes", "y", "1", "x", "on", "checked", "wahr", "ja", "oui", "si"]
 FALSE_WORDS = ["false", "no", "n", "0", "off", "unchecked", "falsch", "nein", "non"]
@@ -42,9 +44,12 @@ def _quoted(s: pd.Series) -> pd.Series:
 
 
 def convert(values: pd.Series, meta: dict[str, Any], options: Options, *, truncate: bool = False,
-            is_lookup: bool = False) -> Converted:
-    """Convert `values` for the describe field `meta`; unknown types pass through with a length check."""
-    s = V.text(values)
+            is_lookup: bool = False, clean: bool = False) -> Converted:
+    """Convert `values` for the describe field `meta`; unknown types pass through with a length check.
+
+    `values` may be raw text; pass `clean=True` if it is already stripped with blanks as NA.
+    """
+    s = values if clean else V.text(values)
     kind = str(meta.get("type", "string"))
     if is_lookup:
         return Converted(s)
@@ -59,24 +64,24 @@ def _check_length(conv: Converted, meta: dict[str, Any], truncate: bool) -> Conv
     limit = int(meta.get("length") or 0)
     if limit <= 0:
         return conv
-    lengths = conv.values.str.len().fillna(0).to_numpy()
+    lengths = pc.fill_null(pc.utf8_length(V.arrow(conv.values)), 0).to_numpy(zero_copy_only=False)
     long = lengths > limit
     if not long.any():
         return conv
     if truncate:
         conv.values = conv.values.str.slice(0, limit)
         return conv
-    msg = f"{_label(meta)}: " + pd.Series(lengths, index=conv.values.index).astype(str) + \
-        f" characters, but the field holds at most {limit}"
-    conv.problems.append((long, msg))
+    counts = pd.Series(lengths[long], index=conv.values.index[long]).astype(str)
+    conv.problems.append((long, f"{_label(meta)}: " + counts + f" characters, but the field holds at most {limit}"))
     return conv
 
 
 def _bad(s: pd.Series, ok: pd.Series | np.ndarray, meta: dict[str, Any], what: str) -> Problems:
-    bad = (s.notna() & ~pd.Series(np.asarray(ok, dtype=bool), index=s.index)).to_numpy(bool)
+    """Rows with a value that is not ok, with messages built for those rows only."""
+    bad = s.notna().to_numpy(bool) & ~np.asarray(ok, dtype=bool)
     if not bad.any():
         return []
-    return [(bad, f"{_label(meta)}: " + _quoted(s) + f" {what}")]
+    return [(bad, f"{_label(meta)}: " + _quoted(s[bad]) + f" {what}")]
 
 
 def _boolean(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
@@ -117,11 +122,13 @@ def _datetime(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted
 
 
 def _email(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
-    return Converted(s, _bad(s, s.str.match(EMAIL_RE).fillna(False), meta, "is not an email address"))
+    ok = pc.fill_null(pc.match_substring_regex(V.arrow(s), EMAIL_RE), False).to_numpy(zero_copy_only=False)
+    return Converted(s, _bad(s, ok, meta, "is not an email address"))
 
 
 def _id(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
-    return Converted(s, _bad(s, s.str.match(ID_RE).fillna(False), meta,
+    ok = pc.fill_null(pc.match_substring_regex(V.arrow(s), ID_RE), False).to_numpy(zero_copy_only=False)
+    return Converted(s, _bad(s, ok, meta,
                              "is not a Salesforce Id (15 or 18 letters and digits); map a lookup instead"))
 
 

@@ -43,11 +43,15 @@ class Context:
     def index(self) -> pd.Index:
         return self.frame.index
 
-    def fail(self, bad: np.ndarray | pd.Series, message: pd.Series | str) -> None:
-        """Record a row error for the rows in `bad` that the current IF branch covers."""
+    def fail(self, bad: np.ndarray | pd.Series, message: Callable[[np.ndarray], pd.Series] | str) -> None:
+        """Record a row error for the rows in `bad` that the current IF branch covers.
+
+        `message` is text for all those rows, or a function of the row mask returning a Series
+        indexed by exactly those rows (so messages are only built for failing rows).
+        """
         rows = np.asarray(bad, dtype=bool) & self.mask
         if rows.any():
-            self.errors.append((rows, message))
+            self.errors.append((rows, message if isinstance(message, str) else message(rows)))
 
     @contextmanager
     def within(self, rows: np.ndarray) -> Iterator[None]:
@@ -59,13 +63,13 @@ class Context:
             self.mask = saved
 
     def row_errors(self) -> pd.Series:
-        """One message per row ('' when fine), joining several with '; '."""
-        out = pd.Series("", index=self.index, dtype=object)
+        """One message per failing row, indexed by those rows, joining several with '; '."""
+        out = pd.Series(dtype=object)
         for rows, message in self.errors:
-            msg = message[rows] if isinstance(message, pd.Series) else message
-            prev = out[rows]
-            out[rows] = np.where(prev == "", msg, prev + "; " + msg)
-        return out
+            labels = self.index[rows]
+            msg = pd.Series(message, index=labels) if isinstance(message, str) else message.reindex(labels)
+            out = out.combine(msg, lambda a, b: b if pd.isna(a) else a if pd.isna(b) else f"{a}; {b}")
+        return out.astype(object)
 
 
 Fn = Callable[[Context], pd.Series]

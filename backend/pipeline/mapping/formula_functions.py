@@ -223,7 +223,7 @@ def _parser(name: str, out: str) -> None:
             got = (V.parse_dates(s, formats) if out == DATE
                    else V.parse_datetimes(s, formats, ctx.time_zone))
             bad = (got.isna() & s.notna() & (s.str.strip() != "")).to_numpy(bool)
-            ctx.fail(bad, f"{name}: '" + s.fillna("") + f"' does not match {' or '.join(formats)}")
+            ctx.fail(bad, lambda rows: f"{name}: '" + s[rows] + f"' does not match {' or '.join(formats)}")
             return got
         return Compiled(out, run, node)
 
@@ -243,7 +243,7 @@ def _number(comp: Compiler, node: Node, args: list[Compiled]) -> Compiled:
         s = f(ctx)
         got = V.parse_numbers(s, locale)
         bad = (got.isna() & s.notna() & (s.str.strip() != "")).to_numpy(bool)
-        ctx.fail(bad, "NUMBER: '" + s.fillna("") + f"' is not a number ({locale})")
+        ctx.fail(bad, lambda rows: "NUMBER: '" + s[rows] + f"' is not a number ({locale})")
         return got
     return Compiled(NUMBER, run, node)
 

@@ -17,7 +17,7 @@ import pandas as pd
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow
 from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import values as V
-from backend.pipeline.mapping.convert import convert
+from backend.pipeline.mapping.convert import Problems, convert
 from backend.pipeline.mapping.formula import Context, Formula, compile_formula
 from backend.pipeline.mapping.model import FieldMapping, Mapping
 
@@ -123,28 +123,29 @@ class Mapper:
         ctx = Context(frame, opts.time_zone, opts.all_date_formats)
         n = len(frame)
         keep = self.filter.truth(ctx) if self.filter else np.ones(n, dtype=bool)
-        messages = pd.Series("", index=frame.index, dtype=object)
-        self._dedupe(frame, chunk.row_numbers, keep, messages)
+        problems: Problems = self._dedupe(frame, chunk.row_numbers, keep)
         out = {}
         for fm in self.targets:
             with ctx.within(keep):
-                out[fm.field] = self._field_values(fm, ctx, messages, keep)
-        formula_errors = ctx.row_errors()
-        _add(messages, (formula_errors != "").to_numpy(), formula_errors)
-        good = keep & (messages == "").to_numpy()
-        bad = keep & ~good
+                out[fm.field] = self._field_values(fm, ctx, problems)
+        problems += [(rows, msg) for rows, msg in ctx.errors]
+        messages = _messages(problems, keep)
+        good = keep.copy()
+        good[list(messages)] = False
         errors = [rejected_error(rej) for rej in chunk.rejected]
-        errors += [RowError(int(num), str(msg), {c: str(v) for c, v in zip(frame.columns, vals, strict=True)})
-                   for num, msg, vals in zip(chunk.row_numbers[bad], messages[bad],
-                                             frame[bad].itertuples(index=False, name=None), strict=True)]
+        for pos in sorted(messages):
+            values = dict(zip(frame.columns, frame.iloc[pos].tolist(), strict=True))
+            errors.append(RowError(int(chunk.row_numbers[pos]), messages[pos], values))
         errors.sort(key=lambda e: e.row_number)
+        if good.all():
+            return MappedChunk(pd.DataFrame(out, index=frame.index), chunk.row_numbers, frame, errors, 0,
+                               self.null_fields())
         mapped = pd.DataFrame({k: v[good].reset_index(drop=True) for k, v in out.items()},
                               index=pd.RangeIndex(int(good.sum())))
         return MappedChunk(mapped, chunk.row_numbers[good], frame[good].reset_index(drop=True), errors,
                            int(n - keep.sum()), self.null_fields())
 
-    def _field_values(self, fm: FieldMapping, ctx: Context, messages: pd.Series,
-                      keep: np.ndarray) -> pd.Series:
+    def _field_values(self, fm: FieldMapping, ctx: Context, problems: Problems) -> pd.Series:
         if fm.column is not None:
             s = ctx.frame[fm.column]
         elif fm.constant is not None:
@@ -161,11 +162,12 @@ class Mapper:
             return s
         truncate = self.mapping.options.truncate if fm.truncate is None else fm.truncate
         conv = convert(s, meta, self.mapping.options, truncate=truncate,
-                       is_lookup=self.mapping.lookup(fm.field) is not None)
-        for rows, msg in conv.problems:
-            _add(messages, rows & keep, msg)
+                       is_lookup=self.mapping.lookup(fm.field) is not None, clean=True)
+        problems += conv.problems
         if self._needs_value(fm, meta):
-            _add(messages, s.isna().to_numpy() & keep, f"{meta.get('label') or fm.field} is required")
+            missing = s.isna().to_numpy()
+            if missing.any():
+                problems.append((missing, f"{meta.get('label') or fm.field} is required"))
         return conv.values
 
     def _needs_value(self, fm: FieldMapping, meta: dict[str, Any]) -> bool:
@@ -176,24 +178,32 @@ class Mapper:
         return not meta.get("nillable", True) and meta.get("type") != "boolean" and (
             (op == "insert" and not meta.get("defaultedOnCreate")) or clears)
 
-    def _dedupe(self, frame: pd.DataFrame, numbers: np.ndarray, keep: np.ndarray, messages: pd.Series) -> None:
+    def _dedupe(self, frame: pd.DataFrame, numbers: np.ndarray, keep: np.ndarray) -> Problems:
         cols = self.mapping.dedupe_columns
         if not cols:
-            return
+            return []
         key = frame[cols[0]].str.strip().str.casefold().fillna("")
         for c in cols[1:]:
             key = key + "\x1f" + frame[c].str.strip().str.casefold().fillna("")
         hashes = pd.util.hash_pandas_object(key, index=False).to_numpy()
+        dupes = np.zeros(len(frame), dtype=bool)
+        firsts = []
         for i in np.flatnonzero(keep):
             first = self._seen.setdefault(int(hashes[i]), int(numbers[i]))
             if first != int(numbers[i]):
-                messages.iat[i] = f"Duplicate of row {first} (same {', '.join(cols)})"
+                dupes[i] = True
+                firsts.append(f"Duplicate of row {first} (same {', '.join(cols)})")
+        return [(dupes, pd.Series(firsts, index=frame.index[dupes], dtype=object))] if dupes.any() else []
 
 
-def _add(messages: pd.Series, rows: np.ndarray, msg: pd.Series | str) -> None:
-    rows = np.asarray(rows, dtype=bool)
-    if not rows.any():
-        return
-    new = msg[rows].astype(object).to_numpy() if isinstance(msg, pd.Series) else msg
-    prev = messages[rows].to_numpy(dtype=object)
-    messages[rows] = np.where(prev == "", new, prev + "; " + new)
+def _messages(problems: Problems, keep: np.ndarray) -> dict[int, str]:
+    """Row position -> all its problems joined with '; ', for rows the filter kept."""
+    found: dict[int, list[str]] = {}
+    for rows, msg in problems:
+        positions = np.flatnonzero(np.asarray(rows, dtype=bool) & keep)
+        if not len(positions):
+            continue
+        texts = [msg] * len(positions) if isinstance(msg, str) else msg.reindex(positions).astype(str).tolist()
+        for pos, text in zip(positions.tolist(), texts, strict=True):
+            found.setdefault(pos, []).append(text)
+    return {pos: "; ".join(parts) for pos, parts in found.items()}

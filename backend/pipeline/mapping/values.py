@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.errors import ConfigError
@@ -52,10 +54,32 @@ def zone(name: str) -> ZoneInfo:
         raise ConfigError(f"Unknown time zone '{name}'; use an IANA name such as Europe/Berlin.") from None
 
 
+def arrow(values: pd.Series) -> pa.Array:
+    """The Arrow array behind a string Series (zero-copy when it already has the engine's dtype)."""
+    if values.dtype != STRING_DTYPE:
+        values = values.astype(STRING_DTYPE)
+    return pa.array(values.array)
+
+
+def series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """An Arrow string array back as a Series of the engine's dtype."""
+    return pd.Series(pd.array(values, dtype=STRING_DTYPE), index=index)
+
+
 def text(values: pd.Series) -> pd.Series:
     """Coerce to the engine's string dtype, stripped; blanks become NA."""
-    s = values.astype(STRING_DTYPE).str.strip()
-    return s.mask(s == "")
+    a = pc.utf8_trim_whitespace(arrow(values))
+    return series(pc.if_else(pc.greater(pc.binary_length(a), 0), a, pa.scalar(None, a.type)), values.index)
+
+
+def _iso_fast(s: pd.Series) -> pd.Series:
+    """Dates written exactly YYYY-MM-DD, parsed by Arrow; anything else is NaT here."""
+    a = arrow(s)
+    got = pc.strptime(a, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # Arrow rolls 2026-02-30 over to March; a round trip keeps only dates that exist as written.
+    exact = pc.fill_null(pc.equal(pc.cast(pc.cast(got, pa.date32()), pa.string()), pc.cast(a, pa.string())), False)
+    got = pc.if_else(exact, got, pa.scalar(None, got.type))
+    return pd.Series(got.to_numpy(zero_copy_only=False).astype("datetime64[us]"), index=s.index)
 
 
 def parse_local(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Series]:
@@ -64,9 +88,13 @@ def parse_local(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Se
     Exactly one of the two is set for a parsed value; both are NaT for blanks and failures.
     """
     s = text(values)
-    local = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     aware = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
-    todo = s.notna().to_numpy(dtype=bool)
+    if "iso" in formats and all(f in FORMAT_NAMES for f in formats):
+        # No named format can read YYYY-MM-DD differently, so the fast exact-ISO pass may go first.
+        local = _iso_fast(s)
+    else:
+        local = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    todo = s.notna().to_numpy(dtype=bool) & local.isna().to_numpy()
     for fmt in formats:
         if not todo.any():
             break
@@ -131,38 +159,45 @@ def parse_datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series
     return utc.where(local.notna(), aware)
 
 
+_NUMBER_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
 def parse_numbers(values: pd.Series, locale: str = "en") -> pd.Series:
     """Numbers written the `locale` way ('1.234,56' for de) -> float64, NaN for blanks and failures."""
     try:
         group, decimal = LOCALES[locale]
     except KeyError:
         raise ConfigError(f"Unknown number locale '{locale}'; use one of {', '.join(LOCALES)}.") from None
-    s = text(values).str.replace("\u00a0", "", regex=False).str.replace("%", "", regex=False)
-    s = s.str.replace(group, "", regex=False)
-    if group != " ":
-        s = s.str.replace(" ", "", regex=False)
+    a = arrow(text(values))
+    for junk in {"\u00a0", "%", group, " "}:
+        a = pc.replace_substring(a, junk, "")
     if decimal != ".":
-        s = s.str.replace(decimal, ".", regex=False)
-    return pd.to_numeric(s, errors="coerce").astype("float64")
+        a = pc.replace_substring(a, decimal, ".")
+    a = pc.if_else(pc.match_substring_regex(a, _NUMBER_RE), a, pa.scalar(None, a.type))
+    return pd.Series(pc.cast(a, pa.float64()).to_numpy(zero_copy_only=False), index=values.index)
 
 
 def format_numbers(values: pd.Series) -> pd.Series:
     """Floats -> shortest plain text ('12', '1234.5'), NA for NaN."""
-    rounded = values.astype("float64").round(10)
-    out = pd.Series(index=values.index, dtype=STRING_DTYPE)
-    ok = rounded.notna()
-    big = ok & (rounded.abs() >= 1e15)
-    small = ok & ~big
-    out[small] = rounded[small].astype(str).str.replace(r"\.0$", "", regex=True)
-    out[big] = [f"{v:.0f}" for v in rounded[big]]
-    return out
+    nums = values.astype("float64").round(10).to_numpy()
+    a = pa.array(nums, from_pandas=True)
+    out = pc.cast(a, pa.string())
+    big = np.abs(np.nan_to_num(nums)) >= 1e15
+    if big.any():  # Arrow writes 1e+20; Salesforce wants digits
+        text_values = np.asarray(out.to_pylist(), dtype=object)
+        text_values[big] = [f"{v:.0f}" for v in nums[big]]
+        out = pa.array(text_values, pa.string())
+    return series(out, values.index)
 
 
 def format_dates(values: pd.Series) -> pd.Series:
     """Dates -> 'YYYY-MM-DD'."""
-    return values.dt.strftime("%Y-%m-%d").astype(STRING_DTYPE)
+    days = pa.array(values.to_numpy(dtype="datetime64[us]").astype("datetime64[D]"), from_pandas=True)
+    return series(pc.cast(days, pa.string()), values.index)
 
 
 def format_datetimes(values: pd.Series) -> pd.Series:
     """UTC datetimes -> 'YYYY-MM-DDTHH:MM:SS.000Z' as Salesforce expects."""
-    return values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").astype(STRING_DTYPE)
+    naive = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    stamps = pc.cast(pa.array(naive.astype("datetime64[s]"), from_pandas=True), pa.string())
+    return series(pc.binary_join_element_wise(pc.replace_substring(stamps, " ", "T"), ".000Z", ""), values.index)
