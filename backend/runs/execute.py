@@ -43,7 +43,7 @@ def run_import(run_id: str) -> str:
     try:
         outcome, resume_at = _locked(run_id)
     finally:
-        db.session.remove()
+        db.session.rollback()  # end any transaction; the task's app context removes the session
         lock.release()
     if resume_at is not None:
         enqueue(run_id, at=resume_at, conn=conn)
@@ -99,11 +99,13 @@ class Execution:
                                 run_key=self.run.id)
         self._sync_mirror(final=True)
         source, mapping = self.pieces.source(), self.pieces.mapping()
-        self.reporter = live.ProgressReporter(self.conn, self.run.id, self._total_rows())
+        total = self._total_rows()
+        self.reporter = live.ProgressReporter(self.conn, self.run.id, total)
         live.publish(self.conn, self.run.id, state="running", paused_until="")
         result = runner.run(runner.RunContext(
             source=source, mapping=mapping, client=self.client, api=self.pieces.api(), journal=self.journal,
-            results=self.parts, progress=self._on_progress, should_stop=self._should_stop))
+            results=self.parts, progress=self._on_progress, should_stop=self._should_stop,
+            row_count_hint=total))
         if getattr(result, "paused_until", None):
             return self._pause(result, result.paused_until)
         return self._finish(result, source.columns()), None

@@ -1,0 +1,98 @@
+"""Rolling a finished run back inside a worker: the engine's rollback(), its own result file, the end state."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from backend.extensions import db
+from backend.models.base import utcnow
+from backend.models.runs import Run
+from backend.pipeline import rollback as engine
+from backend.pipeline.errors import InflowError, RetriableSalesforceError
+from backend.runs import pieces as run_pieces
+from backend.runs import progress as live
+from backend.runs.journal import RunJournal
+from backend.runs.parts import BlobResultParts
+from backend.runs.service import ROLLBACK_TASK, enqueue
+from backend.salesforce.mirror import RunMirror
+from backend.web.context import get_redis
+
+log = logging.getLogger(__name__)
+RESULT_HEADER = b"sf__Id,sf__Action,sf__Error\r\n"
+
+
+def rollback_run(run_id: str) -> str:
+    """The body of the RQ task; resumes an interrupted rollback where the journal says it stopped."""
+    conn = get_redis()
+    lock = live.RunLock.acquire(conn, run_id)
+    if lock is None:
+        return "already running elsewhere"
+    lock.start_heartbeat()
+    resume_at: datetime | None = None
+    try:
+        outcome, resume_at = _locked(run_id)
+    finally:
+        db.session.rollback()  # end any transaction; the task's app context removes the session
+        lock.release()
+    if resume_at is not None:
+        enqueue(run_id, task=ROLLBACK_TASK, at=resume_at, conn=conn)
+    return outcome
+
+
+def _locked(run_id: str) -> tuple[str, datetime | None]:
+    run = db.session.get(Run, run_id)
+    if run is None or run.state != "rolling_back":
+        return (run.state if run else "missing"), None
+    conn = get_redis()
+    mirror = None
+    try:
+        pieces = run_pieces.load(run)
+        client = pieces.client()
+        mirror = RunMirror(client, pieces.org.namespace_prefix, job=pieces.mirror_job(), run_key=run.id)
+        _sync(mirror, run)
+        parts = BlobResultParts(pieces.store, run.account_id, run.id, pieces.account.retention_days)
+        result = engine.rollback(engine.RollbackContext(
+            client, RunJournal(run.id), parts,
+            progress=lambda ok, bad: live.publish(conn, run.id, phase="rolling back", rolled_back=ok,
+                                                  rollback_failed=bad)))
+        file_id = parts.assemble(engine.RESULT_PART, f"{run.id}-rollback.csv", lambda s: s.write(RESULT_HEADER))
+    except RetriableSalesforceError as err:
+        db.session.rollback()
+        wait = float(getattr(err, "retry_after", None) or 60)
+        live.publish(conn, run.id, phase="paused", paused_until=(utcnow() + timedelta(seconds=wait)).isoformat())
+        return "paused", utcnow() + timedelta(seconds=wait)
+    except InflowError as err:
+        return _give_up(run, err.message, mirror), None
+    except Exception:
+        log.exception("rollback of run %s failed", run_id)
+        return _give_up(run, "Inflow failed unexpectedly while rolling this run back.", mirror), None
+    db.session.refresh(run, with_for_update=True)
+    run.rollback_blob_id = file_id
+    summary = result.message or (f"{result.failed} record(s) could not be rolled back; see the rollback file."
+                                 if result.failed else None)
+    run.transition("rolled_back", error=summary)
+    db.session.commit()
+    live.publish(conn, run.id, state=run.state, phase="done", rolled_back=result.succeeded,
+                 rollback_failed=result.failed)
+    _sync(mirror, run)
+    return run.state, None
+
+
+def _give_up(run: Run, message: str, mirror: RunMirror | None) -> str:
+    """A rollback that cannot go on returns the run to where it was, saying why."""
+    db.session.rollback()
+    db.session.refresh(run, with_for_update=True)
+    if run.state == "rolling_back":
+        run.transition("partial" if run.rows_failed else "succeeded", error=f"Rollback failed: {message}")
+    db.session.commit()
+    live.publish(get_redis(), run.id, state=run.state, phase="done")
+    _sync(mirror, run)
+    return run.state
+
+
+def _sync(mirror: RunMirror | None, run: Run) -> None:
+    if mirror is not None:
+        mirror.sync(status=run.state, api=run.api, started=run.started_at, finished=run.finished_at,
+                    processed=run.rows_read, succeeded=run.rows_succeeded, failed=run.rows_failed,
+                    error_summary=run.error_summary, final=True)
