@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import re
+import secrets
 import time
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from .org import Org
     from .server import LocalOrgServer
 
+log = logging.getLogger(__name__)
 EXTENSION_MODULES = ("bulk2", "bulk1", "canvas")
 _EXTRA: list[Blueprint] = []
 _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(?:/|$)")
@@ -77,6 +80,13 @@ def _http_error(exc: HTTPException) -> Response:
     return sf_json([{"errorCode": "UNKNOWN_EXCEPTION", "message": exc.description or ""}], exc.code or 500)
 
 
+def _unexpected(exc: Exception) -> Response:
+    error_id = f"{secrets.randbelow(10**9)}-{secrets.randbelow(10**5)} ({secrets.randbelow(10**10)})"
+    log.error("localorg: unexpected error %s on %s %s", error_id, request.method, request.path, exc_info=exc)
+    return sf_json([{"errorCode": "UNKNOWN_EXCEPTION", "message": "An unexpected error occurred. Please include "
+                     f"this ErrorId if you contact support: {error_id}"}], 500)
+
+
 def create_app(srv: LocalOrgServer) -> Flask:
     """The WSGI app shared by all listeners of `srv` (the org comes from the listener)."""
     from . import admin, composite, oauth, query, rest, soap
@@ -88,6 +98,7 @@ def create_app(srv: LocalOrgServer) -> Flask:
     app.after_request(_after)
     app.register_error_handler(SfError, lambda e: sf_error(e, request.get_data(cache=True)))
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
     app.register_blueprint(rest.versions_bp)
     for module in (rest, query, composite, oauth, soap, admin):
         app.register_blueprint(module.blueprint)
