@@ -11,6 +11,11 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (health, uploads):
         app.register_blueprint(blueprint)
+    from backend.security import headers  # noqa: I001 - canvas half of issue 6: headers, authn, canvas, ...
+    from backend.web import authn, canvas, instances, regions
+
+    for module in (headers, authn, canvas, instances, regions):
+        app.register_blueprint(module.bp)
     from backend.web import auth, signup  # accounts: log in/out, reset, invitations; sign-up
 
     for module in (auth, signup):

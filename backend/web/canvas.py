@@ -1,0 +1,158 @@
+"""The canvas entry point: Salesforce POSTs a signed request; the page gets a short-lived app token."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request
+
+from backend.extensions import db
+from backend.models.audit import record
+from backend.salesforce.oauth import authorization_url, salesforce_url
+from backend.security.canvas import CanvasError, CanvasRequest, verify_signed_request
+from backend.security.headers import allow_sources, framed_by_salesforce
+from backend.security.tokens import TokenError, issue_app_token, seal, unseal
+from backend.web.canvas_launch import Launch, LaunchRefused, find_account, provision_once
+from backend.web.context import get_keyring, get_settings
+from backend.web.regions import RegionUnavailable, elsewhere_page, region_holding
+
+bp = Blueprint("canvas", __name__)
+APPROVAL = "canvas-approval"
+APPROVAL_MINUTES = 10
+
+
+class _Stop(Exception):
+    """Ends a launch early with a ready page (rejected, another region, refused)."""
+
+    def __init__(self, status: int, title: str, message: str, region: str | None = None):
+        super().__init__(message)
+        self.status, self.title, self.message, self.region = status, title, message, region
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def _verify(signed_request: str) -> CanvasRequest:
+    settings = get_settings()
+    try:
+        return verify_signed_request(signed_request, settings.salesforce_client_secret,
+                                     settings.canvas_request_max_age_minutes * 60)
+    except CanvasError as err:
+        db.session.rollback()
+        record("canvas.rejected", ip=_client_ip(), reason=err.reason)  # never the payload: it holds a token
+        db.session.commit()
+        raise _Stop(401, "Inflow could not verify this request",
+                    "Open Inflow from its tab in Salesforce. If this keeps happening, ask your Salesforce "
+                    "admin to check that the Inflow package is installed and up to date.") from None
+
+
+def _launch(signed_request: str) -> tuple[Launch, CanvasRequest]:
+    """Verify, route to the account's region, provision; commits and audits `canvas.launch`."""
+    settings = get_settings()
+    canvas = _verify(signed_request)
+    account = find_account(canvas.org_id)
+    home = account.region if account is not None else None
+    if home is None:
+        try:
+            home = region_holding(canvas.org_id, settings)
+        except RegionUnavailable:
+            raise _Stop(503, "Inflow is briefly unavailable",
+                        "Inflow could not confirm where your account is stored. Try again in a minute.") from None
+    if home is not None and home != settings.region:
+        raise _Stop(409, "", "", region=home)
+    try:
+        launch = provision_once(canvas, settings, get_keyring())
+    except LaunchRefused as err:
+        db.session.rollback()
+        raise _Stop(403, "Inflow cannot open here", str(err)) from None
+    record("canvas.launch", account_id=launch.account.id, user_id=launch.user.id, target=launch.org.id,
+           ip=_client_ip(), org_id=canvas.org_id, first_launch=launch.first_launch)
+    db.session.commit()
+    return launch, canvas
+
+
+def _token_for(launch: Launch) -> tuple[str, float]:
+    settings = get_settings()
+    return issue_app_token(get_keyring(), account_id=launch.account.id, user_id=launch.user.id,
+                           org_connection_id=launch.org.id, region=settings.region,
+                           ttl_seconds=settings.app_token_minutes * 60)
+
+
+@framed_by_salesforce
+def error_page(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("canvas/error.html", title=title, message=message), status
+
+
+@bp.post("/canvas")
+@framed_by_salesforce
+def launch() -> tuple[str, int] | str:
+    signed_request = request.form.get("signed_request", "")
+    try:
+        launch, canvas = _launch(signed_request)
+    except _Stop as stop:
+        if stop.region:
+            return elsewhere_page(stop.region, signed_request)
+        return error_page(stop.status, stop.title, stop.message)
+    token, expires_at = _token_for(launch)
+    version = canvas.api_version or get_settings().salesforce_api_version
+    allow_sources("script-src", launch.org.instance_url)  # Salesforce serves the Canvas SDK from the org
+    allow_sources("img-src", launch.org.instance_url)
+    boot = {"token": token, "expiresAt": expires_at, "tokenUrl": "/canvas/token",
+            "sdkUrl": f"{launch.org.instance_url}/canvas/sdk/js/{version}/canvas-all.js"}
+    return render_template("canvas/app.html", launch=launch, boot=boot, environment=canvas.environment)
+
+
+@bp.post("/canvas/token")
+def renew() -> tuple[Response, int]:
+    """A fresh signed request (from Sfdc.canvas.client.refreshSignedRequest) buys a fresh app token."""
+    try:
+        launch, _canvas = _launch(request.form.get("signed_request", ""))
+    except _Stop as stop:
+        body = {"error": "elsewhere", "region": stop.region,
+                "url": get_settings().region_urls.get(stop.region, "")} if stop.region else {
+            "error": "refused", "message": stop.message}
+        return jsonify(body), stop.status
+    token, expires_at = _token_for(launch)
+    return jsonify(token=token, expires_at=expires_at), 200
+
+
+@bp.get("/canvas")
+@framed_by_salesforce
+def approval() -> Response | tuple[str, int]:
+    """Salesforce GETs the canvas URL only when the user must first approve the app ("self-authorize")."""
+    settings = get_settings()
+    if request.args.get("_sfdc_canvas_authvalue") != "user_approval_required":
+        db.session.rollback()
+        record("canvas.rejected", ip=_client_ip(), reason="GET without an approval request")
+        db.session.commit()
+        return error_page(405, "Open Inflow from Salesforce",
+                          "Inflow opens from its tab in Salesforce, which signs each request.")
+    try:
+        login_url = salesforce_url(request.args.get("loginUrl") or settings.salesforce_login_url, settings)
+    except ValueError:
+        login_url = salesforce_url(settings.salesforce_login_url, settings)
+    # A sealed state instead of a cookie-bound one: the iframe may get no cookies at all.
+    state = seal(get_keyring(), APPROVAL, {"login_url": login_url}, APPROVAL_MINUTES * 60)
+    url, _state, _verifier = authorization_url(login_url, f"{settings.public_url}/canvas/approved", settings,
+                                               state=state, prompt="consent")
+    return redirect(url, 302)
+
+
+@bp.get("/canvas/approved")
+@framed_by_salesforce
+def approved() -> tuple[str, int] | str:
+    """After approval the app asks Salesforce to re-POST the signed request. The code is deliberately
+    not exchanged: the signed request that follows carries the tokens, so nothing is stored from here."""
+    try:
+        state = unseal(get_keyring(), APPROVAL, request.args.get("state", ""))
+    except TokenError:
+        return error_page(400, "Approval expired", "Open Inflow from its tab in Salesforce again.")
+    if request.args.get("error"):
+        return error_page(403, "Inflow was not approved",
+                          "Inflow needs your approval to open. Reload the tab to be asked again.")
+    allow_sources("script-src", state["login_url"])
+    sdk = f"{state['login_url']}/canvas/sdk/js/{get_settings().salesforce_api_version}/canvas-all.js"
+    return render_template("canvas/approved.html", sdk_url=sdk)
+
+
+for _view in (launch, renew):
+    _view.csrf_exempt = True  # authenticated by Salesforce's HMAC, not by a cookie (and cross-site by design)
