@@ -73,6 +73,7 @@ def smtp() -> Iterator[Inbox]:
 @pytest.fixture
 def app_config(app_config: dict, smtp: Inbox) -> dict:
     return {**app_config, "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "public_url": "https://localhost",
+            "egress_allow_loopback": True,  # localorg listens on 127.0.0.1
             "region_urls": {"us-dallas": "https://us.inflow.example", "au-sydney": "https://au.inflow.example"}}
 
 

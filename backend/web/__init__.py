@@ -16,7 +16,11 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (headers, authn, canvas, instances, regions):
         app.register_blueprint(module.bp)
-    from backend.web import auth, signup  # accounts: log in/out, reset, invitations; sign-up
+    from backend.web import auth, privacy, settings_pages, signup  # accounts: login, sign-up, settings, privacy
 
-    for module in (auth, signup):
+    for module in (auth, signup, settings_pages, privacy):
+        app.register_blueprint(module.bp)
+    from backend.web import jobs, jobs_mapping, runs, ui  # importer UI: pages, jobs and runs API
+
+    for module in (ui, jobs, jobs_mapping, runs):
         app.register_blueprint(module.bp)
