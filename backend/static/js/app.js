@@ -1,0 +1,105 @@
+// The importer shell: a hash router that fetches server-rendered screens (with the app token) into <main>,
+// then wires the screen's module. Also: screen-reader announcements and sizing the canvas frame.
+import * as api from "./api.js";
+
+const screen = document.getElementById("inflow-screen");
+const announcer = document.getElementById("inflow-announcer");
+const modules = {
+  wizard: () => import("./screens/wizard.js"),
+  run: () => import("./screens/run.js"),
+  history: () => import("./screens/history.js"),
+  instances: () => import("./screens/instances.js"),
+};
+let cleanup = null;
+
+export function announce(text) {
+  announcer.textContent = "";
+  // A fresh text node after a tick makes screen readers read repeated messages too.
+  setTimeout(() => { announcer.textContent = text; }, 50);
+}
+
+function routeUrl(hash) {
+  const path = (hash || "#/").replace(/^#/, "") || "/";
+  const [route, query] = path.split("?");
+  const parts = route.split("/").filter(Boolean);
+  const q = query ? `?${query}` : "";
+  if (parts.length === 0) return "/ui/home";
+  if (parts[0] === "new") return `/ui/wizard${q}`;
+  if (parts[0] === "jobs" && parts[2] === "edit") return `/ui/wizard?job=${encodeURIComponent(parts[1])}`;
+  if (parts[0] === "jobs") return `/ui/jobs/${encodeURIComponent(parts[1])}`;
+  if (parts[0] === "runs") return `/ui/runs/${encodeURIComponent(parts[1])}`;
+  if (parts[0] === "record") return `/ui/record/${encodeURIComponent(parts[1])}`;
+  if (["history", "instances", "settings"].includes(parts[0])) return `/ui/${parts[0]}${q}`;
+  return "/ui/home";
+}
+
+function markNav(hash) {
+  const base = "#/" + ((hash || "#/").replace(/^#\//, "").split(/[/?]/)[0] || "");
+  document.querySelectorAll("[data-nav]").forEach((a) => {
+    const active = a.dataset.nav === base;
+    a.parentElement.classList.toggle("slds-is-active", active);
+    if (active) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  });
+}
+
+async function show() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  const hash = location.hash || "#/";
+  markNav(hash);
+  try {
+    screen.innerHTML = await api.fragment(routeUrl(hash));
+  } catch (err) {
+    screen.innerHTML = "";
+    const box = document.createElement("div");
+    box.className = "slds-notify slds-notify_alert slds-alert_error";
+    box.setAttribute("role", "alert");
+    box.textContent = err.message;
+    screen.appendChild(box);
+    return;
+  }
+  const root = screen.querySelector("[data-screen]");
+  const title = root && root.dataset.title;
+  if (title) { document.title = `${title} · Inflow`; announce(`${title} loaded`); }
+  const heading = screen.querySelector("h1");
+  if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  const load = root && modules[root.dataset.screen];
+  if (load) {
+    const mod = await load();
+    cleanup = mod.mount(root, { api, announce, navigate, refresh: show }) || null;
+  }
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) show(); else location.hash = hash;
+}
+
+function sizeFrame(launch) {
+  const sdk = window.Sfdc && window.Sfdc.canvas && window.Sfdc.canvas.client;
+  if (sdk && launch.client) { sdk.autogrow(launch.client, true, 300); return; }
+  if (window.parent === window || !launch.client || !launch.client.targetOrigin) return;
+  // Without the Canvas SDK, tell the host page our height the way a canvas app does.
+  let last = 0;
+  const report = () => {
+    const height = Math.ceil(document.documentElement.scrollHeight);
+    if (height !== last) {
+      last = height;
+      window.parent.postMessage({ type: "inflow:resize", height }, launch.client.targetOrigin);
+    }
+  };
+  new ResizeObserver(report).observe(document.body);
+  report();
+}
+
+const launch = api.init();
+sizeFrame(launch);
+window.addEventListener("hashchange", show);
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-download]");
+  if (!link) return;
+  event.preventDefault();
+  api.download(link.getAttribute("href"), link.dataset.download).then(
+    () => announce(`${link.dataset.download} downloaded`),
+    (err) => announce(err.message));
+});
+if (!location.hash && launch.record_id) location.hash = `#/record/${launch.record_id}`;
+show();

@@ -1,0 +1,132 @@
+"""JSON API for runs: start, progress (polled), cancel, result downloads (audited), error summary, rollback, history."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from backend.extensions import db
+from backend.models import Job, Run
+from backend.models.audit import record
+from backend.models.runs import InvalidTransition
+from backend.runs import service
+from backend.web.authn import current_identity, login_required
+from backend.web.ui_data import STATE_LABELS, RunFilters, recent_runs
+
+bp = Blueprint("runs_api", __name__)
+ERROR_ROWS_SCANNED = 5000
+ERROR_GROUPS = 10
+
+
+def _actor() -> dict[str, Any]:
+    me = current_identity()
+    return {"account_id": me.account.id, "user_id": me.user.id if me.user else None,
+            "ip": request.remote_addr or ""}
+
+
+def run_json(run_id: str) -> dict[str, Any]:
+    me = current_identity()
+    data = service.progress(me.scope, run_id)
+    run = me.scope.get(Run, run_id)
+    job = me.scope.get(Job, run.job_id)
+    data.update(job_id=job.id, job_name=job.name, object=job.object_name, operation=job.operation,
+                state_label=STATE_LABELS.get(data["state"], data["state"]),
+                can_cancel=data["state"] in ("queued", "running"),
+                can_rollback=data["state"] in ("succeeded", "partial") and data["succeeded"] > 0)
+    return data
+
+
+@bp.post("/api/jobs/<job_id>/runs")
+@login_required
+def start(job_id: str) -> tuple[Response, int]:
+    me = current_identity()
+    run = service.start_run(me.scope, job_id, initiated_by=me.user.id if me.user else None)
+    record("run.start", target=run.id, **_actor())
+    db.session.commit()
+    return jsonify(run_json(run.id)), 201
+
+
+@bp.get("/api/runs")
+@login_required
+def history() -> Response:
+    rows = recent_runs(current_identity().scope, filters=RunFilters.from_args(request.args), limit=200)
+    return jsonify([{"id": r.run.id, "job_id": r.job.id, "job_name": r.job.name, "object": r.job.object_name,
+                     "state": r.run.state, "rows_read": r.run.rows_read, "succeeded": r.run.rows_succeeded,
+                     "failed": r.run.rows_failed, "created_at": r.run.created_at.isoformat()} for r in rows])
+
+
+@bp.get("/api/runs/<run_id>")
+@login_required
+def progress(run_id: str) -> Response:
+    return jsonify(run_json(run_id))
+
+
+@bp.post("/api/runs/<run_id>/cancel")
+@login_required
+def cancel(run_id: str) -> Response:
+    run = service.cancel(current_identity().scope, run_id)
+    record("run.cancel", target=run.id, **_actor())
+    db.session.commit()
+    return jsonify(run_json(run.id))
+
+
+@bp.post("/api/runs/<run_id>/rollback")
+@login_required
+def rollback(run_id: str) -> tuple[Response, int]:
+    try:
+        run = service.rollback(current_identity().scope, run_id)
+    except InvalidTransition:
+        db.session.rollback()
+        return jsonify(error="conflict", message="Only a finished run that wrote records can be rolled back."), 409
+    record("run.rollback", target=run.id, **_actor())
+    db.session.commit()
+    return jsonify(run_json(run.id)), 202
+
+
+@bp.get("/api/runs/<run_id>/files/<kind>")
+@login_required
+def download(run_id: str, kind: str) -> Response:
+    """A result file, decrypted as it streams; every download leaves an audit event."""
+    me = current_identity()
+    blob, reader = service.result_file(me.scope, run_id, kind)
+    record("run.download", target=run_id, kind=kind, blob_id=blob.id, **_actor())
+    db.session.commit()
+
+    def body() -> Iterator[bytes]:
+        with reader:
+            while chunk := reader.read(256 * 1024):
+                yield chunk
+
+    name = f"{kind}-{run_id[:8]}.csv"
+    return Response(stream_with_context(body()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Content-Length": str(blob.size)})
+
+
+@bp.get("/api/runs/<run_id>/errors")
+@login_required
+def error_groups(run_id: str) -> Response:
+    """The first errors of the error file, grouped by message, with the first rows of each group."""
+    me = current_identity()
+    run = me.scope.get(Run, run_id)
+    if not run.error_blob_id:
+        return jsonify(groups=[])
+    _blob, reader = service.result_file(me.scope, run_id, "error")
+    groups: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    with reader:
+        text = io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8-sig", errors="replace", newline="")
+        for n, row in enumerate(csv.DictReader(text)):
+            if n >= ERROR_ROWS_SCANNED:
+                break
+            message = row.get("sf__Error") or "Unknown error"
+            group = groups.setdefault(message, {"message": message, "count": 0, "rows": []})
+            group["count"] += 1
+            if len(group["rows"]) < 5:
+                group["rows"].append(row.get("sf__Row"))
+    ranked = sorted(groups.values(), key=lambda g: -g["count"])[:ERROR_GROUPS]
+    return jsonify(groups=ranked)

@@ -1,0 +1,117 @@
+"""The wizard's JSON API against localorg: upload, inspect, objects, automap, preview, validate, save jobs."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf, sf_session  # noqa: F401
+from tests.web.canvas_support import bearer, canvas_config, install, launch
+
+CSV = (b"First Name,Last Name,Email,Account Name\n"
+       b"Ada,Lovelace,ada@example.com,Analytical Engines\n"
+       b"Grace,Hopper,grace@example.com,Nowhere Inc\n"
+       b"Alan,Turing,alan@example.com,Analytical Engines\n")
+
+
+@pytest.fixture
+def app_config(app_config, localorg):  # noqa: F811
+    return canvas_config(app_config, localorg)
+
+
+@pytest.fixture
+def session(client, org, sf):  # noqa: F811
+    install(org)
+    sf.Account.create({"Name": "Analytical Engines"})
+    token = launch(client, org)
+    return bearer(token)
+
+
+def _upload(client, headers, data=CSV, name="contacts.csv"):
+    resp = client.post("/api/sources/upload", headers=headers,
+                       data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    return resp.get_json()
+
+
+def _org_id(client, headers):
+    html = client.get("/ui/wizard", headers=headers).get_data(as_text=True)
+    return html.split('<option value="', 1)[1].split('"', 1)[0]
+
+
+def _mapping(**over):
+    mapping = {"object": "Contact", "operation": "insert",
+               "fields": [{"field": "FirstName", "column": "First Name"}, {"field": "LastName", "column": "Last Name"},
+                          {"field": "Email", "column": "Email"}, {"field": "AccountId", "column": "Account Name"}],
+               "lookups": [{"field": "AccountId", "parent_object": "Account", "match_field": "Name"}]}
+    mapping.update(over)
+    return mapping
+
+
+def test_upload_answers_columns_and_first_rows_and_needs_a_token(client, session):
+    assert client.post("/api/sources/upload", data={"file": (io.BytesIO(CSV), "a.csv")},
+                       content_type="multipart/form-data").status_code == 401
+    body = _upload(client, session)
+    assert body["columns"] == ["First Name", "Last Name", "Email", "Account Name"]
+    assert body["rows"][0] == ["Ada", "Lovelace", "ada@example.com", "Analytical Engines"]
+    assert body["source"]["type"] == "csv" and body["source"]["name"] == "contacts.csv"
+
+
+def test_objects_describe_and_automap_come_from_the_org(client, session):
+    org_id = _org_id(client, session)
+    objects = client.get(f"/api/orgs/{org_id}/objects", headers=session).get_json()
+    assert {"name": "Contact", "label": "Contact", "custom": False} in objects
+    fields = client.get(f"/api/orgs/{org_id}/objects/Contact", headers=session).get_json()["fields"]
+    assert next(f for f in fields if f["name"] == "LastName")["required"] is True
+    source = _upload(client, session)["source"]
+    body = client.post("/api/mapping/automap", headers=session, json={
+        "org_connection_id": org_id, "source": source, "object": "Contact", "operation": "insert"}).get_json()
+    pairs = {s["column"]: s["field"] for s in body["suggestions"]}
+    assert pairs["Last Name"] == "LastName" and pairs["Email"] == "Email"
+    assert all(0 < s["score"] <= 1 for s in body["suggestions"])
+
+
+def test_preview_maps_the_first_rows_and_validate_finds_the_unknown_account(client, session):
+    org_id = _org_id(client, session)
+    source = _upload(client, session)["source"]
+    preview = client.post("/api/mapping/preview", headers=session, json={
+        "org_connection_id": org_id, "source": source,
+        "mapping": _mapping(fields=_mapping()["fields"] + [{"field": "Title", "formula": 'UPPER("x")'}])}).get_json()
+    assert preview["report"]["errors"] == []
+    assert preview["rows"][0]["LastName"] == "Lovelace" and preview["rows"][0]["Title"] == "X"
+    result = client.post("/api/mapping/validate", headers=session, json={
+        "org_connection_id": org_id, "source": source, "mapping": _mapping()}).get_json()
+    assert result["rows"] == 3 and result["valid"] == 2 and result["error_count"] == 1
+    assert result["errors"][0]["row"] == 3 and "Nowhere Inc" in result["errors"][0]["message"]
+
+
+def test_a_bad_mapping_is_reported_not_raised(client, session):
+    org_id = _org_id(client, session)
+    source = _upload(client, session)["source"]
+    resp = client.post("/api/mapping/preview", headers=session, json={
+        "org_connection_id": org_id, "source": source,
+        "mapping": _mapping(fields=[{"field": "NoSuchField__c", "column": "Email"}])})
+    assert resp.status_code == 200
+    assert resp.get_json()["report"]["errors"]
+
+
+def test_jobs_are_saved_listed_updated_and_private_to_the_account(client, session, make_org):  # noqa: F811
+    org_id = _org_id(client, session)
+    source = _upload(client, session)["source"]
+    body = {"name": "Contacts", "org_connection_id": org_id, "source": source, "object": "Contact",
+            "operation": "insert", "api": "rest", "mapping": _mapping()}
+    created = client.post("/api/jobs", headers=session, json=body)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    job = created.get_json()
+    assert job["api"] == "rest" and job["mapping"]["lookups"][0]["match_field"] == "Name"
+    assert [j["id"] for j in client.get("/api/jobs", headers=session).get_json()] == [job["id"]]
+    updated = client.put(f"/api/jobs/{job['id']}", headers=session, json={**body, "name": "Contacts v2"})
+    assert updated.get_json()["name"] == "Contacts v2"
+    assert client.post("/api/jobs", headers=session, json={**body, "name": ""}).get_json()["message"] == \
+        "Give the job a name."
+    other = make_org()
+    install(other)
+    stranger = bearer(launch(client, other))
+    assert client.get(f"/api/jobs/{job['id']}", headers=stranger).status_code == 404
+    assert client.post("/api/jobs", headers=stranger, json={**body, "org_connection_id": org_id}).status_code == 404
