@@ -6,12 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
 from backend.web.context import get_settings
 
 HSTS = "max-age=31536000; includeSubDomains"  # ASVS 3.4.1: at least one year
 bp = Blueprint("security_headers", __name__)  # no routes: registering it installs the hook app-wide
+# Per-request marks live in request.environ, not `g`: `g` is the app context's, which can span requests.
 
 
 def framed_by_salesforce(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -19,7 +20,7 @@ def framed_by_salesforce(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.inflow_frameable = True
+        request.environ["inflow.frameable"] = True
         return view(*args, **kwargs)
 
     return wrapper
@@ -27,7 +28,7 @@ def framed_by_salesforce(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def allow_sources(directive: str, *origins: str) -> None:
     """Add origins to one CSP directive for this response (e.g. the org's host serving the Canvas SDK)."""
-    extra = g.setdefault("inflow_csp_extra", {})
+    extra = request.environ.setdefault("inflow.csp_extra", {})
     extra.setdefault(directive, [])
     extra[directive].extend(o for o in origins if o and o not in extra[directive])
 
@@ -44,7 +45,7 @@ def content_security_policy(frame_ancestors: str) -> str:
         "base-uri": ["'none'"],
         "frame-ancestors": [frame_ancestors],
     }
-    for directive, origins in g.get("inflow_csp_extra", {}).items():
+    for directive, origins in request.environ.get("inflow.csp_extra", {}).items():
         directives.setdefault(directive, []).extend(origins)
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
@@ -52,7 +53,7 @@ def content_security_policy(frame_ancestors: str) -> str:
 @bp.after_app_request
 def apply_security_headers(response: Response) -> Response:
     settings = get_settings()
-    frameable = bool(g.get("inflow_frameable")) and response.mimetype == "text/html"
+    frameable = bool(request.environ.get("inflow.frameable")) and response.mimetype == "text/html"
     ancestors = " ".join(settings.canvas_frame_ancestors) if frameable else "'none'"
     response.headers["Content-Security-Policy"] = content_security_policy(ancestors)
     if frameable:
