@@ -66,6 +66,7 @@ def parse_field(path: Path, namespace: str | None) -> Field:
     if formula or kind in ("AutoNumber", "Summary"):
         f.calculated = bool(formula) or kind == "Summary"
         f.auto_number = kind == "AutoNumber"
+        f.display_format = _text(root, "displayFormat") or None
         f.createable = f.updateable = False
         f.defaulted_on_create = kind == "AutoNumber"
     return f
@@ -88,7 +89,8 @@ def parse_object(path: Path) -> dict[str, Any]:
     root = ET.parse(path).getroot()
     name_field = root.find(_NS + "nameField")
     return {"label": _text(root, "label"), "plural": _text(root, "pluralLabel"),
-            "name_label": _text(name_field, "label", "Name"), "name_type": _text(name_field, "type", "Text")}
+            "name_label": _text(name_field, "label", "Name"), "name_type": _text(name_field, "type", "Text"),
+            "display_format": _text(name_field, "displayFormat") or None}
 
 
 def load_source_tree(org: Org, root: Path, namespace: str | None = None) -> list[str]:
@@ -106,8 +108,10 @@ def load_source_tree(org: Org, root: Path, namespace: str | None = None) -> list
         if name.endswith("__c") and meta.exists():
             info = parse_object(meta)
             auto = info["name_type"] == "AutoNumber"
+            # A Text name left empty becomes the record id, so it is never required through the API.
             name_f = Field("Name", "string", info["name_label"], length=80, nillable=auto, name_field=True,
-                           createable=not auto, updateable=not auto, auto_number=auto, defaulted_on_create=auto)
+                           createable=not auto, updateable=not auto, auto_number=auto, defaulted_on_create=True,
+                           display_format=info["display_format"])
             org.define_object(name, info["label"], [name_f], plural=info["plural"])
         elif org.schema.get(name) is None:
             continue

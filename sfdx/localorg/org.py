@@ -128,7 +128,8 @@ class Org:
             obj = SObjectType(name, label or name[:-3].replace("_", " "), plural or (label or name[:-3]) + "s",
                               prefix, custom=True)
             system_fields(obj)
-            obj.add(Field("Name", "string", f"{obj.label} Name", length=80, name_field=True))
+            obj.add(Field("Name", "string", f"{obj.label} Name", length=80, name_field=True, nillable=False,
+                          defaulted_on_create=True))
             self.schema.add(obj)
         obj.add(*fields)
         self.store.table(obj.name).refresh_indexes()

@@ -46,6 +46,7 @@ class Field:
     custom: bool = False
     calculated: bool = False
     auto_number: bool = False
+    display_format: str | None = None   # auto numbers: "RUN-{000000}"
     compound_field_name: str | None = None
     extra_type_info: str | None = None
     filterable: bool = True

@@ -8,6 +8,7 @@ run before each row is written (the Bulk engineer's row-lock contention plugs in
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -155,6 +156,8 @@ class Store:
         """
         t = self.table(obj_name)
         f = self.key_field(t.obj, key_field)
+        if f.name != "Id" and key_value in (None, ""):
+            raise SfError("MISSING_ARGUMENT", f"{f.name} not specified", [])
         with self.lock:
             matches = self.match(t, f, key_value)
             if len(matches) > 1:
@@ -270,7 +273,9 @@ class Store:
         if insert:
             for name in _auto_numbers(obj):
                 t.auto_number += 1
-                rec[name] = f"{t.auto_number:08d}"
+                rec[name] = auto_number(obj.fields[name].display_format, t.auto_number)
+            if obj.custom and rec.get("Name") in (None, "") and "Name" in obj.fields:
+                rec["Name"] = rec["Id"]
 
     def _cascade(self, obj: SObjectType, parent_id: str) -> None:
         for child, f in self.schema.children_of(obj.name):
@@ -279,6 +284,13 @@ class Store:
                 for rid in [r for r, rec in ct.rows.items() if rec.get(f.name) == parent_id]:
                     self._remember(ct, rid)
                     ct.to_bin(rid)
+
+
+def auto_number(display_format: str | None, n: int) -> str:
+    """Apply an auto-number display format such as RUN-{000000} (default: 8 digits)."""
+    if not display_format:
+        return f"{n:08d}"
+    return re.sub(r"\{(0+)\}", lambda m: f"{n:0{len(m.group(1))}d}", display_format)
 
 
 def _reference_names(obj: SObjectType) -> frozenset[str]:
