@@ -141,10 +141,12 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
             _snapshot_before(r, index, mapped)
             for outcome in sink.submit(index, mapped):
                 r.finish(outcome)
+                sink.done(outcome.index)
             r.report("reading")
         if stopped is None:
             for outcome in sink.finish():
                 r.finish(outcome)
+                sink.done(outcome.index)
     finally:
         sink.close()
     r.report("done", force=True)

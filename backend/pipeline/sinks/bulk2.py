@@ -1,0 +1,229 @@
+"""Bulk2Sink: Bulk API 2.0 ingest jobs fed by a streaming upload, adaptive polling, results per chunk.
+
+Chunks become CSV bytes as they arrive and flow through a bounded queue into the job's single PUT (a
+generator body in a background thread), so memory stays flat and mapping overlaps the upload. A job
+takes chunks until the next would pass `max_job_bytes` (100 MB raw: Salesforce allows 150 MB base64);
+then its upload completes and a new job starts while the old one runs.
+
+Journal: `bulk2/open` = {id, first} as soon as a job exists; `bulk2/job/<first chunk>` = {id, chunks}
+once its upload is in, BEFORE UploadComplete. On resume a job with an entry is waited for (or closed),
+never created again; an open job without one never reached Salesforce's processing and is aborted.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from backend.pipeline.errors import RetriableSalesforceError
+from backend.pipeline.mapping import MappedChunk, Mapping
+from backend.pipeline.parts import without_frame
+from backend.pipeline.sinks.base import Journal, Outcome, RowResults
+from backend.pipeline.sinks.bulk_csv import csv_bytes, match_results, results_frame, row_keys, upload_frame
+from backend.pipeline.sinks.lockretry import retry_locked
+from backend.salesforce.client import SalesforceClient
+
+MAX_JOB_BYTES = 100_000_000
+TERMINAL = ("JobComplete", "Failed", "Aborted")
+_END = object()
+
+
+@dataclass
+class _Job:
+    id: str
+    first: int
+    chunks: list[int] = field(default_factory=list)
+    keys: dict[int, np.ndarray] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+    size: int = 0
+    results: dict[int, RowResults] | None = None
+    next_poll: float = 0.0
+    interval: float = 0.0
+    feed: queue.Queue[Any] | None = None
+    thread: threading.Thread | None = None
+    error: BaseException | None = None
+    cancelled: bool = False
+
+
+class Bulk2Sink:
+    api = "bulk2"
+
+    def __init__(self, client: SalesforceClient, mapping: Mapping, journal: Journal, *,
+                 heartbeat: Callable[[], None] | None = None, max_job_bytes: int = MAX_JOB_BYTES,
+                 poll: tuple[float, float] = (0.25, 10.0), lock_backoff: float = 1.0, threads: int = 4) -> None:
+        self.client, self.mapping, self.journal = client, mapping, journal
+        self.heartbeat = heartbeat or (lambda: None)
+        self.max_job_bytes, self.poll, self.lock_backoff = max_job_bytes, poll, lock_backoff
+        self.open: _Job | None = None       # taking chunks
+        self.resumed: _Job | None = None    # uploaded before a restart: collecting its chunks again
+        self.order: deque[tuple[int, MappedChunk, _Job | None]] = deque()
+        self.jobs_created = 0
+        self._abort_stale()
+
+    # ---- the sink interface ------------------------------------------------------------------------
+    def submit(self, index: int, mapped: MappedChunk) -> list[Outcome]:
+        frame = upload_frame(mapped, self.mapping.operation) if len(mapped) else None
+        job = self._resumed_job(index)
+        if job is None and frame is not None:
+            data = csv_bytes(frame, header=False)
+            job = self._job_for(len(data), list(frame.columns))
+            job.feed.put(csv_bytes(frame.iloc[:0], header=True) + data if not job.chunks else data)  # type: ignore
+            job.size += len(data)
+            job.chunks.append(index)
+        if job is not None and frame is not None:
+            job.keys[index] = row_keys(frame)
+            job.columns = list(frame.columns)
+        self.order.append((index, without_frame(mapped), job))
+        if job is not None and job is self.resumed and index == job.chunks[-1]:
+            self._complete_upload(job, uploaded=True)
+            self.resumed = None
+        return self._ready(block=False)
+
+    def finish(self) -> list[Outcome]:
+        if self.open is not None:
+            self._end_upload(self.open)
+        return self._ready(block=True)
+
+    def done(self, index: int) -> None:
+        pass
+
+    def close(self) -> None:
+        """Stop without finishing: abort the job still uploading (nothing of it was processed)."""
+        job, self.open = self.open, None
+        if job is None:
+            return
+        job.feed.put(None)  # type: ignore[union-attr]  # makes the body generator raise: the PUT fails
+        job.thread.join(timeout=60)  # type: ignore[union-attr]
+        try:
+            self.client.bulk2_set_state(job.id, "Aborted")
+            self.journal.put("bulk2/open", None)
+        except RetriableSalesforceError:
+            pass  # the next run aborts it (bulk2/open is still set)
+
+    # ---- jobs ---------------------------------------------------------------------------------------
+    def _abort_stale(self) -> None:
+        stale = self.journal.get("bulk2/open")
+        if not stale:
+            return
+        done = self.journal.get(f"bulk2/job/{stale['first']:06d}")
+        if not done or done.get("id") != stale["id"]:
+            if self.client.bulk2_job(stale["id"]).get("state") == "Open":
+                self.client.bulk2_set_state(stale["id"], "Aborted")
+        self.journal.put("bulk2/open", None)
+
+    def _resumed_job(self, index: int) -> _Job | None:
+        if self.resumed is None:
+            known = self.journal.get(f"bulk2/job/{index:06d}")
+            if known is not None:
+                self.resumed = _Job(known["id"], index, list(known["chunks"]))
+        return self.resumed if self.resumed is not None and index in self.resumed.chunks else None
+
+    def _job_for(self, size: int, columns: list[str]) -> _Job:
+        job = self.open
+        if job is not None and job.chunks and (job.size + size > self.max_job_bytes or job.columns != columns):
+            self._end_upload(job)
+            job = None
+        if job is None:
+            job = self._create_job()
+        return job
+
+    def _create_job(self) -> _Job:
+        m = self.mapping
+        info = self.client.bulk2_create_job(m.object, m.operation, m.match_key if m.operation == "upsert" else None)
+        self.jobs_created += 1
+        job = _Job(info["id"], -1, feed=queue.Queue(maxsize=4))
+        self.open = job
+        job.thread = threading.Thread(target=self._upload, args=(job,), name=f"bulk2-upload-{job.id}", daemon=True)
+        job.thread.start()
+        return job
+
+    def _upload(self, job: _Job) -> None:
+        sent = []
+
+        def body() -> Iterator[bytes]:
+            if sent:
+                raise RetriableSalesforceError("The Bulk upload cannot be sent twice.")
+            sent.append(1)
+            while (item := job.feed.get()) is not _END:  # type: ignore[union-attr]
+                if item is None:
+                    job.cancelled = True
+                    raise RetriableSalesforceError("The upload was stopped.")
+                yield item
+        try:
+            self.client.bulk2_upload(job.id, body)
+        except BaseException as err:  # surfaced to the main thread by _end_upload
+            job.error = err
+            while not job.cancelled and job.feed.get() not in (_END, None):  # type: ignore[union-attr]  # unblock the producer
+                pass
+
+    def _end_upload(self, job: _Job) -> None:
+        job.feed.put(_END)  # type: ignore[union-attr]
+        job.thread.join()  # type: ignore[union-attr]
+        self.open = None
+        if job.error is not None:
+            self.client.bulk2_set_state(job.id, "Aborted")
+            self.journal.put("bulk2/open", None)
+            raise job.error
+        job.first = job.chunks[0]
+        self._complete_upload(job, uploaded=False)
+
+    def _complete_upload(self, job: _Job, *, uploaded: bool) -> None:
+        if not uploaded:
+            self.journal.put(f"bulk2/job/{job.first:06d}", {"id": job.id, "chunks": job.chunks})
+        if self.client.bulk2_job(job.id).get("state") == "Open":
+            self.client.bulk2_set_state(job.id, "UploadComplete")
+        if not uploaded:
+            self.journal.put("bulk2/open", None)
+        job.interval = self.poll[0]
+        job.next_poll = time.monotonic() + job.interval
+
+    # ---- results ------------------------------------------------------------------------------------
+    def _ready(self, block: bool) -> list[Outcome]:
+        out: list[Outcome] = []
+        while self.order:
+            index, mapped, job = self.order[0]
+            if job is not None and job.results is None:
+                if job is self.open or job is self.resumed or not self._poll(job, block):
+                    break
+            self.order.popleft()
+            results = job.results.pop(index) if job is not None else RowResults.empty(0)  # type: ignore
+            out.append(Outcome(index, mapped, results))
+        return out
+
+    def _poll(self, job: _Job, block: bool) -> bool:
+        """True once `job` is finished and its results are matched; waits when `block`."""
+        while True:
+            now = time.monotonic()
+            if now >= job.next_poll:
+                info = self.client.bulk2_job(job.id)
+                if info.get("state") in TERMINAL:
+                    self._collect(job)
+                    return True
+                job.interval = min(self.poll[1], job.interval * 1.6)
+                job.next_poll = now + job.interval
+            if not block:
+                return False
+            self.heartbeat()
+            time.sleep(max(0.0, min(job.next_poll - time.monotonic(), 1.0)))
+
+    def _collect(self, job: _Job) -> None:
+        files = [self.client.bulk2_results(job.id, kind)
+                 for kind in ("successfulResults", "failedResults", "unprocessedrecords")]
+        empty = np.zeros(0, dtype=np.uint64)
+        keys = np.concatenate([job.keys.get(i, empty) for i in job.chunks]) if job.chunks else empty
+        matched = match_results(keys, results_frame(job.columns, *files))
+        retry_locked(self.client, self.mapping, job.columns, files[1], keys, matched, self.lock_backoff)
+        job.results, start = {}, 0
+        for i in job.chunks:
+            n = len(job.keys.get(i, empty))
+            job.results[i] = RowResults(matched.ids[start:start + n], matched.created[start:start + n],
+                                        matched.errors[start:start + n])
+            start += n
+        job.keys = {}
