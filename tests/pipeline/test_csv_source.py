@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 
 import pytest
 
@@ -158,3 +159,26 @@ def test_registry_lists_types_with_json_schemas() -> None:
     types = {t["type"]: t for t in source_types()}
     assert {"csv", "xlsx"} <= set(types)
     assert types["csv"]["config_schema"]["properties"]["delimiter"]["enum"][0] == "auto"
+
+
+def test_invalid_utf8_deep_in_a_file_names_the_line() -> None:
+    data = b"a,b\n" + b"x,y\n" * 5000 + b"caf\xe9,1\n"
+    with pytest.raises(SourceError, match="Line 5002 is not valid utf-8"):
+        read_rows(data, config={"encoding": "utf-8"})
+
+
+def test_a_file_that_cannot_be_reopened_is_refused_up_front() -> None:
+    class OneShot(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+    with pytest.raises(SourceError, match="cannot be re-read"):
+        stream_opener(OneShot())
+
+
+def test_cr_only_line_ends_are_refused() -> None:
+    with pytest.raises(SourceError, match="CR only"):
+        read_rows(b"a,b\r1,2\r" * 40000)

@@ -2,8 +2,9 @@
 
 Fast path: pyarrow parses the bytes after the header; a record's line number is derived from the
 newlines inside the preceding records. pyarrow cannot say where a malformed record (wrong number of
-fields) sat, so the first time one appears the source reopens the file and continues from the first
-line not yet handed out with Python's csv module, which knows every record's line. Rows are never
+fields) sat, so the first time one appears (or pyarrow fails for any other reason, such as invalid
+UTF-8) the source reopens the file and continues from the first line not yet handed out with
+Python's csv module, which knows every record's line. Rows are never
 shifted: a malformed record becomes a `RejectedRow`. Records whose cells are all empty (blank lines,
 `,,,`) are skipped. Old-Mac files with CR-only line ends are refused.
 """
@@ -14,7 +15,7 @@ import csv as pycsv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -84,8 +85,8 @@ class CsvSource(Source):
         self.encoding: Encoding | None = None
         self.delimiter: str | None = None
 
-    def _open_text(self) -> _Opened:
-        stream = self._open()
+    def _sniff(self, stream: BinaryIO) -> bytes:
+        """Read the sample, settle encoding and delimiter, refuse what is clearly not a CSV file."""
         sample, complete = read_sample(stream)
         if sample.startswith(_ZIP_MAGIC):
             raise SourceError("This file is a zip archive (an Excel workbook?), not a CSV file. "
@@ -98,12 +99,18 @@ class CsvSource(Source):
             raise SourceError("The file is empty: it has no header row and no data.")
         if "\x00" in text:
             raise SourceError("The file contains binary data (NUL bytes); it is not a text CSV file.")
-        if "\r" in text and "\n" not in text and not complete:
+        if "\r" in text and "\n" not in text:
             raise SourceError("Lines end with CR only (old Mac format); save the file with CRLF or LF line ends.")
-        text = text.replace("\r", "\n") if "\n" not in text else text
         delim = self.config.get("delimiter", "auto")
         self.delimiter = _guess_delimiter(text) if delim in (None, "", "auto") else delim
-        buf = io.BufferedReader(IterStream(utf8_blocks(stream, enc, sample)), buffer_size=1 << 20)
+        return sample
+
+    def _open_text(self) -> _Opened:
+        """Open the file positioned after the header row, with a line counter shared with the readers."""
+        stream = self._open()
+        sample = self._sniff(stream)
+        codec = self.encoding.codec
+        buf = io.BufferedReader(IterStream(utf8_blocks(stream, self.encoding, sample)), buffer_size=1 << 20)
         counter = [0]
 
         def lines() -> Iterator[str]:
@@ -112,12 +119,14 @@ class CsvSource(Source):
                 try:
                     yield line.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise SourceError(f"Line {counter[0]} is not valid {enc.codec} text; choose the right "
+                    raise SourceError(f"Line {counter[0]} is not valid {codec} text; choose the right "
                                       "encoding in the source settings.") from None
 
         line_iter = lines()
-        reader = pycsv.reader(line_iter, delimiter=self.delimiter)
-        header = next((row for row in reader if row), None)
+        try:
+            header = next((row for row in pycsv.reader(line_iter, delimiter=self.delimiter) if row), None)
+        except pycsv.Error as err:
+            raise SourceError(f"The header row could not be read: {err}.") from None
         if header is None:
             raise SourceError("The file is empty: it has no header row and no data.")
         return _Opened(buf, check_header(header), counter[0] + 1, line_iter, counter)
@@ -165,11 +174,9 @@ class CsvSource(Source):
                 self._check_limit(count)
                 while sum(len(t) for t in pending) >= self.chunk_size:
                     yield self._take(pending, pending_lines, self.chunk_size)
-        except pa.ArrowInvalid as err:
-            if invalid:
-                return int(pending_lines[0][0]) if pending_lines else line
-            raise SourceError(f"The file could not be read as {self.encoding.codec} CSV: {err}. "
-                              "Check the encoding and delimiter in the source settings.") from None
+        except pa.ArrowInvalid:
+            # Invalid UTF-8, a record larger than a block, odd quoting: the careful reader says where.
+            return int(pending_lines[0][0]) if pending_lines else line
         if invalid:
             return int(pending_lines[0][0]) if pending_lines else line
         while pending:
