@@ -14,8 +14,8 @@ def write_tree(root: Path) -> Path:
     objects = root / "force-app/main/default/objects"
     files = {
         "Gadget__c/Gadget__c.object-meta.xml": ("CustomObject", "<label>Gadget</label><pluralLabel>Gadgets"
-                                                "</pluralLabel><nameField><label>Gadget Number</label><type>"
-                                                "AutoNumber</type></nameField>"),
+                                                "</pluralLabel><nameField><displayFormat>GAD-{0000}</displayFormat>"
+                                                "<label>Gadget Number</label><type>AutoNumber</type></nameField>"),
         "Gadget__c/fields/Serial__c.field-meta.xml": ("CustomField", "<fullName>Serial__c</fullName><externalId>true"
                                                       "</externalId><label>Serial</label><length>12</length>"
                                                       "<type>Text</type><unique>true</unique>"),
@@ -55,9 +55,11 @@ def test_source_tree_objects_work_end_to_end(make_org, tmp_path, sf_session, nam
     assert fields["Name"]["autoNumber"] is True and fields[f"{ns}Status__c"]["restrictedPicklist"] is True
     gid = gadget.create({f"{ns}Serial__c": "S-1"})["id"]
     got = gadget.get(gid)
-    assert got["Name"] == "00000001" and got[f"{ns}Status__c"] == "New" and got[f"{ns}Done__c"] is False
+    assert got["Name"] == "GAD-0001" and got[f"{ns}Status__c"] == "New" and got[f"{ns}Done__c"] is False
     part = getattr(sf, f"{ns}Part__c")
     pid = part.create({"Name": "Bolt", f"{ns}Gadget__c": gid})["id"]
+    unnamed = part.create({f"{ns}Gadget__c": gid})["id"]
+    assert part.get(unnamed)["Name"] == unnamed
     rows = sf.query(f"SELECT Name, {ns}Gadget__r.{ns}Serial__c FROM {ns}Part__c")["records"]
     assert rows[0][f"{ns}Gadget__r"][f"{ns}Serial__c"] == "S-1"
     children = {c["childSObject"]: c for c in gadget.describe()["childRelationships"]}
