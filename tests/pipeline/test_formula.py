@@ -147,3 +147,9 @@ def test_long_formulas_show_an_excerpt_around_the_error() -> None:
 def test_formulas_are_never_evaluated_as_python() -> None:
     with pytest.raises(FormulaError):
         compile_formula('__import__("os").system("true")', COLUMNS)
+
+
+def test_column_names_with_brackets_spaces_and_any_case() -> None:
+    chunk = make_chunk(["Price [EUR]", "Net Amount"], [["12", "3"]], [2])
+    formula = compile_formula("[Price [EUR]]] & '/' & [net amount]", chunk.columns)
+    assert formula.text(Context(chunk.frame)).tolist() == ["12/3"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.pipeline.mapping import FieldMapping, Lookup, Mapping, Options, preview, validate_mapping
+from backend.pipeline.mapping import FieldMapping, Lookup, Mapping, Options, check_rows, preview, validate_mapping
 from backend.pipeline.sources import create_source, stream_opener
 from tests.pipeline.helpers import contact_describe
 
@@ -112,3 +112,15 @@ def test_preview_shows_the_first_mapped_rows_and_their_errors() -> None:
     assert result.rows[0] == {"LastName": "L0", "Email": "p0@example.com", "FirstName": "p0"}
     assert result.row_numbers[:4] == [2, 3, 4, 6]
     assert [(e.row_number, e.message) for e in result.errors] == [(5, "Email: 'bad' is not an email address")]
+
+
+def test_check_rows_counts_every_row_before_anything_is_written() -> None:
+    data = ("First,Last,Email\n" + "".join(
+        f"p{i},{'' if i % 10 == 0 else f'L{i}'},p{i}@example.com\n" for i in range(95)) + "x,y\n").encode()
+    source = create_source("csv", {}, open_stream=stream_opener(data), chunk_size=20)
+    m = Mapping("Contact", fields=[FieldMapping("LastName", column="Last"), FieldMapping("Email", column="Email")],
+                filter='[First] <> "p1"')
+    result = check_rows(m, contact_describe(), source.read(), source.columns(), max_errors=5)
+    assert (result.rows, result.ready, result.skipped, result.failed) == (96, 84, 1, 11)
+    assert [e.row_number for e in result.errors] == [2, 12, 22, 32, 42]
+    assert result.errors[0].message == "Last Name is required"

@@ -10,7 +10,9 @@ from backend.pipeline.mapping.model import OPERATIONS, FieldMapping, Lookup, Map
 from backend.pipeline.mapping.validate import (
     Issue,
     Preview,
+    RowCheck,
     ValidationReport,
+    check_rows,
     preview,
     required_fields,
     validate_mapping,
@@ -18,6 +20,6 @@ from backend.pipeline.mapping.validate import (
 
 __all__ = [
     "NULL_MARKER_BULK", "OPERATIONS", "FieldMapping", "Formula", "FormulaError", "Issue", "Lookup",
-    "MappedChunk", "Mapper", "Mapping", "Options", "Preview", "RowError", "Suggestion", "ValidationReport",
-    "auto_map", "compile_formula", "preview", "rejected_error", "required_fields", "validate_mapping",
+    "MappedChunk", "Mapper", "Mapping", "Options", "Preview", "RowCheck", "RowError", "Suggestion", "ValidationReport",
+    "auto_map", "check_rows", "compile_formula", "preview", "rejected_error", "required_fields", "validate_mapping",
 ]

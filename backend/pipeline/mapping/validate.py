@@ -194,3 +194,32 @@ def preview(mapping: Mapping, describe: dict[str, Any] | None, chunks: Iterable[
         if len(result.rows) >= limit:
             break
     return result
+
+
+@dataclass
+class RowCheck:
+    """A dry run over the whole source: how many rows would be sent, skipped or fail, and the first errors."""
+
+    rows: int = 0
+    ready: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def check_rows(mapping: Mapping, describe: dict[str, Any] | None, chunks: Iterable[Chunk],
+               columns: Sequence[str], max_errors: int = 100) -> RowCheck:
+    """Map every row without writing anything, so row errors are known before the import starts.
+
+    Lookups are not resolved here (that needs Salesforce); everything else a row can fail on is.
+    """
+    mapper = Mapper(mapping, describe, columns)
+    result = RowCheck()
+    for chunk in chunks:
+        part = mapper.map_chunk(chunk)
+        result.rows += len(chunk) + len(chunk.rejected)
+        result.ready += len(part)
+        result.skipped += part.skipped
+        result.failed += len(part.errors)
+        result.errors += part.errors[:max_errors - len(result.errors)]
+    return result
