@@ -112,7 +112,7 @@ def history():
 def instances():
     me = current_identity()
     orgs = me.scope.all(OrgConnection, order_by=OrgConnection.name)
-    return render_template("ui/instances.html", orgs=orgs, current=me.org_connection_id)
+    return render_template("ui/instances.html", orgs=orgs, current=me.org_connection_id, is_admin=me.is_admin)
 
 
 @bp.get("/ui/settings")

@@ -73,17 +73,27 @@ export function navigate(hash) {
   if (location.hash === hash) show(); else location.hash = hash;
 }
 
+function canvasClient(launch) {
+  if (launch.client) return launch.client;
+  // The Canvas SDK names the frame "canvas-frame-<instanceId>"; the host page is the referrer.
+  if (!window.name.startsWith("canvas-frame-")) return null;
+  let origin = "*"; // only our height is posted, nothing secret
+  try { origin = document.referrer ? new URL(document.referrer).origin : "*"; } catch { origin = "*"; }
+  return { instanceId: window.name.slice("canvas-frame-".length), targetOrigin: origin };
+}
+
 function sizeFrame(launch) {
+  if (window.parent === window) return;
+  const client = canvasClient(launch);
   const sdk = window.Sfdc && window.Sfdc.canvas && window.Sfdc.canvas.client;
-  if (sdk && launch.client) { sdk.autogrow(launch.client, true, 300); return; }
-  if (window.parent === window || !launch.client || !launch.client.targetOrigin) return;
+  if (sdk && client) { sdk.autogrow(client, true, 300); return; }
   // Without the Canvas SDK, tell the host page our height the way a canvas app does.
   let last = 0;
   const report = () => {
     const height = Math.ceil(document.documentElement.scrollHeight);
     if (height !== last) {
       last = height;
-      window.parent.postMessage({ type: "inflow:resize", height }, launch.client.targetOrigin);
+      window.parent.postMessage({ type: "inflow:resize", height }, client ? client.targetOrigin : "*");
     }
   };
   new ResizeObserver(report).observe(document.body);

@@ -1,0 +1,127 @@
+// A run: live progress (polled), cancel; when done, counts, result downloads, grouped errors and rollback.
+import { h, clear, setProgress } from "../dom.js";
+
+const POLL_MS = 1000;
+const ACTIVE = new Set(["queued", "running", "cancelling", "rolling_back"]);
+const BADGE = { succeeded: "slds-theme_success", partial: "slds-theme_warning", failed: "slds-theme_error", running: "slds-badge_inverse" };
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 60) return `${seconds} s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m} min ${seconds % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function mount(root, ctx) {
+  const { api, announce } = ctx;
+  const runId = root.dataset.run;
+  const $ = (sel) => root.querySelector(sel);
+  const field = (name) => root.querySelector(`[data-field="${name}"]`);
+  const button = (action, kind) => root.querySelector(`[data-action="${action}"]${kind ? `[data-kind="${kind}"]` : ""}`);
+  let timer = null;
+  let lastState = null;
+  let lastAnnounced = -1;
+  let stopped = false;
+  let errorsShown = false;
+
+  function fraction(p) {
+    if (!ACTIVE.has(p.state)) return p.state === "failed" && !p.rows_read ? 0 : 1;
+    if (p.total_rows) return Math.min(1, (p.succeeded + p.failed) / p.total_rows);
+    return 0;
+  }
+
+  function render(p) {
+    const state = field("state");
+    state.textContent = p.state_label;
+    state.className = `slds-badge ${BADGE[p.state] || ""}`;
+    state.dataset.state = p.state;
+    field("phase").textContent = p.phase || "—";
+    field("rows_read").textContent = p.rows_read;
+    field("succeeded").textContent = p.succeeded;
+    field("failed").textContent = p.failed;
+    field("api").textContent = p.api || "—";
+    field("time_left").textContent = ACTIVE.has(p.state) ? duration(p.seconds_left) : "—";
+    const pct = setProgress($("[data-bar]"), fraction(p));
+    $("[data-bar-text]").textContent = `${pct}% complete`;
+    const err = field("error");
+    err.textContent = p.error || "";
+    err.classList.toggle("slds-hide", !p.error);
+    button("cancel").classList.toggle("slds-hide", !p.can_cancel);
+    button("download", "success").classList.toggle("slds-hide", !p.success_file);
+    button("download", "error").classList.toggle("slds-hide", !p.error_file);
+    button("rollback").classList.toggle("slds-hide", !p.can_rollback);
+    // Screen readers hear milestones, not every poll: state changes and every 25%.
+    const step = Math.floor(pct / 25);
+    if (p.state !== lastState) {
+      announce(`Run ${p.state_label}. ${p.succeeded} succeeded, ${p.failed} failed.`);
+    } else if (ACTIVE.has(p.state) && step !== lastAnnounced) {
+      announce(`${pct}% complete`);
+    }
+    lastAnnounced = step;
+    lastState = p.state;
+    if (!ACTIVE.has(p.state) && p.error_file && !errorsShown) { errorsShown = true; showErrors(); }
+  }
+
+  async function showErrors() {
+    try {
+      const { groups } = await api.get(`/api/runs/${runId}/errors`);
+      const list = clear($("[data-error-list]"));
+      groups.forEach((g) => list.append(h("li", { class: "slds-item" },
+        h("p", {}, h("strong", {}, `${g.count} × `), g.message),
+        h("p", { class: "slds-text-body_small slds-text-color_weak" }, `Rows ${g.rows.join(", ")}${g.count > g.rows.length ? ", …" : ""}`))));
+      $("[data-errors]").classList.toggle("slds-hide", !groups.length);
+    } catch (err) { announce(err.message); }
+  }
+
+  async function poll() {
+    if (stopped) return;
+    try {
+      const p = await api.get(`/api/runs/${runId}`);
+      render(p);
+      if (ACTIVE.has(p.state)) timer = setTimeout(poll, POLL_MS);
+    } catch (err) {
+      field("error").textContent = err.message;
+      field("error").classList.remove("slds-hide");
+      timer = setTimeout(poll, POLL_MS * 5);
+    }
+  }
+
+  function confirmRollback(open) {
+    $("[data-confirm]").classList.toggle("slds-hide", !open);
+    $("[data-backdrop]").classList.toggle("slds-hide", !open);
+    if (open) button("rollback-cancel").focus(); else button("rollback").focus();
+  }
+
+  async function act(action, target) {
+    try {
+      if (action === "cancel") { render(await api.post(`/api/runs/${runId}/cancel`)); poll(); }
+      if (action === "download") {
+        const kind = target.dataset.kind;
+        await api.download(`/api/runs/${runId}/files/${kind}`, `${kind}.csv`);
+        announce(`${kind === "error" ? "Error" : "Success"} file downloaded`);
+      }
+      if (action === "rollback") confirmRollback(true);
+      if (action === "rollback-cancel") confirmRollback(false);
+      if (action === "rollback-confirm") {
+        confirmRollback(false);
+        render(await api.post(`/api/runs/${runId}/rollback`));
+        clearTimeout(timer);
+        poll();
+      }
+    } catch (err) {
+      field("error").textContent = err.message;
+      field("error").classList.remove("slds-hide");
+      announce(err.message);
+    }
+  }
+
+  root.addEventListener("click", (event) => {
+    const target = event.target.closest("[data-action]");
+    if (target) act(target.dataset.action, target);
+  });
+  root.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !$("[data-confirm]").classList.contains("slds-hide")) confirmRollback(false);
+  });
+  poll();
+  return () => { stopped = true; clearTimeout(timer); };
+}

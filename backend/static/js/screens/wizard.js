@@ -1,0 +1,221 @@
+// New import / edit job: 1 source (upload), 2 target (instance, object, operation, match key),
+// 3 mapping grid (automap, column/constant/formula, lookups, options, live preview), 4 review (validate, save, run).
+import { h, clear, table, alert, setProgress } from "../dom.js";
+import { mappingGrid } from "./mapping.js";
+
+export function mount(root, ctx) {
+  const { api, announce, navigate } = ctx;
+  const $ = (sel) => root.querySelector(sel);
+  const job = JSON.parse(root.querySelector("[data-wizard-job]").textContent || "{}");
+  const state = {
+    step: 1, jobId: job.id || null, source: job.source || null, columns: [], rows: [],
+    org: job.org_connection_id || null, object: job.object || "", operation: job.operation || "insert",
+    objects: [], describe: null, mapping: job.mapping || null, name: job.name || "",
+    api: (job.mapping && job.mapping.api) || "auto",
+  };
+  const errorBox = $("[data-wizard-error]");
+  const grid = mappingGrid($("[data-mapping-rows]"), $("[data-add-field]"), $("[data-preview]"), root, { api, state, announce, showError });
+
+  function showError(message) {
+    errorBox.textContent = message || "";
+    errorBox.classList.toggle("slds-hide", !message);
+    if (message) announce(message);
+  }
+
+  async function guard(fn) {
+    try { showError(""); return await fn(); } catch (err) { showError(err.message); return undefined; }
+  }
+
+  function go(step) {
+    state.step = step;
+    root.querySelectorAll("[data-step]").forEach((s) => s.classList.toggle("slds-hide", Number(s.dataset.step) !== step));
+    root.querySelectorAll("[data-step-marker]").forEach((li) => {
+      const n = Number(li.dataset.stepMarker);
+      li.classList.toggle("slds-is-active", n === step);
+      li.classList.toggle("slds-is-completed", n < step);
+      const btn = li.querySelector("button");
+      if (n === step) btn.setAttribute("aria-current", "step"); else btn.removeAttribute("aria-current");
+    });
+    $("[data-steps-bar]").style.width = `${((step - 1) / 3) * 100}%`;
+    const heading = root.querySelector(`[data-step="${step}"] h2`);
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+    announce(`Step ${step} of 4: ${heading.textContent.replace(/^\d\.\s*/, "")}`);
+  }
+
+  // ---- step 1: source -------------------------------------------------------------------------
+  function showSource() {
+    const summary = clear($("[data-source-summary]"));
+    const sample = clear($("[data-source-sample]"));
+    if (!state.source) return;
+    summary.append(h("p", {}, h("strong", {}, state.source.name || "Uploaded file"),
+      ` · ${state.columns.length} columns`));
+    if (state.warnings && state.warnings.length) summary.append(alert("warning", state.warnings.join(" ")));
+    if (state.columns.length) sample.append(table("First rows of the file", state.columns, state.rows));
+    $('[data-next="2"]').disabled = !state.columns.length;
+  }
+
+  async function uploadFile(file) {
+    if (!file) return;
+    const box = $("[data-upload-progress]");
+    const bar = $("[data-upload-bar]");
+    const text = $("[data-upload-text]");
+    box.classList.remove("slds-hide");
+    setProgress(bar, 0);
+    text.textContent = `Uploading ${file.name}…`;
+    await guard(async () => {
+      const body = await api.upload("/api/sources/upload", file, (f) => {
+        const pct = setProgress(bar, f);
+        text.textContent = `Uploading ${file.name}: ${pct}%`;
+      });
+      setProgress(bar, 1);
+      if (body.error) throw new Error(body.error);
+      Object.assign(state, { source: body.source, columns: body.columns, rows: body.rows, warnings: body.warnings });
+      text.textContent = `${file.name} uploaded (${body.columns.length} columns).`;
+      grid.reset();
+      showSource();
+      announce(`${file.name} uploaded with ${body.columns.length} columns`);
+    });
+  }
+
+  const input = $("[data-file]");
+  input.addEventListener("change", () => uploadFile(input.files[0]));
+  const zone = $("[data-dropzone]");
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("slds-has-drag-over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("slds-has-drag-over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("slds-has-drag-over");
+    uploadFile(e.dataTransfer.files[0]);
+  });
+
+  // ---- step 2: target -------------------------------------------------------------------------
+  const orgSelect = $("[data-org]");
+  const objectInput = $("[data-object]");
+  const opSelect = $("[data-operation]");
+  const matchSelect = $("[data-match]");
+  if (state.org && [...orgSelect.options].some((o) => o.value === state.org)) orgSelect.value = state.org;
+  state.org = orgSelect.value || null;
+  objectInput.value = state.object;
+  opSelect.value = state.operation;
+
+  async function loadObjects() {
+    if (!state.org) return;
+    await guard(async () => {
+      state.objects = await api.get(`/api/orgs/${encodeURIComponent(state.org)}/objects`);
+      const list = clear($("[data-object-list]"));
+      state.objects.forEach((o) => list.append(h("option", { value: o.name }, `${o.label} (${o.name})`)));
+    });
+  }
+
+  function pickedObject() {
+    const text = objectInput.value.trim().toLowerCase();
+    return state.objects.find((o) => o.name.toLowerCase() === text)
+      || state.objects.find((o) => o.label.toLowerCase() === text);
+  }
+
+  async function loadDescribe() {
+    const picked = pickedObject();
+    const help = $("[data-object-help]");
+    if (!picked) { help.textContent = objectInput.value ? "No object has this label or API name." : ""; return false; }
+    help.textContent = `${picked.label} (${picked.name})`;
+    if (state.describe && state.describe.name === picked.name) return true;
+    return (await guard(async () => {
+      state.describe = await api.get(`/api/orgs/${encodeURIComponent(state.org)}/objects/${encodeURIComponent(picked.name)}`);
+      if (state.object !== picked.name) grid.reset();
+      state.object = picked.name;
+      fillMatchKeys();
+      return true;
+    })) || false;
+  }
+
+  function fillMatchKeys() {
+    const keep = (state.mapping && state.mapping.match_key) || matchSelect.value || "Id";
+    clear(matchSelect);
+    const keys = state.describe.fields.filter((f) => f.name === "Id" || f.externalId || (f.idLookup && f.type !== "id"));
+    keys.forEach((f) => matchSelect.append(h("option", { value: f.name }, `${f.label} (${f.name})${f.externalId ? " · external id" : ""}`)));
+    if ([...matchSelect.options].some((o) => o.value === keep)) matchSelect.value = keep;
+    syncMatch();
+  }
+
+  function syncMatch() {
+    state.operation = opSelect.value;
+    $("[data-match-wrap]").classList.toggle("slds-hide", state.operation === "insert");
+  }
+
+  orgSelect.addEventListener("change", () => { state.org = orgSelect.value; state.describe = null; grid.reset(); loadObjects(); });
+  objectInput.addEventListener("change", loadDescribe);
+  opSelect.addEventListener("change", () => { syncMatch(); grid.reset(); });
+
+  // ---- step 4: review -------------------------------------------------------------------------
+  const nameInput = $("[data-name]");
+  const apiSelect = $("[data-api]");
+  apiSelect.value = state.api;
+
+  async function review() {
+    if (!nameInput.value) nameInput.value = state.name || `${state.object} from ${state.source.name || "file"}`;
+    const box = clear($("[data-validation]"));
+    box.append(h("p", {}, "Checking every row of the file…"));
+    const result = await guard(() => api.post("/api/mapping/validate", body()));
+    clear(box);
+    if (!result) return;
+    const report = result.report || { errors: [], warnings: [] };
+    report.errors.forEach((e) => box.append(alert("error", e.message)));
+    report.warnings.forEach((w) => box.append(alert("warning", w.message)));
+    if (!report.errors.length) {
+      box.append(h("p", { class: "slds-text-heading_small", "data-validation-summary": true },
+        `${result.rows} rows read: ${result.valid} ready to import, ${result.error_count} with errors.`));
+    }
+    if (result.errors.length) {
+      box.append(h("div", { class: "inflow-error-rows inflow-table-wrap" },
+        table("Rows that would fail", ["Row", "Problem"], result.errors.map((e) => [String(e.row), e.message]))));
+    }
+    announce(report.errors.length ? "The mapping has problems" : `${result.valid} rows ready, ${result.error_count} with errors`);
+  }
+
+  function body() {
+    return {
+      org_connection_id: state.org, source: state.source, object: state.object, operation: state.operation,
+      mapping: grid.mapping(matchSelect.value), name: nameInput.value.trim(), api: apiSelect.value,
+    };
+  }
+
+  async function save(run) {
+    const saved = await guard(() => (state.jobId ? api.put(`/api/jobs/${state.jobId}`, body()) : api.post("/api/jobs", body())));
+    if (!saved) return;
+    state.jobId = saved.id;
+    announce(`Job ${saved.name} saved`);
+    if (!run) { navigate(`#/jobs/${saved.id}`); return; }
+    const started = await guard(() => api.post(`/api/jobs/${saved.id}/runs`));
+    if (started) navigate(`#/runs/${started.id}`);
+  }
+
+  // ---- navigation between steps ---------------------------------------------------------------
+  async function enter(step) {
+    if (step >= 2 && !state.columns.length) { showError("Upload a file first."); return; }
+    if (step >= 2 && !state.objects.length) await loadObjects();
+    if (step >= 3 && !(await loadDescribe())) { showError("Choose the object to import into."); go(2); return; }
+    if (step >= 3 && !grid.ready()) await guard(() => grid.build());
+    go(step);
+    if (step === 3) grid.refreshPreview();
+    if (step === 4) await review();
+  }
+
+  root.addEventListener("click", (event) => {
+    const next = event.target.closest("[data-next], [data-goto]");
+    if (next) { enter(Number(next.dataset.next || next.dataset.goto)); return; }
+    const action = event.target.closest("[data-action]");
+    if (action && action.dataset.action === "save") save(false);
+    if (action && action.dataset.action === "save-run") save(true);
+  });
+
+  go(1);
+  if (state.source) {
+    guard(async () => {
+      const found = await api.post("/api/sources/inspect", { source: state.source });
+      Object.assign(state, { columns: found.columns, rows: found.rows, warnings: found.warnings });
+      showSource();
+    }).then(() => { if (!state.columns.length) showError("The saved file has expired; upload it again."); });
+  }
+  return () => grid.stop();
+}
