@@ -132,7 +132,7 @@ def token_url(org: OrgConnection) -> str:
 
 def refresh_tokens(org: OrgConnection, keyring: Keyring | None = None, settings: Settings | None = None) -> str:
     """Renew the org's access token with its refresh token; save both (rotated) encrypted. Returns the new
-    access token. A refused refresh marks the org `reconnect_required` (committed) and raises Fatal."""
+    access token. A refused refresh marks the org `needs_reconnect` (committed) and raises Fatal."""
     ring = keyring or current_app.extensions["inflow.keyring"]
     conf = settings or current_app.extensions["inflow.settings"]
     try:
@@ -166,7 +166,7 @@ def refresh_tokens(org: OrgConnection, keyring: Keyring | None = None, settings:
 
 def _needs_reconnect(org: OrgConnection) -> None:
     if org.status != "disconnected":
-        org.status = "reconnect_required"
+        org.status = "needs_reconnect"
         db.session.commit()
 
 

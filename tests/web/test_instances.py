@@ -145,17 +145,17 @@ def test_refresh_tokens_renews_access_and_marks_refused_ones(client, home, token
     home.sessions.revoke(conn.get_secret("refresh_token"))
     with pytest.raises(FatalSalesforceError, match="reconnect"):
         refresh_tokens(conn)
-    assert _connection(home).status == "reconnect_required"
+    assert _connection(home).status == "needs_reconnect"
 
 
-def test_a_tampered_ciphertext_means_reconnect_required(client, home, token):
+def test_a_tampered_ciphertext_means_needs_reconnect(client, home, token):
     conn = _connection(home)
     stored = conn.refresh_token
     conn.refresh_token = stored[:30] + ("A" if stored[30] != "A" else "B") + stored[31:]
     db.session.commit()
     with pytest.raises(FatalSalesforceError):
         refresh_tokens(conn)
-    assert _connection(home).status == "reconnect_required"
+    assert _connection(home).status == "needs_reconnect"
 
 
 def _runs(conn: OrgConnection) -> dict[str, Run]:
