@@ -18,7 +18,7 @@ def field_describe(f: Field) -> dict[str, Any]:
         "aggregatable": f.type not in ("textarea", "multipicklist"), "aiPredictionField": False,
         "autoNumber": f.auto_number, "byteLength": length * 3 if f.type not in ("id", "reference") else 18,
         "calculated": f.calculated or f.name == "Name" and not f.createable and f.name_field,
-        "calculatedFormula": None, "cascadeDelete": f.cascade_delete, "caseSensitive": f.case_sensitive,
+        "calculatedFormula": None, "cascadeDelete": f.cascade_delete and f.custom, "caseSensitive": f.case_sensitive,
         "compoundFieldName": f.compound_field_name, "controllerName": None, "createable": f.createable,
         "custom": f.custom, "defaultValue": f.default if f.type != "boolean" else bool(f.default),
         "defaultValueFormula": None, "defaultedOnCreate": f.defaulted_on_create, "dependentPicklist": False,

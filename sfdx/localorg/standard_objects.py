@@ -78,7 +78,7 @@ def _account(s: Schema) -> None:
 def _contact(s: Schema) -> None:
     c = _obj(s, "Contact", "003", "Contact", "Contacts")
     _person_name(c)
-    c.add(ref("AccountId", "Account", "Account", "Account ID"),
+    c.add(ref("AccountId", "Account", "Account", "Account ID", cascade_delete=True),
           ref("ReportsToId", "Contact", "ReportsTo", "Reports To ID"),
           ref("RecordTypeId", "RecordType", "RecordType", "Record Type ID"),
           email("Email", id_lookup=True), phone("Phone", "Business Phone"), phone("MobilePhone", "Mobile Phone"),
@@ -108,7 +108,7 @@ def _lead(s: Schema) -> None:
 def _opportunity(s: Schema) -> None:
     o = _obj(s, "Opportunity", "006", "Opportunity", "Opportunities")
     o.add(text("Name", 120, "Name", required=True, name_field=True),
-          ref("AccountId", "Account", "Account", "Account ID"),
+          ref("AccountId", "Account", "Account", "Account ID", cascade_delete=True),
           ref("RecordTypeId", "RecordType", "RecordType", "Record Type ID"),
           pick("StageName", STAGES, "Stage", restricted=True, required=True),
           date("CloseDate", "Close Date", required=True), number("Amount", kind="currency"),
@@ -146,8 +146,9 @@ def _campaigns(s: Schema) -> None:
           date("EndDate", "End Date"), number("BudgetedCost", "Budgeted Cost in Campaign", kind="currency"),
           boolean("IsActive", "Active"), textarea("Description", 32000))
     m = _obj(s, "CampaignMember", "00v", "Campaign Member", "Campaign Members", owner=False)
-    m.add(ref("CampaignId", "Campaign", "Campaign", "Campaign ID", required=True),
-          ref("ContactId", "Contact", "Contact", "Contact ID"), ref("LeadId", "Lead", "Lead", "Lead ID"),
+    m.add(ref("CampaignId", "Campaign", "Campaign", "Campaign ID", required=True, cascade_delete=True),
+          ref("ContactId", "Contact", "Contact", "Contact ID", cascade_delete=True),
+          ref("LeadId", "Lead", "Lead", "Lead ID", cascade_delete=True),
           pick("Status", ["Planned", "Received", "Responded", "Sent"], default="Sent"),
           boolean("HasResponded", "Responded"))
 
@@ -156,14 +157,16 @@ def _activities(s: Schema) -> None:
     who = ["Contact", "Lead"]
     what = ["Account", "Opportunity", "Case", "Campaign"]
     t = _obj(s, "Task", "00T", "Task", "Tasks", owner_to=["Group", "User"])
-    t.add(ref("WhoId", who, "Who", "Name ID"), ref("WhatId", what, "What", "Related To ID"),
+    t.add(ref("WhoId", who, "Who", "Name ID", cascade_delete=True),
+          ref("WhatId", what, "What", "Related To ID", cascade_delete=True),
           text("Subject", 255), date("ActivityDate", "Due Date Only"),
           pick("Status", ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"],
                required=True, default="Not Started", restricted=True),
           pick("Priority", ["High", "Normal", "Low"], required=True, default="Normal"),
           textarea("Description", 32000), boolean("IsClosed", "Closed"))
     e = _obj(s, "Event", "00U", "Event", "Events", owner_to=["Calendar", "User"])
-    e.add(ref("WhoId", who, "Who", "Name ID"), ref("WhatId", what, "What", "Related To ID"),
+    e.add(ref("WhoId", who, "Who", "Name ID", cascade_delete=True),
+          ref("WhatId", what, "What", "Related To ID", cascade_delete=True),
           text("Subject", 255), text("Location", 255), datetime_("ActivityDateTime", "Due Date Time"),
           date("ActivityDate", "Due Date Only"), datetime_("StartDateTime", "Start Date Time"),
           datetime_("EndDateTime", "End Date Time"), integer("DurationInMinutes", "Duration"),

@@ -36,6 +36,7 @@ class Store:
         self.default_user: str | None = None
         self.before_write: list[WriteHook] = []
         self._undo: list[tuple[Table, str, Record | None, Record | None]] | None = None
+        self._cascaded: dict[str, list[tuple[Table, str]]] = {}  # parent id -> children deleted with it
 
     # ---- lookups -------------------------------------------------------------------------------
     def sobject(self, name: str) -> SObjectType:
@@ -197,6 +198,10 @@ class Store:
             self._check_unique(t, rec, full)
             self._remember(t, full)
             t.put(full, dict(rec, IsDeleted=False))
+            for ct, cid in self._cascaded.pop(full, []):
+                if cid in ct.bin:
+                    self._remember(ct, cid)
+                    ct.put(cid, dict(ct.bin[cid], IsDeleted=False))
             return full
 
     def hard_delete(self, rid: str, obj_name: str | None = None) -> str:
@@ -208,6 +213,9 @@ class Store:
                 raise SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
             self._remember(t, full)
             t.purge(full)
+            for ct, cid in self._cascaded.pop(full, []):
+                self._remember(ct, cid)
+                ct.purge(cid)
             return full
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -278,12 +286,17 @@ class Store:
                 rec["Name"] = rec["Id"]
 
     def _cascade(self, obj: SObjectType, parent_id: str) -> None:
+        """Delete children whose lookup cascades (master-detail, Account's contacts, activities, ...)."""
         for child, f in self.schema.children_of(obj.name):
-            if f.cascade_delete:
-                ct = self.table(child.name)
-                for rid in [r for r, rec in ct.rows.items() if rec.get(f.name) == parent_id]:
+            if not f.cascade_delete:
+                continue
+            ct = self.table(child.name)
+            for rid in list(ct.children.get(f.name, {}).get(parent_id, ())):
+                if rid in ct.rows:
                     self._remember(ct, rid)
                     ct.to_bin(rid)
+                    self._cascaded.setdefault(parent_id, []).append((ct, rid))
+                    self._cascade(child, rid)
 
 
 def auto_number(display_format: str | None, n: int) -> str:

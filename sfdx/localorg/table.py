@@ -35,10 +35,22 @@ class Table:
     def refresh_indexes(self) -> None:
         """(Re)build indexes, e.g. after a field became an external id."""
         self.indexes = {f.name: {} for f in self.indexed_fields()}
+        # parent id -> live child ids, for lookups that cascade deletes (no scans when a parent goes)
+        self.children: dict[str, dict[str, set[str]]] = {
+            f.name: {} for f in self.obj.fields.values() if f.cascade_delete}
         for rid, rec in self.rows.items():
             self._index(rid, rec, add=True)
 
     def _index(self, rid: str, rec: Record, add: bool) -> None:
+        for name, kids in self.children.items():
+            parent = rec.get(name)
+            if parent is not None:
+                if add:
+                    kids.setdefault(parent, set()).add(rid)
+                elif parent in kids:
+                    kids[parent].discard(rid)
+                    if not kids[parent]:
+                        del kids[parent]
         for name, idx in self.indexes.items():
             f = self.obj.fields[name]
             key = index_key(f, rec.get(name))

@@ -66,8 +66,8 @@ def _type_error(f: Field, value: Any, csv: bool) -> SfError:
 def _string(f: Field, csv: bool) -> Converter:
     limit = f.length or 32768
     is_email = f.type == "email"
-    allowed = {v for v in (f.picklist or [])} if f.restricted else None
-    allowed_ci = {v.lower(): v for v in allowed} if allowed else None
+    # Restricted picklists take the API value exactly as defined (a case difference is a bad value).
+    allowed = set(f.picklist or []) if f.restricted else None
     multi = f.type == "multipicklist"
 
     def conv(v: Any) -> Any:
@@ -83,13 +83,11 @@ def _string(f: Field, csv: bool) -> Converter:
                           [f.name])
         if is_email and v and not _EMAIL.match(v):
             raise SfError("INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {v}", [f.name])
-        if allowed_ci is not None:
-            parts = v.split(";") if multi else [v]
-            for p in parts:
-                if p.lower() not in allowed_ci:
+        if allowed is not None:
+            for p in (v.split(";") if multi else (v,)):
+                if p not in allowed:
                     raise SfError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                                   f"{f.label}: bad value for restricted picklist field: {v}", [f.name])
-            v = ";".join(allowed_ci[p.lower()] for p in parts)
         return v
     return conv
 

@@ -54,3 +54,22 @@ def test_lookup_to_deleted_parent_is_entity_is_deleted(sf, rest):
     r = rest.post("sobjects/Contact", json={"LastName": "Orphan", "AccountId": acc})
     assert r.status_code == 400
     assert r.json() == [{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED", "fields": ["AccountId"]}]
+
+
+def test_deleting_an_account_takes_contacts_and_activities_along_and_undelete_restores(sf, org, sf_session):
+    acc = sf.Account.create({"Name": "Parent"})["id"]
+    con = sf.Contact.create({"LastName": "Kid", "AccountId": acc})["id"]
+    task = sf.Task.create({"Subject": "Call", "WhoId": con})["id"]
+    other = sf.Contact.create({"LastName": "Stranger"})["id"]
+    sf.Account.delete(acc)
+    assert sf.query("SELECT Id FROM Contact")["records"][0]["Id"] == other
+    assert sf.query("SELECT COUNT() FROM Task")["totalSize"] == 0
+    soap(sf_session, org, "undelete", [acc])
+    assert sf.Contact.get(con)["IsDeleted"] is False and sf.Task.get(task)["WhoId"] == con
+
+
+def test_restricted_picklist_wants_the_exact_api_value(rest):
+    body = {"Name": "Deal", "StageName": "closed won", "CloseDate": "2026-12-01"}
+    r = rest.post("sobjects/Opportunity", json=body)
+    assert r.status_code == 400 and r.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert rest.post("sobjects/Opportunity", json={**body, "StageName": "Closed Won"}).status_code == 201
