@@ -163,14 +163,14 @@ class QueryJob(Job):
             return
         started = time.monotonic()
         self.set_state("InProgress")
-        rows = self.executor.run(self.operation == "queryAll").rows
+        result = self.executor.run(self.operation == "queryAll")
         d = self.delimiter
         self.header = d.join(quote(".".join(p.names)) for p in self.paths) + self.eol
-        for start in range(0, len(rows), QUERY_BLOCK):
+        for start in range(0, len(result), QUERY_BLOCK):
             lines = [d.join(query_value(_dig(r, p.names)) for p in self.paths) + self.eol
-                     for r in rows[start:start + QUERY_BLOCK]]
+                     for r in result.page(start, start + QUERY_BLOCK)]
             self.blocks.append(zlib.compress(json.dumps(lines).encode("utf-8"), 1))
-        self.count = len(rows)
+        self.count = len(result)
         self.millis = int((time.monotonic() - started) * 1000)
         self.set_state("Aborted" if self.abort_requested.is_set() else "JobComplete")
 

@@ -130,10 +130,38 @@ def process(org: Org, batch: RowBatch, op: str, obj_name: str, ext_id: str | Non
         batch.freeze()
 
 
+def _parent_columns(org: Org, obj: SObjectType, header: list[str]) -> list[tuple[str, str, Any, str]]:
+    """(column, reference field, parent table, key field) for `Account.Ext__c`-style columns keyed by text."""
+    out = []
+    for col in header:
+        rel, dot, key = col.partition(".")
+        ref = obj.relationship(rel) if dot and ":" not in rel else None
+        if ref is None or ref.name in header or len(ref.reference_to) != 1:
+            continue
+        table = org.store.table(ref.reference_to[0])
+        f = table.obj.field(key)
+        if f is not None and f.name in table.indexes and f.type in ("string", "email"):
+            out.append((col, ref.name, table, f.name))
+    return out
+
+
+def _swap_parent_keys(values: dict[str, str], columns: list[tuple[str, str, Any, str]]) -> None:
+    """Replace a parent key by the parent's Id when exactly one live parent has it (a fast path only:
+    misses stay as they are, so the store reports them with Salesforce's message)."""
+    for col, ref, table, key in columns:
+        raw = values.get(col)
+        if raw:
+            found = table.find(key, raw)
+            if len(found) == 1:
+                del values[col]
+                values[ref] = found[0]
+
+
 def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str], rows: Iterator[list[str]],
                 ext_id: str | None, user: str | None, plan: LockPlan | None, aborted: Callable[[], bool]) -> None:
     store = org.store
     tracker = plan.tracker if plan is not None else None
+    parents = _parent_columns(org, store.sobject(obj), header)
     n = 0
     while not aborted():
         part = list(islice(rows, LOCK_SLICE))
@@ -151,6 +179,8 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
                 if err is not None:
                     batch.add(FAILED, values.get("Id") if op != "insert" else None, bulk_error(err))
                     continue
+                if parents:
+                    _swap_parent_keys(values, parents)
                 res = apply_row(store, op, obj, values, ext_id, True, user, now)
                 if res.success:
                     batch.add(CREATED if res.created else UPDATED, res.id)
