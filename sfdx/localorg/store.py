@@ -198,11 +198,15 @@ class Store:
             self._check_unique(t, rec, full)
             self._remember(t, full)
             t.put(full, dict(rec, IsDeleted=False))
-            for ct, cid in self._cascaded.pop(full, []):
-                if cid in ct.bin:
-                    self._remember(ct, cid)
-                    ct.put(cid, dict(ct.bin[cid], IsDeleted=False))
+            self._restore_children(full)
             return full
+
+    def _restore_children(self, parent_id: str) -> None:
+        for ct, cid in self._cascaded.pop(parent_id, []):
+            if cid in ct.bin:
+                self._remember(ct, cid)
+                ct.put(cid, dict(ct.bin[cid], IsDeleted=False))
+                self._restore_children(cid)
 
     def hard_delete(self, rid: str, obj_name: str | None = None) -> str:
         """Remove a record for good (live or binned)."""
@@ -213,10 +217,14 @@ class Store:
                 raise SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
             self._remember(t, full)
             t.purge(full)
-            for ct, cid in self._cascaded.pop(full, []):
-                self._remember(ct, cid)
-                ct.purge(cid)
+            self._purge_children(full)
             return full
+
+    def _purge_children(self, parent_id: str) -> None:
+        for ct, cid in self._cascaded.pop(parent_id, []):
+            self._remember(ct, cid)
+            ct.purge(cid)
+            self._purge_children(cid)
 
     # ---- helpers -------------------------------------------------------------------------------
     def key_field(self, obj: SObjectType, name: str) -> Field:
