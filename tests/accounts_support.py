@@ -72,6 +72,11 @@ def smtp() -> Iterator[Inbox]:
 
 @pytest.fixture
 def app_config(app_config: dict, smtp: Inbox) -> dict:
+    return accounts_config(app_config, smtp)
+
+
+def accounts_config(app_config: dict, smtp: Inbox) -> dict:
+    """The test app configured for the accounts flows: our SMTP server, HTTPS public URL, regions."""
     return {**app_config, "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "public_url": "https://localhost",
             "egress_allow_loopback": True,  # localorg listens on 127.0.0.1
             "region_urls": {"us-dallas": "https://us.inflow.example", "au-sydney": "https://au.inflow.example"}}

@@ -1,0 +1,106 @@
+""""Log in with Salesforce": the OAuth web-server flow (PKCE, browser-bound state) used only to learn who
+the user is. The tokens Salesforce hands over are revoked at once: logging in stores no Salesforce access.
+
+A Salesforce user logs in to the Inflow user linked to them (User.salesforce_user_id, set when they opened
+Inflow from Salesforce) in an account tied to the same org (Account.salesforce_org_id or a connected instance).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, make_response, render_template, request
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import Account, OrgConnection, User
+from backend.salesforce import oauth
+from backend.security import csrf
+from backend.security.tokens import TokenError, seal, unseal
+from backend.web.auth import audit, safe_next, start_session
+from backend.web.context import get_keyring, get_settings
+
+bp = Blueprint("salesforce_login", __name__)
+
+CALLBACK_PATH = "/login/salesforce/callback"
+FLOW = "salesforce-login"
+FLOW_COOKIE = "__Host-inflow_sflogin"
+FLOW_SECONDS = 600
+
+
+@bp.post("/login/salesforce")
+@csrf.anonymous_form
+def start() -> Response | tuple[str, int]:
+    settings = get_settings()
+    try:
+        login_url = oauth.login_url_for("mydomain" if request.form.get("my_domain") else "production",
+                                        request.form.get("my_domain"), settings)
+    except ValueError as err:
+        return render_template("auth/login.html", error=str(err), next="/settings"), 400
+    url, state, verifier = oauth.authorization_url(login_url, settings.public_url + CALLBACK_PATH, settings,
+                                                   prompt="login")
+    claims = {"state": state, "verifier": verifier, "login_url": login_url,
+              "next": safe_next(request.form.get("next"))}
+    response = make_response("", 303)
+    response.headers["Location"] = url
+    # Lax: the callback is a top-level GET redirect from Salesforce, which Lax cookies accompany.
+    response.set_cookie(FLOW_COOKIE, seal(get_keyring(), FLOW, claims, FLOW_SECONDS), max_age=FLOW_SECONDS,
+                        path="/", secure=True, httponly=True, samesite="Lax")
+    return response
+
+
+@bp.get(CALLBACK_PATH)
+def callback() -> Response | tuple[str, int]:
+    """OAuth's redirect back is a GET by protocol; the sealed, browser-bound state and PKCE are what stop
+    a forged request here (a callback not started by this browser fails before anything is written)."""
+    try:
+        flow = unseal(get_keyring(), FLOW, request.cookies.get(FLOW_COOKIE, ""))
+    except TokenError:
+        flow = None
+    if flow is None or not hmac.compare_digest(flow["state"].encode(), request.args.get("state", "").encode()):
+        return _fail("This sign-in did not start here or took too long. Try again.")
+    if request.args.get("error"):
+        return _fail("Salesforce did not confirm who you are.")
+    settings = get_settings()
+    try:
+        grant = oauth.exchange_code(flow["login_url"], settings.public_url + CALLBACK_PATH,
+                                    request.args.get("code", ""), flow["verifier"], settings)
+    except oauth.OAuthFlowError as err:
+        return _fail(str(err))
+    # We needed the identity only: revoke the token (its refresh token too) right away.
+    oauth.revoke(grant.instance_url, grant.refresh_token or grant.access_token)
+    user = linked_user(grant.org_id, grant.user_id)
+    if user is None:
+        audit("login.rejected", method="salesforce")
+        db.session.commit()
+        return _fail("No Inflow user is linked to this Salesforce user. Open Inflow from Salesforce once, "
+                     "or ask your Inflow admin to invite you.")
+    audit("login", user, method="salesforce")
+    db.session.commit()
+    response = start_session(user, flow["next"])
+    response.delete_cookie(FLOW_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
+    return response
+
+
+def linked_user(org_id: str, sf_user_id: str) -> User | None:
+    """The Inflow user for a Salesforce org and user. Salesforce ids are compared on their 15-character,
+    case-sensitive form in Python (SQLite's LIKE ignores case)."""
+    prefix = sf_user_id[:15]
+    for user in db.session.scalars(select(User).where(User.salesforce_user_id.like(prefix + "%"))):
+        if (user.salesforce_user_id or "")[:15] == prefix and _account_has_org(user.account_id, org_id):
+            return user
+    return None
+
+
+def _account_has_org(account_id: str, org_id: str) -> bool:
+    account = db.session.get(Account, account_id)
+    orgs = set(db.session.scalars(select(OrgConnection.org_id).where(OrgConnection.account_id == account_id)))
+    orgs.add(account.salesforce_org_id or "" if account else "")
+    return any(o and o[:15] == org_id[:15] for o in orgs)
+
+
+def _fail(message: str) -> Response:
+    body = render_template("auth/login.html", error=message, next="/settings")
+    response = make_response(body, 400)
+    response.delete_cookie(FLOW_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
+    return response
