@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from backend.extensions import db
 from backend.models.audit import record
@@ -13,6 +13,7 @@ from backend.security.tokens import TokenError, issue_app_token, seal, unseal
 from backend.web.canvas_launch import Launch, LaunchRefused, find_account, provision_once
 from backend.web.context import get_keyring, get_settings
 from backend.web.regions import RegionUnavailable, elsewhere_page, region_holding
+from backend.web.ui import render_shell
 
 bp = Blueprint("canvas", __name__)
 APPROVAL = "canvas-approval"
@@ -84,7 +85,7 @@ def error_page(status: int, title: str, message: str) -> tuple[str, int]:
 
 @bp.post("/canvas")
 @framed_by_salesforce
-def launch() -> tuple[str, int] | str:
+def entry() -> tuple[str, int] | str:
     signed_request = request.form.get("signed_request", "")
     try:
         launch, canvas = _launch(signed_request)
@@ -93,12 +94,26 @@ def launch() -> tuple[str, int] | str:
             return elsewhere_page(stop.region, signed_request)
         return error_page(stop.status, stop.title, stop.message)
     token, expires_at = _token_for(launch)
+    instance = launch.org.instance_url
     version = canvas.api_version or get_settings().salesforce_api_version
-    allow_sources("script-src", launch.org.instance_url)  # Salesforce serves the Canvas SDK from the org
-    allow_sources("img-src", launch.org.instance_url)
-    boot = {"token": token, "expiresAt": expires_at, "tokenUrl": "/canvas/token",
-            "sdkUrl": f"{launch.org.instance_url}/canvas/sdk/js/{version}/canvas-all.js"}
-    return render_template("canvas/app.html", launch=launch, boot=boot, environment=canvas.environment)
+    allow_sources("script-src", instance)  # Salesforce serves the Canvas SDK from the org itself
+    allow_sources("img-src", instance)
+    shell = {"token": token, "expires_at": expires_at, "token_url": url_for("canvas.renew"),
+             "record_id": _record_id(canvas),
+             "client": {key: canvas.client.get(key) for key in ("instanceId", "targetOrigin")},
+             "org": {"id": launch.org.id, "org_id": launch.org.org_id, "name": launch.org.name},
+             "user": {"first_name": launch.user.first_name, "last_name": launch.user.last_name,
+                      "role": launch.user.role},
+             "region": get_settings().region}
+    return render_shell(shell, canvas_scripts=[f"{instance}/canvas/sdk/js/{version}/canvas-all.js",
+                                               url_for("static", filename="js/canvas-session.js")])
+
+
+def _record_id(canvas: CanvasRequest) -> str | None:
+    # Lightning leaves environment.record empty; the Aura host passes the record id in parameters.
+    parameters = canvas.environment.get("parameters")
+    value = parameters.get("recordId") if isinstance(parameters, dict) else None
+    return str(value)[:18] if isinstance(value, str) and value.isalnum() else None
 
 
 @bp.post("/canvas/token")
@@ -154,5 +169,5 @@ def approved() -> tuple[str, int] | str:
     return render_template("canvas/approved.html", sdk_url=sdk)
 
 
-for _view in (launch, renew):
+for _view in (entry, renew):
     _view.csrf_exempt = True  # authenticated by Salesforce's HMAC, not by a cookie (and cross-site by design)

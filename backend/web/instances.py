@@ -59,16 +59,6 @@ def get_instance(instance_id: str) -> Response:
     return jsonify(describe(me.scope.get(OrgConnection, instance_id), me.org_connection_id))
 
 
-@bp.get("/instances")
-@login_required
-def instances_page() -> str:
-    """An HTML fragment the canvas page fetches with its Bearer token and shows in its main region."""
-    me = current_identity()
-    rows = me.scope.all(OrgConnection, order_by=OrgConnection.created_at)
-    return render_template("instances/list.html", instances=[describe(o, me.org_connection_id) for o in rows],
-                           is_admin=me.is_admin)
-
-
 @bp.post("/api/instances/connect")
 @admin_required
 def connect() -> tuple[Response, int]:

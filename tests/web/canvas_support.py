@@ -62,12 +62,12 @@ def signed(org: Any, secret: str = SECRET, **kw: Any) -> str:
     return make_signed_request(envelope(org, **kw), secret)
 
 
-BOOT = re.compile(r'<script type="application/json" id="inflow-boot">(.*?)</script>', re.S)
+BOOT = re.compile(r'<script type="application/json" id="inflow-launch">(.*?)</script>', re.S)
 
 
 def boot_of(html: str) -> dict[str, Any]:
     match = BOOT.search(html)
-    assert match, "the canvas page carries its boot data"
+    assert match, "the canvas page carries its launch data"
     return json.loads(match.group(1))
 
 

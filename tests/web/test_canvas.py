@@ -50,8 +50,9 @@ def _flip(text: str, index: int) -> str:
 def test_first_launch_provisions_account_admin_and_org_here(client, sf_org):
     resp = client.post("/canvas", data={"signed_request": signed(sf_org)})
     assert resp.status_code == 200
-    page = resp.get_data(as_text=True)
-    assert sf_org.name in page and "Org Admin" in page
+    shell = boot_of(resp.get_data(as_text=True))
+    assert shell["org"]["name"] == sf_org.name and shell["region"] == "eu-frankfurt"
+    assert (shell["user"]["first_name"], shell["user"]["last_name"], shell["user"]["role"]) == ("Org", "Admin", "admin")
     account = db.session.scalars(select(Account)).one()
     assert (account.salesforce_org_id, account.region, account.company) == (sf_org.id, "eu-frankfurt", sf_org.name)
     user = db.session.scalars(select(User)).one()
@@ -83,8 +84,9 @@ def test_page_token_works_as_bearer_and_is_only_in_page_memory(client, sf_org):
     boot = boot_of(page)
     assert page.count(boot["token"]) == 1  # once, in the boot data: no URL, link or form carries it
     assert "Set-Cookie" not in resp.headers
-    assert 14 * 60 < boot["expiresAt"] - time.time() <= 15 * 60
-    assert boot["sdkUrl"] == f"{sf_org.instance_url}/canvas/sdk/js/66.0/canvas-all.js"
+    assert 14 * 60 < boot["expires_at"] - time.time() <= 15 * 60
+    assert f'<script src="{sf_org.instance_url}/canvas/sdk/js/66.0/canvas-all.js">' in page  # from the org
+    assert '<script src="/static/js/canvas-session.js">' in page
     listed = client.get("/api/instances", headers=bearer(boot["token"]))
     assert listed.status_code == 200 and listed.json[0]["current"] is True
     assert client.get("/api/instances").status_code == 401

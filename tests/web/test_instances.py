@@ -91,7 +91,7 @@ def test_connect_many_orgs_with_pkce_and_list_them(client, sf_session, token, ho
         assert other.sessions.check(row.get_secret("access_token")) is not None
         assert row.get_secret("refresh_token") in other.sessions.refresh_tokens
     assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "instance.connected")).all()) == 3
-    page = client.get("/instances", headers=bearer(token))
+    page = client.get("/ui/instances", headers=bearer(token))  # the importer's screen over this API
     assert page.status_code == 200 and others[1].name in page.get_data(as_text=True)
 
 

@@ -1,24 +1,28 @@
 /* Inflow's session inside the Salesforce canvas iframe.
  *
  * The app token is held in this closure only: never in a cookie (the iframe may get none), never in
- * localStorage/sessionStorage, never in a URL. Every call to Inflow goes through Inflow.fetch, which adds
+ * localStorage/sessionStorage, never in a URL. Calls to Inflow go through Inflow.fetch, which adds
  * `Authorization: Bearer`. Before the token expires a fresh signed request is fetched from Salesforce
- * (Sfdc.canvas.client.refreshSignedRequest) and traded at /canvas/token for a new token.
+ * (Sfdc.canvas.client.refreshSignedRequest) and traded at /canvas/token for a new token; the page's
+ * other scripts hear about it through the `inflow:token` event.
+ *
+ * Reads the launch data the canvas entry renders into <script type="application/json" id="inflow-launch">
+ * (keys token, expires_at, token_url); the shell's own script removes that element afterwards.
  */
 (function () {
   "use strict";
-  var bootElement = document.getElementById("inflow-boot");
-  var boot = JSON.parse(bootElement.textContent);
-  bootElement.textContent = "";  // the token stays in memory, not in the DOM
-  var token = boot.token;
-  var expiresAt = boot.expiresAt * 1000;
+  var element = document.getElementById("inflow-launch");
+  var launch = {};
+  try { launch = JSON.parse((element && element.textContent) || "{}") || {}; } catch (e) { launch = {}; }
+  var token = launch.token || null;
+  var expiresAt = (launch.expires_at || 0) * 1000;
+  var tokenUrl = launch.token_url || "/canvas/token";
   var RENEW_BEFORE_MS = 120000;
   var timer = null;
 
   function ended() {
     token = null;
-    var banner = document.getElementById("inflow-session-banner");
-    if (banner) { banner.hidden = false; }
+    window.dispatchEvent(new CustomEvent("inflow:session-ended"));
   }
 
   function schedule() {
@@ -29,9 +33,14 @@
   function trade(signedRequest) {
     var body = new URLSearchParams();
     body.set("signed_request", signedRequest);
-    return fetch(boot.tokenUrl, {method: "POST", body: body, credentials: "omit", cache: "no-store"})
+    return fetch(tokenUrl, {method: "POST", body: body, credentials: "omit", cache: "no-store"})
       .then(function (resp) { return resp.ok ? resp.json() : Promise.reject(resp.status); })
-      .then(function (answer) { token = answer.token; expiresAt = answer.expires_at * 1000; schedule(); });
+      .then(function (answer) {
+        token = answer.token;
+        expiresAt = answer.expires_at * 1000;
+        window.dispatchEvent(new CustomEvent("inflow:token", {detail: {token: token}}));
+        schedule();
+      });
   }
 
   function renew() {
@@ -54,9 +63,11 @@
     });
   }
 
+  if (!token) { return; }  // not a canvas launch (e.g. /app with a cookie session): nothing to hold
   window.Inflow = Object.freeze({
     fetch: inflowFetch,
     renew: renew,
+    token: function () { return token; },
     expiresAt: function () { return expiresAt; }
   });
   schedule();
