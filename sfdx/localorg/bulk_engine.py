@@ -7,6 +7,7 @@ costs a few bytes a row rather than a copy of its data.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -39,6 +40,7 @@ class RowBatch:
         self._data = zlib.compress(data, 1)
         self.size = len(data)
         self.delimiter = delimiter
+        self.kind = "csv"          # or "json": a JSON array of records (Bulk 1.0 JSON jobs)
         self.statuses = bytearray()
         self._ids = bytearray()
         self._packed_ids: bytes | None = None
@@ -75,8 +77,11 @@ class RowBatch:
             text = zlib.decompress(self._packed_errors).decode()
             errors = {int(i): m for i, _, m in (line.partition("\t") for line in text.split("\n") if line)}
         statuses = self.statuses
-        up = Upload(self.data(), self.delimiter)
-        for i, row in enumerate(r for r in up.rows() if r):
+        if self.kind == "json":
+            source: Iterator[list[str]] = ([] for _ in _json_records(self.data()))
+        else:
+            source = (r for r in Upload(self.data(), self.delimiter).rows() if r)
+        for i, row in enumerate(source):
             status = statuses[i] if i < len(statuses) else UNPROCESSED
             rid = ids[i * 18:(i + 1) * 18].decode("ascii") if status != UNPROCESSED else ""
             yield row, status, rid.strip("\0"), errors.get(i, "")
@@ -117,14 +122,20 @@ def process(org: Org, batch: RowBatch, op: str, obj_name: str, ext_id: str | Non
             batch.error_message = org.knobs.fail_bulk_message
             return
         obj = org.store.sobject(obj_name)
-        up = Upload(batch.data(), batch.delimiter)
-        header = [f.name if (f := obj.field(c)) is not None else c for c in up.header]
+        if batch.kind == "json":
+            records = _json_records(batch.data())
+            header = list(dict.fromkeys(k for r in records for k in r if k != "attributes"))
+            rows: Iterator[dict[str, Any]] = iter(records)
+        else:
+            up = Upload(batch.data(), batch.delimiter)
+            header = [f.name if (f := obj.field(c)) is not None else c for c in up.header]
+            rows = (dict(zip(header, r, strict=False)) for r in up.rows() if r)
         batch.error_message = header_error(obj, op, header, ext_id)
         if batch.error_message is not None:
             return
         if plan is not None and plan.tracker is None and org.knobs.lock_rate > 0:
             plan.tracker = LockTracker(org.store, obj, header, op, org.knobs.lock_rate, org.knobs.lock_seed)
-        _write_rows(org, batch, op, obj.name, header, (r for r in up.rows() if r), ext_id, user, plan, aborted)
+        _write_rows(org, batch, op, obj.name, header, rows, ext_id, user, plan, aborted, batch.kind == "csv")
     finally:
         batch.millis = int((time.monotonic() - started) * 1000)
         batch.freeze()
@@ -157,8 +168,14 @@ def _swap_parent_keys(values: dict[str, str], columns: list[tuple[str, str, Any,
                 values[ref] = found[0]
 
 
-def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str], rows: Iterator[list[str]],
-                ext_id: str | None, user: str | None, plan: LockPlan | None, aborted: Callable[[], bool]) -> None:
+def _json_records(data: bytes) -> list[dict[str, Any]]:
+    records = json.loads(data.decode("utf-8") or "[]")
+    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+
+
+def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str], rows: Iterator[dict[str, Any]],
+                ext_id: str | None, user: str | None, plan: LockPlan | None, aborted: Callable[[], bool],
+                csv: bool = True) -> None:
     store = org.store
     tracker = plan.tracker if plan is not None else None
     parents = _parent_columns(org, store.sobject(obj), header)
@@ -169,8 +186,7 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
             return
         now = format_datetime(datetime.now(UTC))
         with store.lock:
-            for row in part:
-                values = dict(zip(header, row, strict=False))
+            for values in part:
                 err = None
                 if tracker is not None:
                     unit = plan.unit if plan.unit is not None else n // INTERNAL_BATCH  # type: ignore[union-attr]
@@ -181,7 +197,7 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
                     continue
                 if parents:
                     _swap_parent_keys(values, parents)
-                res = apply_row(store, op, obj, values, ext_id, True, user, now)
+                res = apply_row(store, op, obj, values, ext_id, csv, user, now)
                 if res.success:
                     batch.add(CREATED if res.created else UPDATED, res.id)
                 else:
