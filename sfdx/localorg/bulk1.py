@@ -161,7 +161,7 @@ def add_batch(job_id: str) -> Response:
         except ValueError:
             raise AsyncError("InvalidBatch", "Failed to parse the JSON batch") from None
     batch = job.add_batch(data)
-    return _reply(batch.items(), "batchInfo", 201,
+    return _reply(batch.created_items, "batchInfo", 201,
                   f"/services/async/{g.async_version}/job/{job.id}/batch/{batch.id}")
 
 

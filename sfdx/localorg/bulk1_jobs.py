@@ -60,6 +60,7 @@ class Bulk1Batch:
         self.query_result: str | list[dict[str, Any]] | None = None
         self.result_id = job.org.ids.new("752")
         self.query_count = 0
+        self.created_items: list[tuple[str, Any]] = []
 
     def set_state(self, state: str, message: str | None = None) -> None:
         self.state, self.modstamp = state, stamp()
@@ -188,6 +189,7 @@ class Bulk1Job:
             batch.run(plan)
             if plan is not None and shared.tracker is None:
                 shared.tracker = plan.tracker
+        batch.created_items = batch.items()  # the 201 answer shows Queued even if the worker is fast
         bulk_state(self.org).worker.submit(run)
         return batch
 
