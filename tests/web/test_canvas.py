@@ -186,3 +186,14 @@ def test_secrets_never_reach_the_database_in_clear(client, sf_org):
     for column in ("access_token", "refresh_token"):
         value = getattr(conn, column)
         assert not value.startswith("gAAAA") and key_id_of(value)
+
+
+def test_record_pages_pass_the_record_id_through_parameters(client, sf_org):
+    env = envelope(sf_org)
+    env["context"]["environment"]["parameters"] = {"recordId": "a01000000000001AAA"}
+    page = client.post("/canvas", data={"signed_request": make_signed_request(env, SECRET)})
+    assert boot_of(page.get_data(as_text=True))["record_id"] == "a01000000000001AAA"
+    env["context"]["environment"]["parameters"] = {"recordId": "</script><script>alert(1)</script>"}
+    page = client.post("/canvas", data={"signed_request": make_signed_request(env, SECRET)})
+    assert boot_of(page.get_data(as_text=True))["record_id"] is None
+    assert "<script>alert(1)" not in page.get_data(as_text=True)

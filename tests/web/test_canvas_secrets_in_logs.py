@@ -1,0 +1,43 @@
+"""Over real HTTP with every logger at DEBUG: no app token, Salesforce token or signed request reaches the
+logs (checklist items 3, 8 and 13 for the canvas half), however the requests went."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+
+from backend.extensions import db
+from backend.models import OrgConnection
+from backend.salesforce.oauth import refresh_tokens
+from backend.security.canvas import make_signed_request
+from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
+from tests.web.canvas_support import SECRET, boot_of, canvas_config, envelope, install
+
+
+@pytest.fixture
+def app_config(app_config, localorg):  # noqa: F811
+    return canvas_config(app_config, localorg)
+
+
+def test_no_token_or_signed_request_is_logged(app, live_server, org, caplog):  # noqa: F811
+    install(org)
+    caplog.set_level(logging.DEBUG)
+    env = envelope(org)
+    signed_request = make_signed_request(env, SECRET)
+    page = requests.post(f"{live_server}/canvas", data={"signed_request": signed_request}, timeout=30)
+    token = boot_of(page.text)["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = requests.get(f"{live_server}/api/instances", headers=headers, timeout=30).json()
+    renewed = requests.post(f"{live_server}/canvas/token", data={"signed_request": signed_request}, timeout=30)
+    requests.post(f"{live_server}/canvas", data={"signed_request": signed_request[:-4] + "AAAA"}, timeout=30)
+    conn = db.session.get(OrgConnection, listed[0]["id"])
+    new_access = refresh_tokens(conn)
+    requests.post(f"{live_server}/api/instances/{listed[0]['id']}/disconnect", headers=headers, timeout=30)
+    secrets = [token, renewed.json()["token"], env["client"]["oauthToken"], env["client"]["refreshToken"],
+               new_access, signed_request, signed_request.split(".")[0], signed_request.split(".")[1][:64]]
+    assert any("/api/instances" in r.getMessage() for r in caplog.records)  # the logs were captured
+    for record in caplog.records:
+        text = record.getMessage()
+        assert not any(secret in text for secret in secrets), text[:200]
