@@ -8,13 +8,13 @@ run before each row is written (the Bulk engineer's row-lock contention plugs in
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from .derived import derive, reference_names
 from .errors import MultipleMatches, SfError, entity_deleted, not_found
 from .ids import IdFactory, to18
 from .schema import Field, Schema, SObjectType
@@ -124,7 +124,7 @@ class Store:
             now = now or format_datetime(datetime.now(UTC))
             rec.update(Id=rid, IsDeleted=False, CreatedDate=now, CreatedById=user, LastModifiedDate=now,
                        LastModifiedById=user, SystemModstamp=now)
-            self._derive(t, rec, insert=True)
+            derive(t, rec, insert=True)
             self._remember(t, rid)
             t.put(rid, rec)
             return rid
@@ -144,7 +144,7 @@ class Store:
             self._check_unique(t, rec, old["Id"])
             now = now or format_datetime(datetime.now(UTC))
             rec.update(LastModifiedDate=now, LastModifiedById=user or self.default_user, SystemModstamp=now)
-            self._derive(t, rec, insert=False)
+            derive(t, rec, insert=False)
             self._remember(t, old["Id"])
             t.put(old["Id"], rec)
             return old["Id"]
@@ -277,21 +277,9 @@ class Store:
         for p in parents:
             rec[p.field.name] = resolve_parent(self, obj, p)
         fields = obj.fields
-        for name in _reference_names(obj).intersection(rec):
+        for name in reference_names(obj).intersection(rec):
             if rec[name] is not None:
                 check_reference(self, obj, fields[name], rec[name])
-
-    def _derive(self, t: Table, rec: Record, insert: bool) -> None:
-        """Fields Salesforce computes: compound person Name, auto numbers."""
-        obj = t.obj
-        if "FirstName" in obj.fields and "Name" in obj.fields and not obj.fields["Name"].createable:
-            rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
-        if insert:
-            for name in _auto_numbers(obj):
-                t.auto_number += 1
-                rec[name] = auto_number(obj.fields[name].display_format, t.auto_number)
-            if obj.custom and rec.get("Name") in (None, "") and "Name" in obj.fields:
-                rec["Name"] = rec["Id"]
 
     def _cascade(self, obj: SObjectType, parent_id: str) -> None:
         """Delete children whose lookup cascades (master-detail, Account's contacts, activities, ...)."""
@@ -305,25 +293,3 @@ class Store:
                     ct.to_bin(rid)
                     self._cascaded.setdefault(parent_id, []).append((ct, rid))
                     self._cascade(child, rid)
-
-
-def auto_number(display_format: str | None, n: int) -> str:
-    """Apply an auto-number display format such as RUN-{000000} (default: 8 digits)."""
-    if not display_format:
-        return f"{n:08d}"
-    return re.sub(r"\{(0+)\}", lambda m: f"{n:0{len(m.group(1))}d}", display_format)
-
-
-def _reference_names(obj: SObjectType) -> frozenset[str]:
-    cached = obj.validators.get("refs")
-    if cached is None or cached[0] != obj.version:
-        cached = obj.validators["refs"] = (obj.version, frozenset(
-            n for n, f in obj.fields.items() if f.type == "reference"))
-    return cached[1]
-
-
-def _auto_numbers(obj: SObjectType) -> list[str]:
-    cached = obj.validators.get("auto")
-    if cached is None or cached[0] != obj.version:
-        cached = obj.validators["auto"] = (obj.version, [n for n, f in obj.fields.items() if f.auto_number])
-    return cached[1]
