@@ -21,8 +21,14 @@ HOST = "127.0.0.1"
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 120  # a client that connects and goes silent must not hold a thread forever
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if not format.startswith("SSL error"):  # plain HTTP or a dropped handshake: the client's problem
+            super().log_error(format, *args)
 
 
 class LocalOrgServer:
@@ -79,8 +85,12 @@ class LocalOrgServer:
             environ["localorg.org"] = org
             return app(environ, start_response)
 
-        srv = make_server(HOST, port, wsgi, threaded=True, request_handler=_QuietHandler,
-                          ssl_context=server_context(self._cert, self._key))
+        srv = make_server(HOST, port, wsgi, threaded=True, request_handler=_QuietHandler)
+        # Wrapped here rather than by Werkzeug so the TLS handshake runs in the request thread: a client
+        # that connects and says nothing would otherwise block accept() for everyone.
+        ctx = server_context(self._cert, self._key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+        srv.ssl_context = ctx
         srv.daemon_threads = True
         thread = threading.Thread(target=srv.serve_forever, name=f"localorg:{srv.server_port}", daemon=True)
         thread.start()

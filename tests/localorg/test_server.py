@@ -58,3 +58,13 @@ def test_python_api_start_create_org_stop(tmp_path):
         r = s.get(org.instance_url + "/services/data/v66.0/", headers={"Authorization": f"Bearer {org.ready_token}"})
         assert r.json()["identity"] == f"{org.instance_url}/id/{org.id}/{org.admin_id}"
         assert (tmp_path / "certs" / "ca.pem").exists()
+
+
+def test_a_silent_client_does_not_block_others(org, sf_session):
+    import socket
+
+    port = int(org.instance_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)):
+        r = sf_session.get(org.instance_url + "/services/data/v66.0/limits",
+                           headers={"Authorization": f"Bearer {org.ready_token}"}, timeout=10)
+        assert r.status_code == 200
