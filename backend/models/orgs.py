@@ -25,3 +25,5 @@ class OrgConnection(TenantOwned, EncryptedColumns, db.Model):
     refresh_token: Mapped[str | None] = mapped_column(Text, default=None)
     namespace_prefix: Mapped[str] = mapped_column(String(15), default="")
     status: Mapped[str] = mapped_column(String(16), default="connected")
+    # The Salesforce user whose tokens these are; a canvas launch by another user does not replace them.
+    connected_by: Mapped[str | None] = mapped_column(String(18), default=None)

@@ -73,8 +73,10 @@ def _launch(signed_request: str) -> tuple[Launch, CanvasRequest]:
 
 def _token_for(launch: Launch) -> tuple[str, float]:
     settings = get_settings()
+    # A page launched from an org that is not connected (an admin disconnected it) works without it.
+    org_id = launch.org.id if launch.org.status == "connected" else None
     return issue_app_token(get_keyring(), account_id=launch.account.id, user_id=launch.user.id,
-                           org_connection_id=launch.org.id, region=settings.region,
+                           org_connection_id=org_id, region=settings.region,
                            ttl_seconds=settings.app_token_minutes * 60)
 
 

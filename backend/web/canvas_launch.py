@@ -52,7 +52,7 @@ def provision(request: CanvasRequest, settings: Settings, keyring: Keyring) -> L
         db.session.flush()
     scope = TenantScope(account.id)
     user = _user(request, scope, first)
-    org = _org_connection(request, scope, instance_url, keyring)
+    org = _org_connection(request, scope, instance_url, user, keyring)
     return Launch(account, user, org, first)
 
 
@@ -76,21 +76,31 @@ def _free_email(request: CanvasRequest) -> str:
     return f"{request.user_id}@{request.org_id}.salesforce.invalid".lower() if taken else email
 
 
-def _org_connection(request: CanvasRequest, scope: TenantScope, instance_url: str, keyring: Keyring) -> OrgConnection:
+def _org_connection(request: CanvasRequest, scope: TenantScope, instance_url: str, user: User,
+                    keyring: Keyring) -> OrgConnection:
     org = db.session.scalars(scope.select(OrgConnection).where(OrgConnection.org_id == request.org_id)).first()
     if org is None:
-        org = scope.add(OrgConnection(org_id=request.org_id, login_url=instance_url, login_host_kind="mydomain"))
+        org = scope.add(OrgConnection(org_id=request.org_id, login_url=instance_url, login_host_kind="mydomain",
+                                      status="disconnected"))
     org.name = str(request.organization.get("name") or org.name or "")[:255]
-    org.instance_url = instance_url
     org.namespace_prefix = request.namespace_prefix[:15]
-    org.status = "connected"
-    oauth_token = request.client.get("oauthToken")
-    if oauth_token:
-        org.set_secret("access_token", str(oauth_token), keyring)
-    refresh_token = request.client.get("refreshToken")
-    if refresh_token:  # present only when the app has the refresh_token scope; never erase a stored one
-        org.set_secret("refresh_token", str(refresh_token), keyring)
+    if request.client.get("oauthToken") and _takes_tokens(org, user):
+        org.instance_url = instance_url
+        org.connected_by = request.user_id
+        org.status = "connected"
+        org.set_secret("access_token", str(request.client["oauthToken"]), keyring)
+        refresh_token = request.client.get("refreshToken")
+        if refresh_token:  # present only when the app has the refresh_token scope; never erase a stored one
+            org.set_secret("refresh_token", str(refresh_token), keyring)
     return org
+
+
+def _takes_tokens(org: OrgConnection, user: User) -> bool:
+    """Imports run with the stored tokens, so they stay those of the user who connected the org: a later
+    launch refreshes them only for that user, and only an Inflow admin reconnects a disconnected org."""
+    if org.status == "connected":
+        return org.connected_by in (None, user.salesforce_user_id)
+    return user.role == "admin"
 
 
 def provision_once(request: CanvasRequest, settings: Settings, keyring: Keyring) -> Launch:

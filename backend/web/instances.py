@@ -125,6 +125,7 @@ def _save(flow: dict, grant: oauth.TokenGrant) -> OrgConnection | None:
         org = scope.add(OrgConnection(org_id=grant.org_id))
     keyring = get_keyring()
     org.instance_url, org.login_url, org.login_host_kind = grant.instance_url, flow["login_url"], flow["kind"]
+    org.connected_by = grant.user_id
     org.set_secret("access_token", grant.access_token, keyring)
     org.set_secret("refresh_token", grant.refresh_token, keyring)
     org.name = _org_name(grant) or org.name or grant.org_id

@@ -197,3 +197,28 @@ def test_record_pages_pass_the_record_id_through_parameters(client, sf_org):
     page = client.post("/canvas", data={"signed_request": make_signed_request(env, SECRET)})
     assert boot_of(page.get_data(as_text=True))["record_id"] is None
     assert "<script>alert(1)" not in page.get_data(as_text=True)
+
+
+def test_stored_tokens_stay_the_connecting_users(client, sf_org):
+    """Imports run with the stored tokens: another user's launch must not swap in their (narrower) token."""
+    launch(client, sf_org)
+    conn = db.session.scalars(select(OrgConnection)).one()
+    admin_access = conn.get_secret("access_token")
+    other = sf_org.create_user("bo@t.localorg", "Other", "Bo")
+    token = launch(client, sf_org, user_id=other)
+    db.session.expire_all()
+    conn = db.session.scalars(select(OrgConnection)).one()
+    assert (conn.get_secret("access_token"), conn.connected_by) == (admin_access, sf_org.admin_id)
+    assert client.get("/api/instances", headers=bearer(token)).json[0]["current"] is True
+
+
+def test_only_an_admin_launch_reconnects_a_disconnected_org(client, sf_org):
+    admin_token = launch(client, sf_org)
+    conn = db.session.scalars(select(OrgConnection)).one()
+    client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(admin_token))
+    user_token = launch(client, sf_org, user_id=sf_org.create_user("cy@t.localorg", "User", "Cy"))
+    listed = client.get("/api/instances", headers=bearer(user_token)).json  # the page still works...
+    assert listed[0]["status"] == "disconnected" and listed[0]["current"] is False  # ...without the org
+    launch(client, sf_org)
+    db.session.expire_all()
+    assert db.session.scalars(select(OrgConnection)).one().status == "connected"
