@@ -41,6 +41,7 @@ class ClientApp:
     callback_urls: list[str]
     scopes: list[str] = field(default_factory=lambda: ["api", "refresh_token", "openid", "web", "id"])
     canvas_url: str | None = None
+    canvas: dict[str, Any] | None = None   # canvas settings, set by canvas.register_canvas_app
 
     def info(self) -> dict[str, Any]:
         return asdict(self)
