@@ -118,3 +118,20 @@ def test_engine_apply_reads_csv_strings(org):
     bad = dml.apply(org.store, "insert", "Account", [{"Name": "X", "NumberOfEmployees": "many"}], csv=True)
     assert bad[0].errors[0].bulk() == ("INVALID_TYPE_ON_FIELD_IN_RECORD:Employees: value not of required type: "
                                        "many:NumberOfEmployees --")
+
+
+def test_sobject_tree_creates_nested_children_or_nothing(rest, org):
+    body = {"records": [{"attributes": {"type": "Account", "referenceId": "acc1"}, "Name": "Tree Co",
+                         "Contacts": {"records": [
+                             {"attributes": {"type": "Contact", "referenceId": "c1"}, "LastName": "Leaf"}]}}]}
+    r = rest.post("composite/tree/Account", json=body)
+    assert r.status_code == 201
+    results = r.json()["results"]
+    assert r.json()["hasErrors"] is False and [x["referenceId"] for x in results] == ["acc1", "c1"]
+    assert org.store.get(results[1]["id"])["AccountId"] == results[0]["id"]
+    body["records"][0]["Contacts"]["records"][0]["Email"] = "123"
+    bad = rest.post("composite/tree/Account", json=body)
+    assert bad.status_code == 400
+    assert bad.json() == {"hasErrors": True, "results": [{"referenceId": "c1", "errors": [
+        {"statusCode": "INVALID_EMAIL_ADDRESS", "message": "Email: invalid email address: 123", "fields": ["Email"]}]}]}
+    assert org.store.count("Account") == 1
