@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from .describe import _child_rel
+from .describe import find_child_relationship
 from .errors import SfError
 from .schema import SObjectType
 from .store import Store
@@ -34,17 +34,9 @@ def _count(records: list[dict[str, Any]], obj: SObjectType, store: Store) -> int
         n += 1
         for key, value in rec.items():
             if isinstance(value, dict) and isinstance(value.get("records"), list):
-                child = _child_object(store, obj, key)
+                child = find_child_relationship(store, obj, key)
                 n += _count(value["records"], child[0], store) if child else 0
     return n
-
-
-def _child_object(store: Store, parent: SObjectType, rel: str) -> tuple[SObjectType, str] | None:
-    for child, f in store.schema.children_of(parent.name):
-        name = _child_rel(child, f)
-        if name and name.lower() == rel.lower():
-            return child, f.name
-    return None
 
 
 def _insert(store: Store, obj: SObjectType, records: list[dict[str, Any]], parent: tuple[str, str] | None,
@@ -66,7 +58,7 @@ def _insert(store: Store, obj: SObjectType, records: list[dict[str, Any]], paren
             raise _Failed(ref, err) from None
         out.append({"referenceId": ref, "id": rid})
         for rel, children in nested:
-            child = _child_object(store, obj, rel)
+            child = find_child_relationship(store, obj, rel)
             if child is None:
                 raise _Failed(ref, SfError("INVALID_FIELD", f"No such column '{rel}' on sobject of type {obj.name}"))
             _insert(store, child[0], children, (child[1], rid), user, out)

@@ -103,6 +103,15 @@ def sobject_describe(store: Store, obj: SObjectType, base: str, instance_url: st
     return dict(sorted(out.items()))
 
 
+def find_child_relationship(store: Store, parent: SObjectType, rel: str) -> tuple[SObjectType, str] | None:
+    """(child object, its reference field) for the child relationship `rel` of `parent` (any case)."""
+    for child, f in store.schema.children_of(parent.name):
+        name = _child_rel(child, f)
+        if name and name.lower() == rel.lower():
+            return child, f.name
+    return None
+
+
 def _child_rel(child: SObjectType, f: Field) -> str | None:
     if f.name in ("CreatedById", "LastModifiedById") or f.relationship_name is None:
         return None

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .describe import _child_rel, find_child_relationship
 from .ids import to18
 from .records import attributes
 from .schema import Field, SObjectType
-from .soql_parser import Condition, Count, FieldPath, Query, parse, soql_error
+from .soql_parser import Condition, Count, FieldPath, Query, Subquery, parse, soql_error
 from .store import Store
 from .table import Record
 
@@ -82,6 +83,7 @@ class Executor:
             raise soql_error(query.text, query.sobject_pos, _NO_TYPE.format(query.sobject), "INVALID_TYPE")
         self.obj = obj
         self._paths: list[Resolved] | None = None
+        self._subs: list[tuple[str, Callable[[str | None], Any]]] = []
 
     def resolve(self, path: FieldPath) -> Resolved:
         parts = list(path.parts)
@@ -171,13 +173,38 @@ class Executor:
         paths = self._paths
         if paths is None:
             paths = self._paths = [self.resolve(p) for p in self.q.select if isinstance(p, FieldPath)]
+            self._subs = [self._child_query(s) for s in self.q.select if isinstance(s, Subquery)]
         out = []
         for r in rows:
             item: dict[str, Any] = {"attributes": attributes(self.obj, r.get("Id"), self.base)}
             for res in paths:
                 self._put(item, r, res)
+            for rel, child in self._subs:
+                item[rel] = child(r.get("Id"))
             out.append(item)
         return out
+
+    def _child_query(self, sub: Subquery) -> tuple[str, Callable[[str | None], Any]]:
+        """(relationship name, parent id -> {totalSize, done, records} or None) for a child subquery."""
+        q = sub.query
+        found = find_child_relationship(self.store, self.obj, q.sobject)
+        if found is None:
+            raise soql_error(self.q.text, q.sobject_pos, _NO_REL.format(q.sobject), "INVALID_FIELD")
+        child_obj, ref_field = found
+        inner = Executor(self.store, Query(self.q.text, q.select, child_obj.name, q.sobject_pos, q.alias, q.where,
+                                           q.order), self.base)
+        groups: dict[str, list[Record]] = {}
+        for rec in inner.run(False).records:
+            groups.setdefault(rec.get(ref_field), []).append(rec)
+        start = q.offset or 0
+        stop = None if q.limit is None else start + q.limit
+
+        def children(parent_id: str | None) -> Any:
+            recs = groups.get(parent_id or "", [])[start:stop]  # LIMIT/OFFSET apply per parent
+            if not recs:
+                return None
+            return {"totalSize": len(recs), "done": True, "records": inner.shape(recs)}
+        return _child_rel(child_obj, child_obj.fields[ref_field]) or q.sobject, children
 
     def _put(self, item: dict[str, Any], rec: Record | None, res: Resolved) -> None:
         target = item

@@ -55,6 +55,14 @@ class Count:
 
 
 @dataclass
+class Subquery:
+    """A parent-to-child subquery in the select list: (SELECT LastName FROM Contacts)."""
+
+    query: Query
+    pos: int
+
+
+@dataclass
 class Literal:
     kind: str     # string, number, date, datetime, null, boolean, dateliteral
     value: Any
@@ -74,7 +82,7 @@ class Condition:
 @dataclass
 class Query:
     text: str
-    select: list[FieldPath | Count]
+    select: list[FieldPath | Count | Subquery]
     sobject: str
     sobject_pos: int
     alias: str | None = None
@@ -138,7 +146,7 @@ class Parser:
     def unexpected(self) -> SfError:
         return soql_error(self.q, self.tok.pos, f"unexpected token: {self.tok.text}")
 
-    def parse(self) -> Query:
+    def parse(self, nested: bool = False) -> Query:
         self.expect("SELECT")
         select = [self.select_item()]
         while self.accept(","):
@@ -164,7 +172,7 @@ class Parser:
         if self.accept("ALL"):
             self.expect("ROWS")
             query.all_rows = True
-        if self.tok.kind != "eof":
+        if self.tok.kind != ("punct" if nested else "eof") or (nested and self.tok.text != ")"):
             raise self.unexpected()
         return query
 
@@ -174,8 +182,13 @@ class Parser:
             raise soql_error(self.q, t.pos, f"unexpected token: {t.text}")
         return int(t.text)
 
-    def select_item(self) -> FieldPath | Count:
+    def select_item(self) -> FieldPath | Count | Subquery:
         t = self.tok
+        if t.text == "(" and self.toks[self.i + 1].upper == "SELECT":
+            self.i += 1
+            sub = self.parse(nested=True)
+            self.expect(")")
+            return Subquery(sub, t.pos)
         if t.kind == "ident" and t.upper == "COUNT" and self.toks[self.i + 1].text == "(":
             self.i += 2
             target = None if self.tok.text == ")" else self.path()

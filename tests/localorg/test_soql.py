@@ -133,3 +133,13 @@ def test_query_all_sees_deleted_records(sf, people):
     everything = sf.query_all("SELECT Name, IsDeleted FROM Account ORDER BY Name", include_deleted=True)
     assert [(r["Name"], r["IsDeleted"]) for r in everything["records"]] == [
         ("Acme", False), ("Beta", True), ("Gamma", False)]
+
+
+def test_child_subquery_with_filter_order_and_per_parent_limit(sf, people):
+    rows = sf.query("SELECT Name, (SELECT LastName FROM contacts WHERE Email != null ORDER BY LastName LIMIT 1) "
+                    "FROM Account ORDER BY Name")["records"]
+    assert rows[0]["Contacts"]["totalSize"] == 1 and rows[0]["Contacts"]["records"][0]["LastName"] == "Lovelace"
+    assert rows[1]["Contacts"] is None and rows[2]["Contacts"] is None
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.query("SELECT Name, (SELECT Id FROM Nopes) FROM Account")
+    assert "Didn't understand relationship 'Nopes'" in exc.value.content[0]["message"]
