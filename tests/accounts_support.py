@@ -131,3 +131,11 @@ def sign_up(browser: Browser, inbox: Inbox, email_address: str = "ada@example.co
 
 def log_in(browser: Browser, email_address: str, password: str = PASSWORD):
     return browser.submit("/login", "/login", {"email": email_address, "password": password})
+
+
+@pytest.fixture
+def localorg_ca(localorg, monkeypatch):
+    """Trust this module's localorg CA for the test. Modules that import the localorg fixture each start
+    their own server (and CA); with several alive, REQUESTS_CA_BUNDLE names only the latest one."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(localorg.ca_bundle))
+    return localorg

@@ -11,6 +11,7 @@ import requests
 
 from backend.security.egress import EgressBlocked, check_host, forbidden_reason, safe_session
 from sfdx.localorg.pytest_plugin import localorg  # noqa: F401
+from tests.accounts_support import localorg_ca  # noqa: F401
 
 BLOCKED_HOSTS = ["127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "::1", "[::1]",
                  "0x7f000001", "2130706433", "127.1", "0.0.0.0", "localhost", "fd00:ec2::254", "::ffff:127.0.0.1",
@@ -53,7 +54,7 @@ def test_only_allowed_ports():
     assert check_host("93.184.216.34", 5432, allowed_ports={5432}) == ["93.184.216.34"]
 
 
-def test_safe_session_refuses_loopback_unless_allowed(localorg):  # noqa: F811
+def test_safe_session_refuses_loopback_unless_allowed(localorg, localorg_ca):  # noqa: F811
     url = f"{localorg.base_url}/services/oauth2/userinfo"
     with pytest.raises(EgressBlocked):
         safe_session(allow_loopback=False).get(url, timeout=5)
@@ -61,7 +62,7 @@ def test_safe_session_refuses_loopback_unless_allowed(localorg):  # noqa: F811
     assert response.status_code == 403  # reached localorg over verified TLS: it wants a token
 
 
-def test_safe_session_connects_to_the_checked_address_without_a_second_lookup(localorg, monkeypatch):  # noqa: F811
+def test_safe_session_connects_to_the_checked_address_without_a_second_lookup(localorg, localorg_ca, monkeypatch):  # noqa: F811
     """DNS rebinding: the first answer is checked and used; a later, different answer is never asked for."""
     real = socket.getaddrinfo
     asked: list[str] = []

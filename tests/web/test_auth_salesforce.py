@@ -12,7 +12,7 @@ from backend.extensions import db
 from backend.models import Account, AuditEvent, User
 from backend.security import sessions
 from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf_session  # noqa: F401
-from tests.accounts_support import Browser, accounts_config, smtp  # noqa: F401
+from tests.accounts_support import Browser, accounts_config, localorg_ca, smtp  # noqa: F401
 
 CALLBACK = "https://localhost/login/salesforce/callback"
 
@@ -23,7 +23,7 @@ def sf_app(org):  # noqa: F811
 
 
 @pytest.fixture
-def app_config(app_config, smtp, localorg, sf_app):  # noqa: F811
+def app_config(app_config, smtp, localorg, sf_app, localorg_ca):  # noqa: F811
     return {**accounts_config(app_config, smtp), "salesforce_login_url": localorg.base_url,
             "salesforce_client_id": sf_app.consumer_key, "salesforce_client_secret": sf_app.consumer_secret}
 

@@ -16,7 +16,7 @@ from backend.models.base import utcnow
 from backend.web.context import get_blob_store
 from backend.web.privacy import tenant_tables
 from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
-from tests.accounts_support import Browser, app_config, sign_up, smtp  # noqa: F401
+from tests.accounts_support import Browser, app_config, localorg_ca, sign_up, smtp  # noqa: F401
 
 
 def _account_id(email: str) -> str:
@@ -49,7 +49,7 @@ def _seed_files(account_id: str) -> None:
     db.session.commit()
 
 
-def test_export_has_all_data_and_live_files_but_no_secrets(client, smtp, org, localorg):  # noqa: F811
+def test_export_has_all_data_and_live_files_but_no_secrets(client, smtp, org, localorg, localorg_ca):  # noqa: F811
     browser = Browser(client)
     sign_up(browser, smtp)
     account_id = _account_id("ada@example.com")
@@ -96,7 +96,7 @@ def _rows_for(account_id: str) -> dict[str, int]:
     return counts
 
 
-def test_delete_account_revokes_tokens_and_erases_every_row(client, smtp, org, localorg):  # noqa: F811
+def test_delete_account_revokes_tokens_and_erases_every_row(client, smtp, org, localorg, localorg_ca):  # noqa: F811
     keep = Browser(client.application.test_client(), ip="192.0.2.99")
     sign_up(keep, smtp, "other@keep.example", company="Keep")
     browser = Browser(client)
