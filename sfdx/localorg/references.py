@@ -13,12 +13,16 @@ if TYPE_CHECKING:
 
 
 def check_reference(store: Store, obj: SObjectType, f: Field, rid: str) -> None:
-    """Raise INVALID_CROSS_REFERENCE_KEY / ENTITY_IS_DELETED unless `rid` is a live allowed target."""
+    """Raise unless `rid` is a live record of a type the lookup allows.
+
+    Wrong object type: FIELD_INTEGRITY_EXCEPTION "{Label}: id value of incorrect type: {id}" (as real orgs
+    answer); no such record: INVALID_CROSS_REFERENCE_KEY; in the recycle bin: ENTITY_IS_DELETED.
+    """
     t, rec, deleted = store.locate(rid)
     if t is None or t.obj.name not in f.reference_to:
         if f.name == "RecordTypeId":
             raise _bad_record_type(f, rid)
-        raise SfError("INVALID_CROSS_REFERENCE_KEY", f"{f.label}: id value of incorrect type: {rid}", [f.name])
+        raise SfError("FIELD_INTEGRITY_EXCEPTION", f"{f.label}: id value of incorrect type: {rid}", [f.name])
     if rec is None:
         if f.name == "RecordTypeId":
             raise _bad_record_type(f, rid)

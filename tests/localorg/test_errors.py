@@ -94,16 +94,20 @@ def test_malformed_id(rest):
 
 def test_invalid_cross_reference_key(rest, org):
     contact = rest.post("sobjects/Contact", json={"LastName": "C"}).json()["id"]
-    assert err(rest.post("sobjects/Contact", json={"LastName": "L", "AccountId": contact}), 400) == [
-        {"message": f"Account ID: id value of incorrect type: {contact}", "errorCode": "INVALID_CROSS_REFERENCE_KEY",
-         "fields": ["AccountId"]}]
+    gone = "001" + contact[3:15]  # an Account id that was never issued
+    assert err(rest.post("sobjects/Contact", json={"LastName": "L", "AccountId": gone}), 400) == [
+        {"message": "invalid cross reference id", "errorCode": "INVALID_CROSS_REFERENCE_KEY", "fields": []}]
     opp_rt = org.create_record_type("Opportunity", "Big_Deal")
     assert err(rest.post("sobjects/Account", json={"Name": "A", "RecordTypeId": opp_rt}), 400) == [
         {"message": f"Record Type ID: this ID value isn't valid for the user: {opp_rt}",
          "errorCode": "INVALID_CROSS_REFERENCE_KEY", "fields": ["RecordTypeId"]}]
-    gone = "001" + contact[3:15]
-    missing = err(rest.post("sobjects/Contact", json={"LastName": "L", "AccountId": gone}), 400)[0]
-    assert missing["errorCode"] == "INVALID_CROSS_REFERENCE_KEY"
+
+
+def test_lookup_to_the_wrong_object_type(rest):
+    contact = rest.post("sobjects/Contact", json={"LastName": "C"}).json()["id"]
+    assert err(rest.post("sobjects/Contact", json={"LastName": "L", "AccountId": contact}), 400) == [
+        {"message": f"Account ID: id value of incorrect type: {contact}", "errorCode": "FIELD_INTEGRITY_EXCEPTION",
+         "fields": ["AccountId"]}]
 
 
 def test_entity_is_deleted_on_update_and_delete(rest):
