@@ -119,3 +119,15 @@ def test_redirects_to_another_host_are_not_followed(redirector):
     assert same.status_code == 200 and same.url.endswith("/done")
     with pytest.raises(EgressBlocked, match="another host"):
         session.get(f"{redirector}/elsewhere", timeout=5)
+
+
+def test_production_refuses_the_loopback_flag():
+    import dataclasses
+
+    from backend.settings import Settings, SettingsError
+
+    settings = dataclasses.replace(Settings(), env="production", keys="k", salesforce_client_id="id",
+                                   salesforce_client_secret="s", database_url="postgresql://db/inflow",
+                                   egress_allow_loopback=True)
+    with pytest.raises(SettingsError, match="LOOPBACK"):
+        settings.check()

@@ -89,3 +89,12 @@ def test_settings_need_a_session(client):
     assert browser.get("/settings").status_code == 401  # not a browser page request: no redirect
     assert browser.post("/settings/retention", {"retention_days": "1"}).status_code == 401
     assert browser.get("/settings/retention").status_code == 405
+
+
+def test_users_list_shows_only_this_accounts_users(client, smtp):  # noqa: F811
+    other = Browser(client.application.test_client(), ip="192.0.2.30")
+    sign_up(other, smtp, "erin@other.example", company="Other")
+    admin = Browser(client)
+    sign_up(admin, smtp)
+    page = admin.get("/settings").get_data(as_text=True)
+    assert "ada@example.com" in page and "erin@other.example" not in page and "Other" not in page
