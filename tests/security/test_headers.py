@@ -13,8 +13,8 @@ from tests.web.canvas_support import LOCAL_ANCESTORS, bearer, canvas_config, ins
 
 
 @pytest.fixture
-def app_config(app_config, localorg):  # noqa: F811
-    return canvas_config(app_config, localorg)
+def app_config(app_config, localorg, monkeypatch):  # noqa: F811
+    return canvas_config(app_config, localorg, monkeypatch)
 
 
 def _csp(resp) -> dict[str, list[str]]:

@@ -17,8 +17,13 @@ CALLBACK = PUBLIC_URL + "/instances/oauth/callback"
 LOCAL_ANCESTORS = ("https://127.0.0.1:*",)
 
 
-def canvas_config(app_config: dict, localorg: Any) -> dict:
-    """The shared app config plus the packaged app's key/secret and localorg as Salesforce."""
+def canvas_config(app_config: dict, localorg: Any, monkeypatch: Any = None) -> dict:
+    """The shared app config plus the packaged app's key/secret and localorg as Salesforce.
+
+    Each test module that imports the localorg fixtures gets its own server with its own CA, and the
+    session runs modules interleaved (SQLite, then PostgreSQL), so requests is pointed at this test's CA."""
+    if monkeypatch is not None:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(localorg.ca_bundle))
     return {**app_config, "salesforce_client_id": CLIENT_ID, "salesforce_client_secret": SECRET,
             "salesforce_login_url": localorg.base_url, "salesforce_sandbox_login_url": localorg.base_url,
             "egress_allow_loopback": True, "public_url": PUBLIC_URL,

@@ -29,8 +29,8 @@ from tests.web.canvas_support import (
 
 
 @pytest.fixture
-def app_config(app_config, localorg):  # noqa: F811
-    return canvas_config(app_config, localorg)
+def app_config(app_config, localorg, monkeypatch):  # noqa: F811
+    return canvas_config(app_config, localorg, monkeypatch)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from tests.web.canvas_support import SECRET, boot_of, canvas_config, envelope, i
 
 
 @pytest.fixture
-def app_config(app_config, localorg):  # noqa: F811
-    return canvas_config(app_config, localorg)
+def app_config(app_config, localorg, monkeypatch):  # noqa: F811
+    return canvas_config(app_config, localorg, monkeypatch)
 
 
 def test_no_token_or_signed_request_is_logged(app, live_server, org, caplog):  # noqa: F811

@@ -23,8 +23,8 @@ HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
 @pytest.fixture
-def app_config(app_config, localorg):  # noqa: F811
-    return canvas_config(app_config, localorg)
+def app_config(app_config, localorg, monkeypatch):  # noqa: F811
+    return canvas_config(app_config, localorg, monkeypatch)
 
 
 @pytest.fixture

@@ -35,9 +35,9 @@ def dallas_url() -> str:
 
 
 @pytest.fixture
-def app_config(app_config, localorg, dallas_url):  # noqa: F811
+def app_config(app_config, localorg, dallas_url, monkeypatch):  # noqa: F811
     """Frankfurt (the shared `app` fixture) knows where Dallas is."""
-    return {**canvas_config(app_config, localorg), "region_urls": {"us-dallas": dallas_url}}
+    return {**canvas_config(app_config, localorg, monkeypatch), "region_urls": {"us-dallas": dallas_url}}
 
 
 def _region_app(config: dict, tmp_path, region: str, region_urls: dict[str, str]):
