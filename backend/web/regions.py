@@ -89,7 +89,11 @@ def region_holding(org_id: str, settings: Settings) -> str | None:
             raise RegionUnavailable(region) from None
         if resp.status_code == 404:
             continue
-        if resp.status_code == 200 and resp.json().get("region") == region:
+        try:
+            answer = resp.json() if resp.status_code == 200 else {}
+        except ValueError:
+            answer = {}
+        if isinstance(answer, dict) and answer.get("region") == region:
             return region
         raise RegionUnavailable(region)
     return None
