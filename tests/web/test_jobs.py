@@ -16,8 +16,8 @@ CSV = (b"First Name,Last Name,Email,Account Name\n"
 
 
 @pytest.fixture
-def app_config(app_config, localorg):  # noqa: F811
-    return canvas_config(app_config, localorg)
+def app_config(app_config, localorg, monkeypatch):  # noqa: F811
+    return canvas_config(app_config, localorg, monkeypatch)
 
 
 @pytest.fixture

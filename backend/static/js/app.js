@@ -67,6 +67,7 @@ async function show() {
     const mod = await load();
     cleanup = mod.mount(root, { api, announce, navigate, refresh: show }) || null;
   }
+  if (root) root.dataset.ready = "true"; // the screen's controls work from now on
 }
 
 export function navigate(hash) {

@@ -119,7 +119,7 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
     });
     const mapped = new Set(rows.map((r) => r.field.name));
     clear(addSelect).append(h("option", { value: "" }, "Choose a field…"),
-      state.describe.fields.filter((f) => writable(f) && !mapped.has(f.name) && f.type !== "id")
+      ...state.describe.fields.filter((f) => writable(f) && !mapped.has(f.name) && f.type !== "id")
         .map((f) => h("option", { value: f.name }, `${f.label} (${f.name})`)));
   }
 

@@ -35,7 +35,7 @@ export function mount(root, ctx) {
     state.textContent = p.state_label;
     state.className = `slds-badge ${BADGE[p.state] || ""}`;
     state.dataset.state = p.state;
-    field("phase").textContent = p.phase || "—";
+    field("phase").textContent = ACTIVE.has(p.state) ? p.phase || "—" : "done";
     field("rows_read").textContent = p.rows_read;
     field("succeeded").textContent = p.succeeded;
     field("failed").textContent = p.failed;
