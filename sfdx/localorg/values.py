@@ -53,13 +53,29 @@ def parse_date(text: str) -> str | None:
         return None
 
 
+def _json_token(value: Any) -> tuple[str, str]:
+    """Jackson's token name and shown text for a JSON value (what Salesforce's parser error quotes)."""
+    if isinstance(value, dict):
+        return "START_OBJECT", "{"
+    if isinstance(value, list):
+        return "START_ARRAY", "["
+    if isinstance(value, bool):
+        return ("VALUE_TRUE", "true") if value else ("VALUE_FALSE", "false")
+    if isinstance(value, int):
+        return "VALUE_NUMBER_INT", str(value)
+    if isinstance(value, float):
+        return "VALUE_NUMBER_FLOAT", repr(value)
+    return "VALUE_STRING", str(value)
+
+
 def _type_error(f: Field, value: Any, csv: bool) -> SfError:
     if csv:
         return SfError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{f.label}: value not of required type: {value}",
                        [f.name])
+    token, shown = _json_token(value)
     err = SfError("JSON_PARSER_ERROR", f"Cannot deserialize instance of {_JAVA_TYPES.get(f.type, 'string')} "
-                  f"from VALUE_STRING value {value} or request may be missing a required field")
-    err.json_value = value
+                  f"from {token} value {shown} or request may be missing a required field")
+    err.json_value = value if token == "VALUE_STRING" else None
     return err
 
 

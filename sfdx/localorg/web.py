@@ -32,8 +32,9 @@ def sf_json(data: Any, status: int = 200, headers: dict[str, str] | None = None)
 
 
 def sf_error(err: SfError, body: bytes | None = None) -> Response:
-    if err.code == "JSON_PARSER_ERROR" and err.json_value is not None and body is not None:
-        err.message += _position(body, err.json_value)
+    if err.code == "JSON_PARSER_ERROR" and "[line:" not in err.message:
+        found = err.json_value is not None and body is not None
+        err.message += _position(body, err.json_value) if found else " at [line:1, column:1]"  # type: ignore[arg-type]
     headers = {"WWW-Authenticate": "Token"} if err.status == 401 else None
     return sf_json([err.rest()], err.status, headers)
 
