@@ -125,7 +125,7 @@ def sign_up(browser: Browser, inbox: Inbox, email_address: str = "ada@example.co
     assert response.status_code == 200, response.get_data(as_text=True)
     inbox.wait_for(count + 1)
     token = inbox.link(email_address, "/verify")
-    response = browser.submit(f"/verify?token={token}", "/verify", {"token": token})
+    response = browser.submit(f"/verify?token={token}", "/verify", {"token": token, "password": password})
     assert response.status_code == 303
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 from sqlalchemy import select
 
-from backend import mail
 from backend.extensions import db
 from backend.models import User
 from backend.models.audit import record
 from backend.security import csrf, email_tokens, passwords, ratelimit, sessions
+from backend.web import account_mail
 from backend.web.authn import current_identity, login_required
 from backend.web.context import get_redis, get_settings
 
@@ -42,6 +44,14 @@ def normalize_email(value: str | None) -> str:
     return (value or "").strip().lower()[:320]
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def valid_email(email: str) -> bool:
+    """A plausible address (no whitespace or line breaks: it goes into a mail header)."""
+    return len(email) <= 254 and _EMAIL.fullmatch(email) is not None
+
+
 def find_user(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == email)).first() if email else None
 
@@ -65,10 +75,6 @@ def start_session(user: User, target: str) -> Response:
     response = redirect(safe_next(target), 303)
     sessions.set_cookie(response, token, get_settings())
     return response
-
-
-def link(path: str, token: str) -> str:
-    return f"{get_settings().public_url}{path}?token={token}"
 
 
 @bp.get("/login")
@@ -96,7 +102,7 @@ def login():
         db.session.commit()
         return _login_error(WRONG, 401)
     if not user.email_verified:
-        _send_verification(user)
+        account_mail.send_verification(user)
         db.session.commit()
         return _login_error("Confirm your email address first: we sent you a new link.", 403)
     ratelimit.reset(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, email)
@@ -112,13 +118,6 @@ def _login_error(message: str, status: int) -> tuple[str, int]:
                            email=request.form.get("email", "")[:320]), status
 
 
-def _send_verification(user: User) -> None:
-    token = email_tokens.issue(user, "verify")
-    mail.send_later(get_settings(), user.email, "Confirm your email address for Inflow",
-                    f"Hello {user.first_name},\n\nconfirm your email address to start using Inflow:\n"
-                    f"{link('/verify', token)}\n\nThe link works once, within 24 hours.\n")
-
-
 @bp.post("/logout")
 @login_required
 def logout():
@@ -129,24 +128,6 @@ def logout():
     response = make_response(redirect("/login", 303))
     sessions.clear_cookie(response)
     return response
-
-
-@bp.get("/verify")
-def verify_form():
-    user = email_tokens.peek(request.args.get("token", ""), "verify")
-    return render_template("auth/verify.html", valid=user is not None, token=request.args.get("token", ""))
-
-
-@bp.post("/verify")
-@csrf.anonymous_form
-def verify():
-    user = email_tokens.consume(request.form.get("token", ""), "verify")
-    if user is None:
-        return render_template("auth/verify.html", valid=False), 400
-    user.email_verified = True
-    audit("email.verified", user)
-    db.session.commit()
-    return start_session(user, "/settings")
 
 
 @bp.get("/password/forgot")
@@ -163,13 +144,9 @@ def forgot():
     within = ratelimit.hit(conn, ratelimit.RESETS_PER_EMAIL, email) and within_ip
     user = find_user(email) if within else None
     if user is not None:
-        token = email_tokens.issue(user, "reset")
+        account_mail.send_reset(user)
         audit("password.reset_requested", user)
         db.session.commit()
-        mail.send_later(get_settings(), user.email, "Reset your Inflow password",
-                        f"Someone asked to reset the password of your Inflow account.\n\n"
-                        f"Choose a new password here (the link works once, within 30 minutes):\n"
-                        f"{link('/password/reset', token)}\n\nIf it was not you, ignore this message.\n")
     # The same page whether or not the address has an account, and whether or not we were rate limited.
     return render_template("auth/forgot.html", sent=True)
 

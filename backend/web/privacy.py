@@ -23,7 +23,7 @@ from backend.extensions import db
 from backend.models import Blob, BlobChunk, OrgConnection, User
 from backend.models.audit import record
 from backend.models.base import utcnow
-from backend.security import egress, sessions
+from backend.security import egress, passwords, sessions
 from backend.security.crypto import DecryptionError
 from backend.web.auth import audit, client_ip
 from backend.web.authn import admin_required, current_identity
@@ -180,9 +180,12 @@ def erase_account(account_id: str) -> int:
 def delete_account():
     identity = current_identity()
     account, admin = identity.account, identity.user
-    if request.form.get("confirm", "").strip().casefold() != account.company.strip().casefold():
-        from backend.web.settings_pages import _page
-        return _page(400, delete_error="Type the company name exactly to confirm.")
+    named = request.form.get("confirm", "").strip().casefold() == account.company.strip().casefold()
+    # Re-authenticate: a hijacked session alone must not be enough to erase everything.
+    proven = admin.password_hash is None or passwords.verify(admin.password_hash, request.form.get("password", ""))
+    if not (named and proven):
+        from backend.web.settings_pages import settings_page
+        return settings_page(400, delete_error="Type the company name and your password to confirm.")
     revoked, failed = revoke_org_tokens(account.id)
     user_ids = [u.id for u in identity.scope.all(User)]
     for user_id in user_ids:

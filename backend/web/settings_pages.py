@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request
 
-from backend import mail
 from backend.extensions import db
 from backend.models import User
 from backend.models.accounts import ROLES
-from backend.security import email_tokens, ratelimit
-from backend.web.auth import audit, find_user, link, normalize_email
+from backend.security import ratelimit
+from backend.web import account_mail
+from backend.web.auth import audit, find_user, normalize_email, valid_email
 from backend.web.authn import admin_required, current_identity, login_required
-from backend.web.context import get_redis, get_settings
+from backend.web.context import get_redis
 from backend.web.signup import REGION_NAMES
 
 bp = Blueprint("settings_pages", __name__)
@@ -25,7 +25,7 @@ def _no_store(response):
     return response
 
 
-def _page(status: int = 200, **messages: str):
+def settings_page(status: int = 200, **messages: str):
     identity = current_identity()
     users = identity.scope.all(User, order_by=User.created_at)
     return render_template("settings/index.html", account=identity.account, me=identity.user,
@@ -37,7 +37,7 @@ def _page(status: int = 200, **messages: str):
 @bp.get("/settings")
 @login_required
 def index():
-    return _page()
+    return settings_page()
 
 
 @bp.post("/settings/retention")
@@ -46,7 +46,7 @@ def retention():
     identity = current_identity()
     raw = request.form.get("retention_days", "").strip()
     if not raw.isdigit() or not 0 <= int(raw) <= RETENTION_MAX_DAYS:
-        return _page(400, retention_error=f"Choose a whole number of days from 0 to {RETENTION_MAX_DAYS}.")
+        return settings_page(400, retention_error=f"Choose whole days from 0 to {RETENTION_MAX_DAYS}.")
     old, new = identity.account.retention_days, int(raw)
     if old != new:
         identity.account.retention_days = new  # only this field: nothing else in the form is read
@@ -60,13 +60,13 @@ def retention():
 def invite():
     identity = current_identity()
     email, role = normalize_email(request.form.get("email")), request.form.get("role", "user")
-    if "@" not in email or " " in email or role not in ROLES:
-        return _page(400, invite_error="Enter an email address and choose a role.")
+    if not valid_email(email) or role not in ROLES:
+        return settings_page(400, invite_error="Enter an email address and choose a role.")
     if not ratelimit.hit(get_redis(), ratelimit.INVITES_PER_ACCOUNT, identity.account.id):
-        return _page(429, invite_error="Too many invitations today. Try again tomorrow.")
+        return settings_page(429, invite_error="Too many invitations today. Try again tomorrow.")
     existing = find_user(email)
     if existing is not None and existing.account_id == identity.account.id:
-        return _page(400, invite_error="That person is already a user of this account.")
+        return settings_page(400, invite_error="That person is already a user of this account.")
     if existing is None:
         _invite_new_user(identity, email, role)
     else:
@@ -74,20 +74,14 @@ def invite():
         # which addresses have accounts elsewhere. The owner of the address is told.
         audit("user.invite_existing_email", identity.user)
         db.session.commit()
-        mail.send(get_settings(), email, "An invitation to Inflow",
-                  f"{identity.user.first_name} invited you to their Inflow account, but this email address "
-                  "already belongs to another Inflow account. Ask them to invite another address.\n")
-    return _page(200, invite_sent=email)
+        account_mail.send_invitation_to_taken_address(identity.user, email)
+    return settings_page(200, invite_sent=email)
 
 
 def _invite_new_user(identity, email: str, role: str) -> None:
-    user = identity.scope.add(User(email=email, role=role, first_name=request.form.get("first_name", "")[:80],
-                                   last_name=request.form.get("last_name", "")[:80]))
+    first, last = (account_mail.one_line(request.form.get(k, "")) for k in ("first_name", "last_name"))
+    user = identity.scope.add(User(email=email, role=role, first_name=first, last_name=last))
     db.session.flush()
-    token = email_tokens.issue(user, "invite")
+    account_mail.send_invitation(identity.user, identity.account, user)
     audit("user.invited", identity.user, target=user.id, role=role)
     db.session.commit()
-    mail.send(get_settings(), email, f"Join {identity.account.company} on Inflow",
-              f"{identity.user.first_name} {identity.user.last_name} invited you to {identity.account.company}'s "
-              f"Inflow account.\n\nChoose your password to join (the link works once, within 7 days):\n"
-              f"{link('/invite/accept', token)}\n")

@@ -1,15 +1,19 @@
-"""Sign-up: a new account in this region with its first user as admin, confirmed by email."""
+"""Sign-up: a new account in this region with its first user as admin, confirmed by email.
+
+Confirming asks for the password chosen at sign-up: whoever signed up with someone else's address cannot
+have the owner confirm it for them by clicking the link (account pre-hijacking).
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request
 
-from backend import mail
 from backend.extensions import db
 from backend.models import Account, User
-from backend.security import csrf, passwords, ratelimit
+from backend.security import csrf, email_tokens, passwords, ratelimit
 from backend.settings import REGIONS
-from backend.web.auth import _send_verification, audit, client_ip, find_user, normalize_email
+from backend.web import account_mail
+from backend.web.auth import audit, client_ip, find_user, normalize_email, start_session, valid_email
 from backend.web.context import get_redis, get_settings
 
 bp = Blueprint("signup", __name__)
@@ -40,10 +44,10 @@ def signup_form():
 def _validate(form) -> dict[str, str]:
     errors = {}
     for name, limit in (("first_name", 80), ("last_name", 80), ("company", 255)):
-        if not form.get(name, "").strip() or len(form.get(name, "")) > limit:
-            errors[name] = f"Enter 1 to {limit} characters."
-    email = normalize_email(form.get("email"))
-    if "@" not in email or " " in email or len(email) > 254:
+        value = form.get(name, "")
+        if not value.strip() or len(value) > limit or account_mail.has_control_characters(value):
+            errors[name] = f"Enter 1 to {limit} characters on one line."
+    if not valid_email(normalize_email(form.get("email"))):
         errors["email"] = "Enter an email address."
     country = form.get("country", "").strip()
     if len(country) != 2 or not country.isascii() or not country.isalpha():
@@ -94,7 +98,7 @@ def _create_account(email: str, password_hash: str) -> None:
                 last_name=form["last_name"].strip(), password_hash=password_hash, role="admin")
     db.session.add(user)
     db.session.flush()
-    _send_verification(user)
+    account_mail.send_verification(user)
     audit("signup", user)
     db.session.commit()
 
@@ -103,7 +107,34 @@ def _tell_existing_user(user: User) -> None:
     # The page says "check your email" either way; only the mailbox owner learns the address is taken.
     audit("signup.existing_email", user)
     db.session.commit()
-    mail.send_later(get_settings(), user.email, "You already have an Inflow account",
-                    "Someone (hopefully you) tried to sign up for Inflow with this address, which already "
-                    f"has an account.\n\nLog in: {get_settings().public_url}/login\n"
-                    f"Forgot your password? {get_settings().public_url}/password/forgot\n")
+    account_mail.send_already_registered(user)
+
+
+@bp.get("/verify")
+def verify_form():
+    token = request.args.get("token", "")
+    valid = email_tokens.peek(token, "verify") is not None
+    return render_template("auth/verify.html", valid=valid, token=token)
+
+
+@bp.post("/verify")
+@csrf.anonymous_form
+def verify():
+    token, ip = request.form.get("token", ""), client_ip()
+    user = email_tokens.peek(token, "verify")
+    conn = get_redis()
+    if user is None or ratelimit.exceeded(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, user.email):
+        return render_template("auth/verify.html", valid=False), 400
+    if not passwords.verify(user.password_hash, request.form.get("password", "")):
+        ratelimit.hit(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, user.email)
+        ratelimit.hit(conn, ratelimit.LOGIN_FAILURES_PER_IP, ip)
+        audit("email.verify_failed", user)
+        db.session.commit()
+        return render_template("auth/verify.html", valid=True, token=token,
+                               error="That is not the password chosen at sign-up."), 400
+    if email_tokens.consume(token, "verify") is None:
+        return render_template("auth/verify.html", valid=False), 400
+    user.email_verified = True
+    audit("email.verified", user)
+    db.session.commit()
+    return start_session(user, "/settings")

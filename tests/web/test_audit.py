@@ -47,7 +47,7 @@ def test_account_flows_are_audited_without_content(client, smtp, caplog):  # noq
                      "retention.changed", "user.invited", "invite.accepted", "data.exported", "logout", "login"):
         assert expected in actions, expected
     assert all(e.ip and e.created_at and (e.user_id or e.action == "login.failed") for e in kept)
-    admin.submit("/settings", "/settings/delete-account", {"confirm": "Acme"})
+    admin.submit("/settings", "/settings/delete-account", {"confirm": "Acme", "password": NEW_PASSWORD})
     bodies = [m.get_content() for m in smtp.messages]
 
     # The account's own history goes with it; the deletion itself is kept, outside the account.

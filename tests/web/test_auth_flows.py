@@ -34,14 +34,16 @@ def test_sign_up_makes_an_unverified_admin_who_confirms_by_email(client, smtp): 
     assert page.status_code == 200
     db.session.expire_all()
     assert not db.session.get(User, user.id).email_verified  # opening the link (GET) changes nothing
-    response = browser.submit(f"/verify?token={token}", "/verify", {"token": token})
+    wrong = browser.submit(f"/verify?token={token}", "/verify", {"token": token, "password": "not the one"})
+    assert wrong.status_code == 400 and browser.cookie(sessions.COOKIE_NAME) is None
+    response = browser.submit(f"/verify?token={token}", "/verify", {"token": token, "password": PASSWORD})
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(User, user.id).email_verified
     assert browser.cookie(sessions.COOKIE_NAME) is not None
 
     # Single use: the same link does not work twice.
-    again = browser.post("/verify", {"token": token, "csrf_token": browser.csrf("/login")})
+    again = browser.post("/verify", {"token": token, "password": PASSWORD, "csrf_token": browser.csrf("/login")})
     assert again.status_code == 400
 
 
@@ -54,7 +56,7 @@ def test_verification_link_from_an_earlier_mail_stops_working(client, smtp):  # 
     first = smtp.link("ada@example.com", "/verify")
     log_in(browser, "ada@example.com")  # unverified: mails a new link
     smtp.wait_for(2)
-    assert browser.submit("/login", "/verify", {"token": first}).status_code == 400
+    assert browser.submit("/login", "/verify", {"token": first, "password": PASSWORD}).status_code == 400
 
 
 def test_sign_up_for_another_region_points_there_and_stores_nothing(client, smtp):  # noqa: F811
@@ -163,3 +165,33 @@ def test_next_parameter_only_redirects_within_the_site(client, smtp):  # noqa: F
         response = browser.submit("/login", "/login", {"email": "ada@example.com", "password": PASSWORD,
                                                        "next": target})
         assert response.headers["Location"] == expected
+
+
+def test_someone_who_signed_up_with_my_address_cannot_have_me_confirm_it(client, smtp):  # noqa: F811
+    """Pre-hijacking: the owner of the mailbox clicking the link does not confirm an account whose password
+    an attacker chose; confirming needs that password."""
+    attacker = Browser(client, ip="203.0.113.13")
+    attacker.submit("/signup", "/signup", {
+        "first_name": "Ada", "last_name": "L", "email": "ada@example.com", "company": "Trap",
+        "country": "GB", "region": "eu-frankfurt", "password": "attacker chosen password"})
+    smtp.wait_for(1)
+    token = smtp.link("ada@example.com", "/verify")
+    owner = Browser(client.application.test_client(), ip="192.0.2.1")
+    response = owner.submit(f"/verify?token={token}", "/verify", {"token": token, "password": "my own password!"})
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert not db.session.scalars(select(User)).one().email_verified
+
+
+def test_names_with_line_breaks_are_refused(client, smtp):  # noqa: F811
+    browser = Browser(client)
+    response = browser.submit("/signup", "/signup", {
+        "first_name": "Ada", "last_name": "L", "email": "ada@example.com", "company": "Acme\r\nBcc: x@evil.example",
+        "country": "GB", "region": "eu-frankfurt", "password": PASSWORD})
+    assert response.status_code == 400
+    for email in ("ada@example.com\r\nBcc: x@evil.example", "ada example@x.com", "ada@localhost", "@x.com"):
+        response = browser.submit("/signup", "/signup", {
+            "first_name": "Ada", "last_name": "L", "email": email, "company": "Acme",
+            "country": "GB", "region": "eu-frankfurt", "password": PASSWORD})
+        assert response.status_code == 400, email
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0

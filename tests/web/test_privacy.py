@@ -16,7 +16,7 @@ from backend.models.base import utcnow
 from backend.web.context import get_blob_store
 from backend.web.privacy import tenant_tables
 from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
-from tests.accounts_support import Browser, app_config, localorg_ca, sign_up, smtp  # noqa: F401
+from tests.accounts_support import PASSWORD, Browser, app_config, localorg_ca, sign_up, smtp  # noqa: F401
 
 
 def _account_id(email: str) -> str:
@@ -109,9 +109,10 @@ def test_delete_account_revokes_tokens_and_erases_every_row(client, smtp, org, l
     keep_rows = _rows_for(keep_id)
     assert _rows_for(account_id)["blobs"] == 2
 
-    wrong = browser.submit("/settings", "/settings/delete-account", {"confirm": "Not the name"})
-    assert wrong.status_code == 400 and _rows_for(account_id)["accounts"] == 1
-    done = browser.submit("/settings", "/settings/delete-account", {"confirm": "acme"})
+    for form in ({"confirm": "Not the name", "password": PASSWORD}, {"confirm": "Acme", "password": "guess"}):
+        wrong = browser.submit("/settings", "/settings/delete-account", form)
+        assert wrong.status_code == 400 and _rows_for(account_id)["accounts"] == 1
+    done = browser.submit("/settings", "/settings/delete-account", {"confirm": "acme", "password": PASSWORD})
     assert done.status_code == 200
 
     # Revoked at Salesforce: neither token works there any more.
