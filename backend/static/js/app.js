@@ -74,35 +74,48 @@ export function navigate(hash) {
   if (location.hash === hash) show(); else location.hash = hash;
 }
 
-function canvasClient(launch) {
-  if (launch.client) return launch.client;
-  // The Canvas SDK names the frame "canvas-frame-<instanceId>"; the host page is the referrer.
-  if (!window.name.startsWith("canvas-frame-")) return null;
-  let origin = "*"; // only our height is posted, nothing secret
-  try { origin = document.referrer ? new URL(document.referrer).origin : "*"; } catch { origin = "*"; }
-  return { instanceId: window.name.slice("canvas-frame-".length), targetOrigin: origin };
+// Salesforce appends "#<host page origin>" to the canvas URL (the Canvas SDK reads it from there); the
+// router owns the hash afterwards, so it is taken once, at start.
+function takeHostOrigin() {
+  const raw = location.hash.slice(1);
+  if (!raw || raw.startsWith("/")) return null;
+  let origin = null;
+  try { origin = new URL(decodeURIComponent(raw)).origin; } catch { origin = null; }
+  history.replaceState(null, "", `${location.pathname}${location.search}#/`);
+  return origin;
 }
 
-function sizeFrame(launch) {
+function canvasClient(launch, hostOrigin) {
+  if (launch.client) return launch.client;
+  if (!window.name.startsWith("canvas-frame-") || !hostOrigin) return null;
+  return { instanceId: window.name.slice("canvas-frame-".length), targetOrigin: hostOrigin };
+}
+
+// Grow the canvas frame with the content (Sfdc.canvas.client.autogrow when the SDK is loaded; otherwise the
+// same "resize" message the SDK would post to the host page).
+function sizeFrame(launch, hostOrigin) {
   if (window.parent === window) return;
-  const client = canvasClient(launch);
+  const client = canvasClient(launch, hostOrigin);
+  if (!client) return;
   const sdk = window.Sfdc && window.Sfdc.canvas && window.Sfdc.canvas.client;
-  if (sdk && client) { sdk.autogrow(client, true, 300); return; }
-  // Without the Canvas SDK, tell the host page our height the way a canvas app does.
+  if (sdk && sdk.autogrow) { sdk.autogrow(client, true, 300); return; }
   let last = 0;
+  let seq = 0;
   const report = () => {
-    const height = Math.ceil(document.documentElement.scrollHeight);
-    if (height !== last) {
-      last = height;
-      window.parent.postMessage({ type: "inflow:resize", height }, client ? client.targetOrigin : "*");
-    }
+    const height = Math.ceil(document.body.getBoundingClientRect().height) + 16;
+    if (Math.abs(height - last) < 2) return;
+    last = height;
+    const message = { seq: ++seq, src: "client", targetModule: "Canvas",
+      body: { type: "resize", config: { client }, size: { height: `${height}px` } } };
+    window.parent.postMessage(JSON.stringify(message), client.targetOrigin);
   };
   new ResizeObserver(report).observe(document.body);
   report();
 }
 
+const hostOrigin = takeHostOrigin();
 const launch = api.init();
-sizeFrame(launch);
+sizeFrame(launch, hostOrigin);
 window.addEventListener("hashchange", show);
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-download]");
@@ -112,5 +125,7 @@ document.addEventListener("click", (event) => {
     () => announce(`${link.dataset.download} downloaded`),
     (err) => announce(err.message));
 });
-if (!location.hash && launch.record_id) location.hash = `#/record/${launch.record_id}`;
+if ((!location.hash || location.hash === "#/") && launch.record_id) {
+  history.replaceState(null, "", `#/record/${launch.record_id}`);
+}
 show();
