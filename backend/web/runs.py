@@ -11,12 +11,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from backend.extensions import db
-from backend.models import Job, Run
+from backend.models import Job, OrgConnection, Run
 from backend.models.audit import record
 from backend.models.runs import InvalidTransition
 from backend.runs import service
 from backend.web.authn import current_identity, login_required
-from backend.web.ui_data import STATE_LABELS, RunFilters, recent_runs
+from backend.web.ui_data import STATE_LABELS, RunFilters, recent_runs, run_record_url
 
 bp = Blueprint("runs_api", __name__)
 ERROR_ROWS_SCANNED = 5000
@@ -106,6 +106,18 @@ def download(run_id: str, kind: str) -> Response:
     return Response(stream_with_context(body()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Content-Length": str(blob.size)})
+
+
+@bp.get("/api/runs/<run_id>/record")
+@login_required
+def record_link(run_id: str) -> Response:
+    """The run's Import_Run__c record page in the org, once the run history has been written there."""
+    me = current_identity()
+    run = me.scope.get(Run, run_id)
+    job = me.scope.get(Job, run.job_id)
+    orgs = me.scope.all(OrgConnection, OrgConnection.id == job.org_connection_id) if job.org_connection_id else []
+    usable = orgs and orgs[0].status == "connected"
+    return jsonify(url=run_record_url(orgs[0], run) if usable else None)
 
 
 @bp.get("/api/runs/<run_id>/errors")

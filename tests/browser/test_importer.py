@@ -91,6 +91,8 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.wait_for_selector("[data-error-list] li")
     assert "1 × AccountId: no Account has Name 'Nowhere Inc'" in frame.inner_text("[data-error-list]")
     assert {r["LastName"] for r in sfapi.query("SELECT LastName FROM Contact")["records"]} == {"Lovelace", "Turing"}
+    link = frame.wait_for_selector("[data-record-link]:not(.slds-hide)")
+    assert "/lightning/r/inflow__Import_Run__c/" in link.get_attribute("href")
     shot(page, "06-run-finished-1280")
     page.set_viewport_size({"width": 360, "height": 800})
     shot(page, "06-run-finished-360")
@@ -120,6 +122,13 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     assert "Run of Contact from contacts.csv" in record.inner_text("h1")
     shot(page, "09-record-page-run")
 
+    job_id = sfapi.query("SELECT Id FROM inflow__Import_Job__c")["records"][0]["Id"]
+    job_page = open_record(page, sf_org, "inflow__Import_Job__c", job_id)
+    screen(job_page, "job")
+    assert job_page.inner_text("h1") == "Contact from contacts.csv"
+    assert job_page.inner_text("table").count("Rolled back") == 1
+    shot(page, "10-record-page-job")
+
 
 def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noqa: F811
     frame = open_tab(page, sf_org)
@@ -135,7 +144,7 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     screen(frame, "instances")
     item = f"[data-instance='{conn.id}']"
     assert frame.inner_text(f"{item} [data-status]") == "Connected"
-    shot(page, "10-instances")
+    shot(page, "11-instances")
     frame.click(f"{item} [data-disconnect]")
     frame.click(f"{item} [data-disconnect]:has-text('Really disconnect')")
     frame.wait_for_selector(f"{item} [data-status]:has-text('Disconnected')")
@@ -143,7 +152,7 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     db.session.expire_all()
     assert db.session.get(OrgConnection, conn.id).status == "disconnected"
     assert other.sessions.check(other.ready_token) is None  # revoked at Salesforce too
-    shot(page, "11-instance-disconnected")
+    shot(page, "12-instance-disconnected")
 
 
 def test_a_tampered_signed_request_shows_an_error_page_and_nothing_else(page, sf_org):
@@ -160,4 +169,4 @@ def test_a_tampered_signed_request_shows_an_error_page_and_nothing_else(page, sf
     assert "could not verify" in frame.inner_text("h1")
     assert frame.query_selector("#inflow-screen") is None and frame.query_selector("nav") is None
     assert frame.query_selector("#inflow-boot") is None  # no app token was handed out
-    shot(page, "12-tampered")
+    shot(page, "13-tampered")

@@ -23,6 +23,7 @@ export function mount(root, ctx) {
   let lastAnnounced = -1;
   let stopped = false;
   let errorsShown = false;
+  let linkAsked = false;
 
   function fraction(p) {
     if (!ACTIVE.has(p.state)) return p.state === "failed" && !p.rows_read ? 0 : 1;
@@ -60,6 +61,17 @@ export function mount(root, ctx) {
     lastAnnounced = step;
     lastState = p.state;
     if (!ACTIVE.has(p.state) && p.error_file && !errorsShown) { errorsShown = true; showErrors(); }
+    if (!ACTIVE.has(p.state) && !linkAsked) { linkAsked = true; findRecord(); }
+  }
+
+  // The run's record in Salesforce is written by the worker, so it may appear after this page was rendered.
+  async function findRecord() {
+    const link = $("[data-record-link]");
+    if (!link.classList.contains("slds-hide")) return;
+    try {
+      const { url } = await api.get(`/api/runs/${runId}/record`);
+      if (url) { link.href = url; link.classList.remove("slds-hide"); }
+    } catch { /* no link is fine: the run's details are all here */ }
   }
 
   async function showErrors() {
