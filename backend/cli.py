@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from backend.cli_import import inflow_group
 from backend.extensions import db
 from backend.security import keys as key_ops
 from backend.security.crypto import generate_keyring, save_keyring
@@ -14,6 +15,7 @@ from backend.web.context import get_blob_store, get_keyring, get_settings
 def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(purge_command)
+    app.cli.add_command(inflow_group)
 
 
 @click.group("keys", help="Manage the AES-256-GCM keyring.")

@@ -131,15 +131,26 @@ class BlobResultParts:
         """
         out = self.store.create(self.account_id, "result", name=file_name,
                                 expires_at=expiry_for("result", self.retention_days))
-        names = self.part_names(prefix)
-        if not names:
-            empty_header(out)
-        for i, name in enumerate(names):
-            stream = self.read(name)
-            data = stream.read() if stream is not None else b""
-            data = data.removeprefix(BOM)
-            out.write(BOM + data if i == 0 else data[_header_end(data):])
+        join_parts((self.read(n) for n in self.part_names(prefix)), out, empty_header)
         return out.finish().id
+
+
+def join_parts(parts: Iterable[BinaryIO | None], out: BinaryIO, empty_header: Callable[[BinaryIO], None]) -> int:
+    """Write CSV parts (each with its header, maybe a BOM) to `out` as one file: one BOM, one header.
+
+    One part is in memory at a time (a chunk's worth). Returns how many parts were joined.
+    """
+    count = 0
+    for stream in parts:
+        if stream is None:
+            continue
+        with stream:
+            data = stream.read().removeprefix(BOM)
+        out.write(BOM + data if count == 0 else data[_header_end(data):])
+        count += 1
+    if count == 0:
+        empty_header(out)
+    return count
 
 
 def _header_end(data: bytes) -> int:

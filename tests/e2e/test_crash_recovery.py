@@ -28,11 +28,10 @@ from backend.runs import service
 from backend.runs.parts import BOM
 from backend.web.context import get_blob_store
 from sfdx.localorg.pytest_plugin import localorg, make_org, sf_session  # noqa: F401
-from tests.runs.factories import CLIENT_ID, CLIENT_SECRET, account, connect, csv_job
+from tests.runs.factories import CLIENT_ID, CLIENT_SECRET, account, connect, csv_job, legacy_id_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 4000
-META = '<?xml version="1.0" encoding="UTF-8"?>\n<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">{}</CustomField>'
 WAIT_SECONDS = 180  # a generous bound on waiting, not an assertion about speed
 
 
@@ -40,15 +39,6 @@ WAIT_SECONDS = 180  # a generous bound on waiting, not an assertion about speed
 def app_config(app_config: dict) -> dict:
     return {**app_config, "salesforce_client_id": CLIENT_ID, "salesforce_client_secret": CLIENT_SECRET,
             "egress_allow_loopback": True}
-
-
-def _legacy_id_tree(root: Path) -> Path:
-    """Contact.Legacy_Id__c, an external id: the upsert key of the import."""
-    path = root / "objects/Contact/fields/Legacy_Id__c.field-meta.xml"
-    path.parent.mkdir(parents=True)
-    path.write_text(META.format("<fullName>Legacy_Id__c</fullName><externalId>true</externalId><label>Legacy Id"
-                                "</label><length>20</length><type>Text</type><unique>true</unique>"))
-    return root
 
 
 def _csv(n: int) -> bytes:
@@ -101,7 +91,7 @@ def _fresh_run(run_id: str) -> Run:
 
 def test_a_killed_worker_s_run_is_finished_by_the_next_worker(app, app_config, make_org, localorg,  # noqa: F811
                                                                sf_session, tmp_path):  # noqa: F811
-    org = make_org(source_dir=_legacy_id_tree(tmp_path))
+    org = make_org(source_dir=legacy_id_tree(tmp_path))
     acct = account()
     conn = connect(acct, org)
     mapping = {"object": "Contact", "operation": "upsert", "match_key": "Legacy_Id__c", "fields": [

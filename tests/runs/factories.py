@@ -63,3 +63,17 @@ CONTACT_MAPPING: dict[str, Any] = {
     "fields": [{"field": "FirstName", "column": "First Name"}, {"field": "LastName", "column": "Last Name"},
                {"field": "Email", "column": "Email"}],
 }
+
+
+_FIELD_META = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+               '<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">{}</CustomField>')
+
+
+def legacy_id_tree(root: Path) -> Path:
+    """An SFDX tree adding Contact.Legacy_Id__c, an external id (the upsert key)."""
+    path = root / "objects/Contact/fields/Legacy_Id__c.field-meta.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_FIELD_META.format(
+        "<fullName>Legacy_Id__c</fullName><externalId>true</externalId><label>Legacy Id</label>"
+        "<length>20</length><type>Text</type><unique>true</unique>"))
+    return root
