@@ -113,6 +113,13 @@ def bench_rest(c: Client, total: int) -> None:
           f"{total / elapsed:,.0f} records/s")
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """utime + stime of the localorg process (what the work costs, whatever else loads the machine)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as fh:
         line = next(line for line in fh if line.startswith("VmRSS"))
@@ -134,7 +141,10 @@ def main() -> None:
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         c = Client(json.loads(state_file.read_text()))
+        cpu = server_cpu_seconds(child.pid)
         bench_bulk(c, args.rows, args.accounts)
+        print(f"server CPU during bulk: {server_cpu_seconds(child.pid) - cpu:.1f} s; load average now "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"server RSS after bulk: {server_rss_mb(child.pid):,.0f} MB")
         if args.rest_records:
             bench_rest(c, args.rest_records)

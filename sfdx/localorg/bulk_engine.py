@@ -7,6 +7,7 @@ costs a few bytes a row rather than a copy of its data.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import queue
@@ -14,6 +15,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ UNPROCESSED, CREATED, UPDATED, FAILED = 0, 1, 2, 3
 INTERNAL_BATCH = 10_000   # Bulk 2.0 splits a job into batches of 10,000 records (BulkGuide "Limits")
 LOCK_SLICE = 500          # rows written per hold of the store lock, so REST calls interleave
 _NO_ID = b"\0" * 18
+GC_PAUSE_BYTES = 1 << 20  # uploads above 1 MB write with the cyclic GC paused
 
 
 class RowBatch:
@@ -87,6 +90,34 @@ class RowBatch:
             yield row, status, rid.strip("\0"), errors.get(i, "")
 
 
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+
+
+@contextmanager
+def _gc_paused(wanted: bool) -> Iterator[None]:
+    """Pause the cyclic GC while any big batch is being written (counted, as workers of several orgs run).
+
+    A million new long-lived records make the collector rescan the growing heap again and again; records
+    hold no reference cycles, and freezing them afterwards keeps later collections from rescanning them.
+    """
+    global _gc_pauses
+    if not wanted:
+        yield
+        return
+    with _gc_lock:
+        _gc_pauses += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0:
+                gc.enable()
+                gc.freeze()
+
+
 def header_error(obj: SObjectType, op: str, header: list[str], ext_id: str | None) -> str | None:
     """The job-level failure Salesforce reports for a bad header row, or None."""
     for col in header:
@@ -135,7 +166,10 @@ def process(org: Org, batch: RowBatch, op: str, obj_name: str, ext_id: str | Non
             return
         if plan is not None and plan.tracker is None and org.knobs.lock_rate > 0:
             plan.tracker = LockTracker(org.store, obj, header, op, org.knobs.lock_rate, org.knobs.lock_seed)
-        _write_rows(org, batch, op, obj.name, header, rows, ext_id, user, plan, aborted, batch.kind == "csv")
+        # Millions of new long-lived records make the cyclic GC rescan the growing heap again and again;
+        # records hold no cycles, so pause it while writing and freeze what survived afterwards.
+        with _gc_paused(batch.size > GC_PAUSE_BYTES):
+            _write_rows(org, batch, op, obj.name, header, rows, ext_id, user, plan, aborted, batch.kind == "csv")
     finally:
         batch.millis = int((time.monotonic() - started) * 1000)
         batch.freeze()
