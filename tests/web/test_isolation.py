@@ -29,6 +29,7 @@ ROUTES = [
     ("POST", "/api/runs/{id}/rollback", "run"),
     ("GET", "/api/runs/{id}/files/success", "run"),
     ("GET", "/api/runs/{id}/errors", "run"),
+    ("GET", "/api/runs/{id}/record", "run"),
     ("GET", "/ui/runs/{id}", "run"),
 ]
 # Routes whose id is not one of our rows (so there is no other tenant's row to ask for), with the reason.
