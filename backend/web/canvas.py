@@ -7,17 +7,20 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from backend.extensions import db
 from backend.models.audit import record
 from backend.salesforce.oauth import authorization_url, salesforce_url
+from backend.security import ratelimit
 from backend.security.canvas import CanvasError, CanvasRequest, verify_signed_request
 from backend.security.headers import allow_sources, framed_by_salesforce
 from backend.security.tokens import TokenError, issue_app_token, seal, unseal
 from backend.web.canvas_launch import Launch, LaunchRefused, find_account, provision_once
-from backend.web.context import get_keyring, get_settings
+from backend.web.context import get_keyring, get_redis, get_settings
 from backend.web.regions import RegionUnavailable, elsewhere_page, region_holding
 from backend.web.ui import render_shell
 
 bp = Blueprint("canvas", __name__)
 APPROVAL = "canvas-approval"
 APPROVAL_MINUTES = 10
+# Forged requests are audited, but one address cannot fill the audit log: past this it gets 429 unaudited.
+REJECTIONS_PER_IP = ratelimit.Limit("canvas-reject-ip", 30, 15 * 60)
 
 
 class _Stop(Exception):
@@ -39,6 +42,8 @@ def _verify(signed_request: str) -> CanvasRequest:
                                      settings.canvas_request_max_age_minutes * 60)
     except CanvasError as err:
         db.session.rollback()
+        if not ratelimit.hit(get_redis(), REJECTIONS_PER_IP, _client_ip()):
+            raise _Stop(429, "Too many rejected requests", "Wait a few minutes, then open Inflow again.") from None
         record("canvas.rejected", ip=_client_ip(), reason=err.reason)  # never the payload: it holds a token
         db.session.commit()
         raise _Stop(401, "Inflow could not verify this request",

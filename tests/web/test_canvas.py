@@ -222,3 +222,9 @@ def test_only_an_admin_launch_reconnects_a_disconnected_org(client, sf_org):
     launch(client, sf_org)
     db.session.expire_all()
     assert db.session.scalars(select(OrgConnection)).one().status == "connected"
+
+
+def test_one_address_cannot_flood_the_audit_log_with_forgeries(client):
+    statuses = [client.post("/canvas", data={"signed_request": f"forged.{n}"}).status_code for n in range(32)]
+    assert statuses == [401] * 30 + [429, 429]
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "canvas.rejected")) == 30
