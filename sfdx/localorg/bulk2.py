@@ -7,6 +7,7 @@ Errors use the REST error array with Bulk 2.0's upper-case codes (INVALIDJOB, IN
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -60,7 +61,8 @@ def _find(job_id: str, kind: type[Job]) -> Job:
 # ---- ingest ------------------------------------------------------------------------------------------
 @blueprint.post("/ingest")
 def create_ingest() -> Response:
-    body = json_body() or {}
+    multipart = request.mimetype == "multipart/form-data"
+    body = _multipart_job() if multipart else (json_body() or {})
     org, session = current_org(), current_session()
     op = OPERATIONS.get(str(body.get("operation", "")).lower())
     if op is None:
@@ -83,7 +85,25 @@ def create_ingest() -> Response:
     state = bulk_state(org)
     with state.lock:
         state.jobs[job.id] = job
-    return sf_json(job.info(full=False))
+        if not multipart:
+            return sf_json(job.info(full=False))
+        # job and CSV in one request: the job is created already closed (BulkGuide "multipart")
+        part = request.files.get("content")
+        job.batch = RowBatch(part.read() if part else request.form.get("content", "").encode(), job.delimiter)
+        job.uploads = 1
+        job.set_state("UploadComplete")
+        out = job.info(full=False, content_url=False)
+        state.worker.submit(job.run)
+    return sf_json(out)
+
+
+def _multipart_job() -> dict[str, Any]:
+    try:
+        body = json.loads(request.form.get("job") or "{}")
+    except ValueError:
+        raise job_error("INVALIDJOB", "InvalidJob : Unable to parse the job part of the multipart request") \
+            from None
+    return body if isinstance(body, dict) else {}
 
 
 @blueprint.put("/ingest/<job_id>/batches")

@@ -163,6 +163,10 @@ class QueryJob(Job):
             return
         started = time.monotonic()
         self.set_state("InProgress")
+        if self.org.knobs.fail_bulk_jobs:
+            self.error_message = self.org.knobs.fail_bulk_message
+            self.set_state("Failed")
+            return
         result = self.executor.run(self.operation == "queryAll")
         d = self.delimiter
         self.header = d.join(quote(".".join(p.names)) for p in self.paths) + self.eol

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 
 import pytest
@@ -61,7 +62,8 @@ def test_insert_then_successful_results_in_salesforce_format(ext_org, sf, write_
     assert all(i.startswith("001") and len(i) == 18 for i in ids)
     names = {r["Id"]: r["Name"] for r in sf.query("SELECT Id, Name FROM Account")["records"]}
     assert names == {ids[0]: "Acme", ids[1]: "Globex"}
-    assert sf.bulk2.Account.get_failed_records(res["job_id"]) == '"sf__Id","sf__Error",Name,External_Id__c,Description\n'
+    failed = sf.bulk2.Account.get_failed_records(res["job_id"])
+    assert failed == '"sf__Id","sf__Error",Name,External_Id__c,Description\n'
 
 
 def test_lookup_by_parent_external_id_and_row_failures(ext_org, sf, write_csv):
@@ -202,3 +204,13 @@ def test_bulk2_needs_v41_and_a_valid_session(org, sf_session):
     bad = sf_session.get(org.instance_url + V, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
     assert bad.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+def test_multipart_create_uploads_and_closes_in_one_request(org, sf_session):
+    job = {"object": "Contact", "contentType": "CSV", "operation": "insert", "lineEnding": "LF"}
+    r = sf_session.post(org.instance_url + V, headers={"Authorization": f"Bearer {org.ready_token}"}, files={
+        "job": (None, json.dumps(job), "application/json"),
+        "content": ("content", b"FirstName,LastName\nAstro,Nomical\nHootie,McOwl\n", "text/csv")})
+    assert r.status_code == 200 and r.json()["state"] == "UploadComplete" and "contentUrl" not in r.json()
+    info = wait_done(sf_session, org, r.json()["id"])
+    assert (info["state"], info["numberRecordsProcessed"]) == ("JobComplete", 2)

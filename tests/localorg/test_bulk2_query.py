@@ -6,6 +6,9 @@ import csv
 import io
 import time
 
+import pytest
+from simple_salesforce.exceptions import SalesforceOperationError
+
 
 def headers(org) -> dict[str, str]:
     return {"Authorization": f"Bearer {org.ready_token}", "Content-Type": "application/json"}
@@ -57,3 +60,9 @@ def test_bad_soql_is_rejected_when_the_job_is_created(org, sf_session):
     assert r.status_code == 400
     assert r.json()[0]["errorCode"] == "INVALID_FIELD"
     assert "No such column 'Nope' on entity 'Account'" in r.json()[0]["message"]
+
+
+def test_forced_failure_knob_fails_query_jobs(org, sf):
+    org.knobs.fail_bulk_jobs, org.knobs.fail_bulk_message = True, "InternalServerError : forced"
+    with pytest.raises(SalesforceOperationError, match="InternalServerError : forced"):
+        list(sf.bulk2.Account.query("SELECT Id FROM Account", wait=0.1))
