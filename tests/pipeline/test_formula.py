@@ -153,3 +153,10 @@ def test_column_names_with_brackets_spaces_and_any_case() -> None:
     chunk = make_chunk(["Price [EUR]", "Net Amount"], [["12", "3"]], [2])
     formula = compile_formula("[Price [EUR]]] & '/' & [net amount]", chunk.columns)
     assert formula.text(Context(chunk.frame)).tolist() == ["12/3"]
+
+
+def test_text_is_read_as_a_number_the_jobs_way() -> None:
+    chunk = make_chunk(["Amount"], [["1.234,50"], ["99,5"]], [2, 3])
+    ctx = Context(chunk.frame, number_locale="de")
+    assert compile_formula("[Amount] > 100", chunk.columns).text(ctx).tolist() == ["true", "false"]
+    assert compile_formula("NUMBER([Amount]) * 2", chunk.columns).text(ctx).tolist() == ["2469", "199"]

@@ -185,3 +185,15 @@ def test_a_large_chunk_maps_in_one_pass() -> None:
     out = map_rows(mapping(), *rows)
     assert len(out) == 5000 and out.frame["Email"].iloc[-1] == "p4999@example.com"
     assert isinstance(out.frame["Email"].dtype, pd.StringDtype)
+
+
+def test_numbers_and_dates_from_formulas_are_not_reread_in_the_source_locale() -> None:
+    fields = [FieldMapping("LastName", column="Last"),
+              FieldMapping("Budget__c", formula='NUMBER([Budget], "de") * 2'),
+              FieldMapping("Score__c", formula="TRIM([Visits])"),
+              FieldMapping("Birthdate", formula='DATE([Born], "eu") + 1')]
+    options = Options(date_formats=["%Y-%d-%m"], number_locale="de")
+    out = map_rows(mapping(fields=fields, options=options), row(Budget="1.234,50", Visits="2,5", Born="29.03.1990"))
+    assert out.errors == []
+    assert out.frame.to_dict("records") == [{"LastName": "Lee", "Budget__c": "2469", "Score__c": "2.5",
+                                             "Birthdate": "1990-03-30"}]

@@ -2,10 +2,10 @@
 
 Every value is a pandas Series over the whole chunk, so a formula costs a few vectorised operations
 per chunk, not a Python call per row. Types: text (string dtype, NA = blank), number (float64, NaN =
-blank), bool (numpy bool), date (naive datetime64), datetime (UTC datetime64). Text is converted to a
-number, date or bool where one is needed (`[Amount] > 100`). Values a function cannot convert
-(NUMBER("abc"), DATE("31.02.2026", "eu")) become row errors; inside IF only the branch a row takes
-can report errors.
+blank), bool (numpy bool), date (naive datetime64), datetime (UTC datetime64). Text is converted to
+a number (written the job's number_locale way), date or bool where one is needed (`[Amount] > 100`).
+Values a function cannot convert (NUMBER("abc"), DATE("31.02.2026", "eu")) become row errors; inside
+IF only the branch a row takes can report errors.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Context:
     frame: pd.DataFrame
     time_zone: str = "UTC"
     date_formats: list[str] = field(default_factory=lambda: ["iso"])
+    number_locale: str = "en"
     mask: np.ndarray | None = None
     errors: list[tuple[np.ndarray, pd.Series | str]] = field(default_factory=list)
 
@@ -96,7 +97,7 @@ def coerce(c: Compiled, to: str) -> Fn:
         (BOOL, TEXT): lambda s, ctx: pd.Series(np.where(s, "true", "false"), index=s.index, dtype=STRING_DTYPE),
         (DATE, TEXT): lambda s, ctx: V.format_dates(s),
         (DATETIME, TEXT): lambda s, ctx: V.format_datetimes(s),
-        (TEXT, NUMBER): lambda s, ctx: V.parse_numbers(s, "en"),
+        (TEXT, NUMBER): lambda s, ctx: V.parse_numbers(s, ctx.number_locale),
         (BOOL, NUMBER): lambda s, ctx: s.astype("float64"),
         (TEXT, BOOL): lambda s, ctx: s.str.strip().str.lower().isin(_TRUTHY).fillna(False).to_numpy(bool),
         (NUMBER, BOOL): lambda s, ctx: (s.fillna(0) != 0).to_numpy(bool),

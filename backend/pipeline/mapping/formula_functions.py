@@ -235,15 +235,15 @@ _parser("DATETIME", DATETIME)
 @function("NUMBER", 1, 2)
 def _number(comp: Compiler, node: Node, args: list[Compiled]) -> Compiled:
     f = coerce(args[0], TEXT)
-    locale = str(literal(comp, args[1], str, "a quoted locale such as \"de\"")) if len(args) == 2 else "en"
-    if locale not in V.LOCALES:
+    locale = str(literal(comp, args[1], str, "a quoted locale such as \"de\"")) if len(args) == 2 else None
+    if locale is not None and locale not in V.LOCALES:
         raise comp.error(f"Unknown locale '{locale}'; use one of {', '.join(V.LOCALES)}", args[1].node)
 
     def run(ctx: Context) -> pd.Series:
-        s = f(ctx)
-        got = V.parse_numbers(s, locale)
+        s, loc = f(ctx), locale or ctx.number_locale
+        got = V.parse_numbers(s, loc)
         bad = (got.isna() & s.notna() & (s.str.strip() != "")).to_numpy(bool)
-        ctx.fail(bad, lambda rows: "NUMBER: '" + s[rows] + f"' is not a number ({locale})")
+        ctx.fail(bad, lambda rows: "NUMBER: '" + s[rows] + f"' is not a number ({loc})")
         return got
     return Compiled(NUMBER, run, node)
 

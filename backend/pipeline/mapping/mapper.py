@@ -8,7 +8,7 @@ a preview or a pre-flight pass).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,7 @@ class Mapper:
         if missing:
             raise ConfigError(f"De-duplicate columns not in the source: {', '.join(missing)}.")
         self._seen: dict[int, int] = {}
+        self._canonical = replace(mapping.options, number_locale="en", date_formats=["iso"])
 
     def _targets(self) -> list[FieldMapping]:
         m = self.mapping
@@ -120,7 +121,7 @@ class Mapper:
     def map_chunk(self, chunk: Chunk) -> MappedChunk:
         frame = chunk.frame.reset_index(drop=True)
         opts = self.mapping.options
-        ctx = Context(frame, opts.time_zone, opts.all_date_formats)
+        ctx = Context(frame, opts.time_zone, opts.all_date_formats, opts.number_locale)
         n = len(frame)
         keep = self.filter.truth(ctx) if self.filter else np.ones(n, dtype=bool)
         problems: Problems = self._dedupe(frame, chunk.row_numbers, keep)
@@ -161,7 +162,10 @@ class Mapper:
         if meta is None:
             return s
         truncate = self.mapping.options.truncate if fm.truncate is None else fm.truncate
-        conv = convert(s, meta, self.mapping.options, truncate=truncate,
+        formula = self.formulas.get(fm.field)
+        # A formula that yields a number or date writes it canonically ("1234.5", ISO), not the source's way.
+        typed = formula is not None and formula.type not in ("text", "null")
+        conv = convert(s, meta, self._canonical if typed else self.mapping.options, truncate=truncate,
                        is_lookup=self.mapping.lookup(fm.field) is not None, clean=True)
         problems += conv.problems
         if self._needs_value(fm, meta):
