@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request
 
 from backend.extensions import db
+from backend.mail import MailError
 from backend.models import User
 from backend.models.accounts import ROLES
 from backend.security import ratelimit
@@ -67,21 +68,25 @@ def invite():
     existing = find_user(email)
     if existing is not None and existing.account_id == identity.account.id:
         return settings_page(400, invite_error="That person is already a user of this account.")
-    if existing is None:
-        _invite_new_user(identity, email, role)
-    else:
-        # One account per email. Say the same as for a new address: an admin must not learn, by inviting,
-        # which addresses have accounts elsewhere. The owner of the address is told.
-        audit("user.invite_existing_email", identity.user)
-        db.session.commit()
-        account_mail.send_invitation_to_taken_address(identity.user, email)
+    try:
+        if existing is None:
+            _invite_new_user(identity, email, role)
+        else:
+            # One account per email. Answer as for a new address: an admin must not learn, by inviting,
+            # which addresses have accounts elsewhere. The owner of the address is told.
+            account_mail.send_invitation_to_taken_address(identity.user, email)
+            audit("user.invite_existing_email", identity.user)
+    except MailError:
+        db.session.rollback()
+        return settings_page(503, invite_error="The invitation could not be sent. Try again in a few minutes.")
+    db.session.commit()
     return settings_page(200, invite_sent=email)
 
 
 def _invite_new_user(identity, email: str, role: str) -> None:
+    """Mail first, commit after: when the mail cannot go out, no half-invited user is left behind."""
     first, last = (account_mail.one_line(request.form.get(k, "")) for k in ("first_name", "last_name"))
     user = identity.scope.add(User(email=email, role=role, first_name=first, last_name=last))
     db.session.flush()
     account_mail.send_invitation(identity.user, identity.account, user)
     audit("user.invited", identity.user, target=user.id, role=role)
-    db.session.commit()

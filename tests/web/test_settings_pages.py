@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -98,3 +100,13 @@ def test_users_list_shows_only_this_accounts_users(client, smtp):  # noqa: F811
     sign_up(admin, smtp)
     page = admin.get("/settings").get_data(as_text=True)
     assert "ada@example.com" in page and "erin@other.example" not in page and "Other" not in page
+
+
+def test_invitation_that_cannot_be_mailed_leaves_no_user(client, smtp, app):  # noqa: F811
+    admin = Browser(client)
+    sign_up(admin, smtp)
+    # The mail server goes away (nothing listens on the discard port).
+    app.extensions["inflow.settings"] = dataclasses.replace(app.extensions["inflow.settings"], smtp_port=9)
+    response = admin.submit("/settings", "/settings/invite", {"email": "bob@example.com", "role": "user"})
+    assert response.status_code == 503 and "could not be sent" in response.get_data(as_text=True)
+    assert db.session.scalars(select(User).where(User.email == "bob@example.com")).first() is None
