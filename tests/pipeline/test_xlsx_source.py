@@ -144,3 +144,9 @@ def test_not_a_workbook() -> None:
         read_rows(b"\xd0\xcf\x11\xe0" + b"\x00" * 600, "xlsx")
     with pytest.raises(SourceError, match="not a readable .xlsx"):
         read_rows(b"Name,City\n", "xlsx")
+
+
+def test_numbers_show_as_excel_shows_them() -> None:
+    data = workbook_bytes([["n"], [0.1 + 0.2], [1e-7], [123456789012345.0], [-3.25]])
+    _, rows, _, _, _ = read_rows(data, "xlsx")
+    assert rows == [["0.3"], ["0.0000001"], ["123456789012345"], ["-3.25"]]

@@ -35,7 +35,9 @@ def cell_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        # Excel keeps 15 significant digits; 0.1+0.2 shows as 0.3 there and should here too.
+        text = f"{value:.15g}"
+        return f"{value:.15f}".rstrip("0").rstrip(".") if "e" in text else text
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0) and value.tzinfo is None:
             return value.date().isoformat()
