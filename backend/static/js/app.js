@@ -117,6 +117,10 @@ const hostOrigin = takeHostOrigin();
 const launch = api.init();
 sizeFrame(launch, hostOrigin);
 window.addEventListener("hashchange", show);
+window.addEventListener("inflow:session-ended", () => {
+  document.getElementById("inflow-session-banner").hidden = false;
+  announce("Your Inflow session ended. Reload the Inflow tab to continue.");
+});
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-download]");
   if (!link) return;

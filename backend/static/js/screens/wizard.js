@@ -78,6 +78,17 @@ export function mount(root, ctx) {
     });
   }
 
+  $("[data-sample]").addEventListener("click", async (event) => {
+    const url = event.currentTarget.dataset.sample;
+    await guard(async () => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error("The sample file could not be loaded.");
+      const name = url.split("/").pop();
+      await uploadFile(new File([await response.blob()], name, { type: "text/csv" }));
+      if (!objectInput.value) objectInput.value = "Contact";
+    });
+  });
+
   const input = $("[data-file]");
   input.addEventListener("change", () => uploadFile(input.files[0]));
   const zone = $("[data-dropzone]");
