@@ -150,3 +150,26 @@ def test_numbers_show_as_excel_shows_them() -> None:
     data = workbook_bytes([["n"], [0.1 + 0.2], [1e-7], [123456789012345.0], [-3.25]])
     _, rows, _, _, _ = read_rows(data, "xlsx")
     assert rows == [["0.3"], ["0.0000001"], ["123456789012345"], ["-3.25"]]
+
+
+def test_a_seekable_stream_is_read_in_place_and_a_pipe_like_one_from_memory() -> None:
+    data = workbook_bytes([["a"], ["x"]])
+
+    class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self.inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b) -> int:  # type: ignore[override]
+            chunk = self.inner.read(len(b))
+            b[:len(chunk)] = chunk
+            return len(chunk)
+
+    for stream in (io.BytesIO(data), None):
+        opener = (lambda s=stream: s) if stream is not None else (lambda: io.BufferedReader(Pipe()))
+        source = create_source("xlsx", {}, open_stream=opener)
+        assert [c.frame.to_dict("list") for c in source.read()] == [{"a": ["x"]}]
+    assert [c.frame.to_dict("list") for c in create_source("xlsx", {}, open_stream=io.BytesIO(data)).read()] == [
+        {"a": ["x"]}]

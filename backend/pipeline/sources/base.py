@@ -19,7 +19,8 @@ class Source:
 
     `config` is the JSON the UI form produced from `config_schema`. File sources get their bytes from
     `open_stream`, a callable returning a fresh binary file-like object positioned at the start (the
-    blob store's decrypting stream); it may be called more than once. `warnings` collects problems
+    blob store's decrypting stream); it may be called more than once. A seekable binary file object
+    is accepted too and rewound before each use. `warnings` collects problems
     the user should see but that do not stop the import (e.g. an encoding guessed as Windows-1252).
     """
 
@@ -27,10 +28,10 @@ class Source:
     label: ClassVar[str] = ""
     config_schema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
 
-    def __init__(self, config: dict[str, Any] | None = None, *, open_stream: OpenStream | None = None,
+    def __init__(self, config: dict[str, Any] | None = None, *, open_stream: OpenStream | BinaryIO | None = None,
                  chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
         self.config = dict(config or {})
-        self.open_stream = open_stream
+        self.open_stream = stream_opener(open_stream) if hasattr(open_stream, "read") else open_stream
         self.chunk_size = chunk_size
         self.warnings: list[str] = []
         self._check_config()

@@ -1,8 +1,9 @@
 """Excel .xlsx workbooks: zip-bomb and XML-entity checks first, then openpyxl read-only streaming.
 
-A zip needs random access, so the (compressed) file is held in memory, never on disk, up to
-`max_bytes`. Before openpyxl sees it, every entry is checked: declared sizes, compression ratio,
-and the actual decompressed size, and XML parts must not declare a DTD or entities. Cells come out
+A zip needs random access: a seekable stream is used as it is; otherwise the (compressed) file is
+held in memory, never on disk, up to `max_bytes`. Before openpyxl sees it, every entry is checked:
+declared sizes, compression ratio and the actual decompressed size, and XML parts must not declare
+a DTD or entities. Cells come out
 as text: dates as `YYYY-MM-DD`, date-times as `YYYY-MM-DDTHH:MM:SS` (no zone; the job's zone
 applies), formulas as their cached values, numbers without a trailing `.0`. Row numbers are sheet
 row numbers. Empty rows are skipped; values in columns without a header reject the row.
@@ -14,7 +15,7 @@ import datetime as dt
 import io
 import zipfile
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import openpyxl
 
@@ -65,16 +66,24 @@ class XlsxSource(Source):
         self.max_bytes, self.max_uncompressed = max_bytes, max_uncompressed
         self.max_ratio, self.max_entries, self.max_rows = max_ratio, max_entries, max_rows
 
-    def _load_bytes(self) -> bytes:
+    def _random_access(self) -> BinaryIO:
+        """The workbook as a seekable stream: the caller's own if it can seek, else a copy in memory."""
         stream = self._open()
-        data = stream.read(self.max_bytes + 1)
-        if len(data) > self.max_bytes:
+        if stream.seekable():
+            size = stream.seek(0, io.SEEK_END)
+            stream.seek(0)
+            head = stream.read(len(_XLS_MAGIC))
+            stream.seek(0)
+        else:
+            data = stream.read(self.max_bytes + 1)
+            size, head, stream = len(data), data[:len(_XLS_MAGIC)], io.BytesIO(data)
+        if size > self.max_bytes:
             raise SourceError(f"The workbook is larger than {self.max_bytes // MB} MB; save it as CSV or split it.")
-        if not data:
+        if not size:
             raise SourceError("The file is empty.")
-        if data.startswith(_XLS_MAGIC):
+        if head == _XLS_MAGIC:
             raise SourceError("This is an old .xls workbook; save it as .xlsx or CSV.")
-        return data
+        return stream
 
     def _check_zip(self, zf: zipfile.ZipFile) -> None:
         infos = zf.infolist()
@@ -111,11 +120,11 @@ class XlsxSource(Source):
         return size
 
     def _workbook(self) -> openpyxl.Workbook:
-        data = self._load_bytes()
+        stream = self._random_access()
         try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
-            self._check_zip(zf)
-            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            self._check_zip(zipfile.ZipFile(stream))
+            stream.seek(0)
+            return openpyxl.load_workbook(stream, read_only=True, data_only=True)
         except SourceError:
             raise
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as err:
