@@ -3,10 +3,10 @@
 A zip needs random access: a seekable stream is used as it is; otherwise the (compressed) file is
 held in memory, never on disk, up to `max_bytes`. Before openpyxl sees it, every entry is checked:
 declared sizes, compression ratio and the actual decompressed size, and XML parts must not declare
-a DTD or entities. Cells come out
-as text: dates as `YYYY-MM-DD`, date-times as `YYYY-MM-DDTHH:MM:SS` (no zone; the job's zone
-applies), formulas as their cached values, numbers without a trailing `.0`. Row numbers are sheet
-row numbers. Empty rows are skipped; values in columns without a header reject the row.
+a DTD or entities. Cells come out as text: dates as `YYYY-MM-DD`, date-times as
+`YYYY-MM-DDTHH:MM:SS` (no zone; the job's zone applies), formulas as their cached values, numbers
+with Excel's 15 significant digits. Row numbers are sheet row numbers. Empty rows are skipped;
+values in columns without a header reject the row.
 """
 
 from __future__ import annotations
