@@ -91,7 +91,7 @@ def create_ingest() -> Response:
         part = request.files.get("content")
         job.batch = RowBatch(part.read() if part else request.form.get("content", "").encode(), job.delimiter)
         job.uploads = 1
-        job.set_state("UploadComplete")
+        job.close(list(state.jobs.values()))
         out = job.info(full=False, content_url=False)
         state.worker.submit(job.run)
     return sf_json(out)
@@ -141,7 +141,7 @@ def _patch(job: Job) -> Response:
         if target == "UploadComplete" and isinstance(job, IngestJob):
             if job.state != "Open":
                 raise job_error("INVALIDJOBSTATE", f"Closing already {_past(job.state)} Job not allowed")
-            job.set_state("UploadComplete")
+            job.close(list(state.jobs.values()))
             out = job.info(full=False, content_url=False)  # before the worker can move it on
             state.worker.submit(job.run)
             return sf_json(out)

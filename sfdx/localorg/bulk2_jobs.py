@@ -89,9 +89,17 @@ class IngestJob(Job):
         self.ext_id = ext_id
         self.batch: RowBatch | None = None
         self.uploads = 0
+        self.plan: LockPlan | None = LockPlan()
 
     def extra_keys(self) -> dict[str, Any]:
         return {"externalIdFieldName": self.ext_id} if self.operation == "upsert" else {}
+
+    def close(self, jobs: list[Job]) -> None:
+        """UploadComplete; jobs still queued or running now count as running alongside this one."""
+        self.set_state("UploadComplete")
+        if self.plan is not None:
+            self.plan.overlapping = [j.plan for j in jobs if isinstance(j, IngestJob) and j is not self
+                                     and j.plan is not None and j.state in ("UploadComplete", "InProgress")]
 
     def counters(self) -> dict[str, Any]:
         b = self.batch
@@ -107,8 +115,11 @@ class IngestJob(Job):
         batch = self.batch or RowBatch(b"", self.delimiter)
         self.batch = batch
         op = {"harddelete": "hardDelete"}.get(self.operation.lower(), self.operation)
-        process(self.org, batch, op, self.object, self.ext_id, self.user, LockPlan(),
+        process(self.org, batch, op, self.object, self.ext_id, self.user, self.plan,
                 self.abort_requested.is_set)
+        if self.plan is not None:
+            self.plan.overlapping = []
+        self.plan = None   # later overlapping jobs keep their own reference while they need it
         self.millis = batch.millis
         if self.abort_requested.is_set():
             self.set_state("Aborted")

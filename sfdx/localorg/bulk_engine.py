@@ -137,11 +137,19 @@ def _relationship_column(obj: SObjectType, col: str) -> bool:
 
 
 class LockPlan:
-    """How rows map to parallel units: a fixed unit (a Bulk 1.0 batch) or internal batches of 10,000."""
+    """How rows map to parallel units: a fixed unit (a Bulk 1.0 batch) or internal batches of 10,000.
+
+    `overlapping` lists the plans of jobs that were in flight when this one was closed: parents they
+    touched are locked for this job too (two Bulk 2.0 jobs running at the same time).
+    """
 
     def __init__(self, unit: int | None = None, tracker: LockTracker | None = None) -> None:
         self.unit = unit
         self.tracker = tracker
+        self.overlapping: list[LockPlan] = []
+
+    def foreign_owners(self) -> list[dict[str, int]]:
+        return [p.tracker.owner for p in self.overlapping if p.tracker is not None]
 
 
 def process(org: Org, batch: RowBatch, op: str, obj_name: str, ext_id: str | None, user: str | None,
@@ -213,6 +221,7 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
     store = org.store
     tracker = plan.tracker if plan is not None else None
     parents = _parent_columns(org, store.sobject(obj), header)
+    foreign = plan.foreign_owners() if plan is not None else []
     n = 0
     while not aborted():
         part = list(islice(rows, LOCK_SLICE))
@@ -224,7 +233,7 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
                 err = None
                 if tracker is not None:
                     unit = plan.unit if plan.unit is not None else n // INTERNAL_BATCH  # type: ignore[union-attr]
-                    err = tracker.check(unit, n, values)
+                    err = tracker.check(unit, n, values, foreign)
                 n += 1
                 if err is not None:
                     batch.add(FAILED, values.get("Id") if op != "insert" else None, bulk_error(err))

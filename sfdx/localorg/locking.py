@@ -5,7 +5,9 @@ parallel batches touching the same parent collide. localorg models this determin
 within one parallel job the first unit (Bulk 1.0 batch, or Bulk 2.0 internal batch of 10,000 rows)
 that touches a parent owns it; a row of another unit touching that parent fails with probability
 `Knobs.lock_rate`, drawn from a hash of (`lock_seed`, unit, row number) so a run is reproducible.
-Serial-mode jobs, and parallel jobs whose batches are ordered by parent, never collide.
+Bulk 2.0 jobs that are in flight at the same time (one closed while another is still queued or running)
+collide the same way on parents the earlier job touched. Serial-mode jobs, and parallel jobs whose batches
+are ordered by parent, never collide. REST writes are not part of the model.
 """
 
 from __future__ import annotations
@@ -72,13 +74,15 @@ class LockTracker:
                 out.append(rid)
         return out
 
-    def check(self, unit: int, row_no: int, values: dict[str, Any]) -> SfError | None:
-        """UNABLE_TO_LOCK_ROW when a parent of this row is owned by another unit and the draw says so."""
+    def check(self, unit: int, row_no: int, values: dict[str, Any],
+              foreign: list[dict[str, int]] | None = None) -> SfError | None:
+        """UNABLE_TO_LOCK_ROW when a parent of this row is owned by another unit (or by a job that ran at
+        the same time: `foreign`) and the draw says so."""
         if self.rate <= 0 or not self.columns:
             return None
         for rid in self._parents(values):
             owner = self.owner.setdefault(rid, unit)
-            if owner != unit and self._draw(unit, row_no):
+            if (owner != unit or any(rid in f for f in foreign or ())) and self._draw(unit, row_no):
                 return lock_error(rid)
         return None
 

@@ -84,3 +84,31 @@ def test_bulk2_internal_batches_collide_and_knob_comes_from_admin_endpoint(org, 
     assert (res["numberRecordsProcessed"], res["numberRecordsFailed"]) == (10_002, 2)
     failed = list(csv.reader(io.StringIO(sf.bulk2.Contact.get_failed_records(res["job_id"]))))
     assert [row[1:] for row in failed[1:]] == [[LOCK.format(acc), "c10000", acc], [LOCK.format(acc), "c10001", acc]]
+
+
+def test_bulk2_jobs_running_at_the_same_time_collide_on_shared_parents(org, sf, sf_session):
+    org.knobs.lock_rate = 1.0
+    acc = sf.Account.create({"Name": "Shared"})["id"]
+    other = sf.Account.create({"Name": "Own"})["id"]
+    h = {"Authorization": f"Bearer {org.ready_token}"}
+    base = org.instance_url + "/services/data/v66.0/jobs/ingest"
+    jobs = []
+    for tag, parents in (("a", [acc]), ("b", [acc, other])):
+        job = sf_session.post(base, headers=h, json={"object": "Contact", "operation": "insert"}).json()
+        sf_session.put(f"{base}/{job['id']}/batches", headers=dict(h, **{"Content-Type": "text/csv"}),
+                       data=contacts(parents, 4, tag))
+        jobs.append(job["id"])
+    with org.store.lock:   # keep the org's bulk worker from finishing the first job before both are closed
+        for job_id in jobs:
+            sf_session.patch(f"{base}/{job_id}", headers=h, json={"state": "UploadComplete"})
+    done = []
+    for job_id in jobs:
+        for _ in range(200):
+            info = sf_session.get(f"{base}/{job_id}", headers=h).json()
+            if info["state"] == "JobComplete":
+                break
+            time.sleep(0.05)
+        done.append(info["numberRecordsFailed"])
+    assert done == [0, 2]   # job b: the two rows under the shared account fail, the other two pass
+    failed = list(csv.reader(io.StringIO(sf_session.get(f"{base}/{jobs[1]}/failedResults", headers=h).text)))
+    assert [(r[1], r[3]) for r in failed[1:]] == [(LOCK.format(acc), acc)] * 2
