@@ -47,9 +47,9 @@ class Inbox:
         raise AssertionError(f"no message to {address}")
 
     def link(self, address: str, path: str) -> str:
-        """The token of the last link to `path` mailed to `address`."""
+        """The token of the last link to `path` mailed to `address` (it travels in the URL fragment)."""
         body = self.last_to(address).get_content()
-        match = re.search(re.escape(path) + r"\?token=([A-Za-z0-9_\-]+)", body)
+        match = re.search(re.escape(path) + r"#token=([A-Za-z0-9_\-]+)", body)
         assert match, f"no {path} link in the message"
         return match.group(1)
 

@@ -22,7 +22,9 @@ def has_control_characters(text: str) -> bool:
 
 
 def link(path: str, token: str) -> str:
-    return f"{get_settings().public_url}{path}?token={token}"
+    # In the fragment: browsers do not send it, so the token is in no access log or Referer
+    # (static/js/token-link.js copies it into the form, whose POST body carries it).
+    return f"{get_settings().public_url}{path}#token={token}"
 
 
 def send_verification(user: User) -> None:

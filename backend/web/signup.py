@@ -124,7 +124,7 @@ def verify():
     user = email_tokens.peek(token, "verify")
     conn = get_redis()
     if user is None or ratelimit.exceeded(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, user.email):
-        return render_template("auth/verify.html", valid=False), 400
+        return render_template("auth/verify.html", valid=False, token=token or "-"), 400
     if not passwords.verify(user.password_hash, request.form.get("password", "")):
         ratelimit.hit(conn, ratelimit.LOGIN_FAILURES_PER_EMAIL, user.email)
         ratelimit.hit(conn, ratelimit.LOGIN_FAILURES_PER_IP, ip)
@@ -133,7 +133,7 @@ def verify():
         return render_template("auth/verify.html", valid=True, token=token,
                                error="That is not the password chosen at sign-up."), 400
     if email_tokens.consume(token, "verify") is None:
-        return render_template("auth/verify.html", valid=False), 400
+        return render_template("auth/verify.html", valid=False, token=token or "-"), 400
     user.email_verified = True
     audit("email.verified", user)
     db.session.commit()

@@ -27,6 +27,8 @@ def test_sign_up_makes_an_unverified_admin_who_confirms_by_email(client, smtp): 
     assert log_in(browser, "ada@example.com").status_code == 403
     smtp.wait_for(2)
     token = smtp.link("ada@example.com", "/verify")
+    body = smtp.last_to("ada@example.com").get_content()
+    assert "/verify#token=" in body and "?token=" not in body  # the fragment never reaches a server log
     stored = db.session.scalars(select(EmailToken.token_hash)).all()
     assert token not in stored  # only hashes are stored
 
