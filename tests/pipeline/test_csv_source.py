@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 
 import pytest
@@ -182,3 +183,43 @@ def test_a_file_that_cannot_be_reopened_is_refused_up_front() -> None:
 def test_cr_only_line_ends_are_refused() -> None:
     with pytest.raises(SourceError, match="CR only"):
         read_rows(b"a,b\r1,2\r" * 40000)
+
+
+def expected_records(text: str, width: int) -> tuple[list[list[str]], list[int], list[int]]:
+    """Oracle: Python's csv module over the same text, with each record's first line."""
+    good, good_lines, bad_lines = [], [], []
+    lines = iter(text.split("\n")[1:])
+    state = {"line": 1}
+
+    def feed():
+        for line in lines:
+            state["line"] += 1
+            yield line + "\n"
+    reader, start = csv.reader(feed()), 2
+    for row in reader:
+        if any(row):
+            if len(row) == width:
+                good.append(row)
+                good_lines.append(start)
+            else:
+                bad_lines.append(start)
+        start = state["line"] + 1
+    return good, good_lines, bad_lines
+
+
+@pytest.mark.parametrize(("every", "chunk_size"), [(997, 100), (7, 50)], ids=["few-bad", "many-bad"])
+def test_malformed_records_anywhere_never_lose_or_repeat_rows(every: int, chunk_size: int) -> None:
+    records = []
+    for i in range(1, 3001):
+        if i % every == 0:
+            records.append(f"{i},bad")
+        elif i % 5 == 0:
+            records.append(f'{i},"quoted\nnewline",{i}')
+        else:
+            records.append(f"{i},plain,{i}")
+    text = "id,text,copy\n" + "\n".join(records) + "\n"
+    good, good_lines, bad_lines = expected_records(text, 3)
+    _, rows, numbers, rejected, _ = read_rows(text.encode(), chunk_size=chunk_size)
+    assert rows == good
+    assert numbers == good_lines
+    assert [r.row_number for r in rejected] == bad_lines

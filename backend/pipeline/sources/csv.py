@@ -2,9 +2,9 @@
 
 Fast path: pyarrow parses the bytes after the header; a record's line number is derived from the
 newlines inside the preceding records. pyarrow cannot say where a malformed record (wrong number of
-fields) sat, so the first time one appears (or pyarrow fails for any other reason, such as invalid
-UTF-8) the source reopens the file and continues from the first line not yet handed out with
-Python's csv module, which knows every record's line. Rows are never
+fields) sat, so when one appears (or pyarrow fails for any other reason, such as invalid UTF-8) the source
+reopens the file, skips the lines already handed out, and reads the next chunk with Python's csv
+module, which knows every record's line; then pyarrow takes over again at that record boundary. Rows are never
 shifted: a malformed record becomes a `RejectedRow`. Records whose cells are all empty (blank lines,
 `,,,`) are skipped. Old-Mac files with CR-only line ends are refused.
 """
@@ -36,6 +36,7 @@ from backend.pipeline.sources.text import (
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _ZIP_MAGIC = b"PK\x03\x04"
+MAX_REOPENS = 50  # after this many malformed stretches the rest of the file is read the careful way
 
 
 @dataclass
@@ -135,10 +136,19 @@ class CsvSource(Source):
         return self._open_text().header
 
     def read(self) -> Iterator[Chunk]:
-        opened = self._open_text()
-        resume = yield from self._read_fast(opened)
-        if resume is not None:
-            yield from self._read_slow(self._open_text(), resume)
+        self._emitted = 0
+        opened, reopens = self._open_text(), 0
+        while True:
+            resume = yield from self._read_fast(opened)
+            if resume is None:
+                return
+            opened = self._open_text()
+            while opened.counter[0] < resume - 1 and opened.buf.readline():
+                opened.counter[0] += 1  # resume starts a record, so whole lines can be skipped unparsed
+            reopens += 1
+            if not (yield from self._read_slow(opened, switch_back=reopens < MAX_REOPENS)):
+                return
+            opened.first_data_line = opened.counter[0] + 1
 
     def _pyarrow_reader(self, opened: _Opened, invalid: list) -> pacsv.CSVStreamingReader:
         def on_invalid(row: Any) -> str:
@@ -158,7 +168,7 @@ class CsvSource(Source):
         if not opened.buf.peek(1):
             return None  # header only: zero rows is a valid answer
         invalid: list = []
-        line, pending, pending_lines, count = opened.first_data_line, [], [], 0
+        line, pending, pending_lines = opened.first_data_line, [], []
         try:
             reader = self._pyarrow_reader(opened, invalid)
             for batch in reader:
@@ -170,17 +180,15 @@ class CsvSource(Source):
                     table, starts = table.filter(pa.array(keep)), starts[keep]
                 pending.append(table)
                 pending_lines.append(starts)
-                count += len(starts)
-                self._check_limit(count)
                 while sum(len(t) for t in pending) >= self.chunk_size:
-                    yield self._take(pending, pending_lines, self.chunk_size)
+                    yield self._emit(self._take(pending, pending_lines, self.chunk_size))
         except pa.ArrowInvalid:
             # Invalid UTF-8, a record larger than a block, odd quoting: the careful reader says where.
             return int(pending_lines[0][0]) if pending_lines else line
         if invalid:
             return int(pending_lines[0][0]) if pending_lines else line
         while pending:
-            yield self._take(pending, pending_lines, self.chunk_size)
+            yield self._emit(self._take(pending, pending_lines, self.chunk_size))
         return None
 
     def _take(self, pending: list[pa.Table], pending_lines: list[np.ndarray], n: int) -> Chunk:
@@ -196,15 +204,11 @@ class CsvSource(Source):
                                else None)
         return Chunk(frame, lines[:n].astype(np.int64), [])
 
-    def _check_limit(self, count: int) -> None:
-        if self.max_rows is not None and count > self.max_rows:
-            raise SourceError(f"The file has more than {self.max_rows:,} rows, the limit for one import. "
-                              "Split it into smaller files.")
-
-    def _read_slow(self, opened: _Opened, resume: int) -> Iterator[Chunk]:
+    def _read_slow(self, opened: _Opened, *, switch_back: bool) -> Iterator[Chunk]:
+        """Read with Python's csv module; return True after one chunk if pyarrow may take over again."""
         reader = pycsv.reader(opened.lines, delimiter=self.delimiter)
         header, width = opened.header, len(opened.header)
-        rows, numbers, rejected, count = [], [], [], 0
+        rows, numbers, rejected = [], [], []
         while True:
             start = opened.counter[0] + 1
             try:
@@ -213,7 +217,7 @@ class CsvSource(Source):
                 break
             except pycsv.Error as err:
                 raise SourceError(f"Line {start}: {err}.") from None
-            if start < resume or not any(row):
+            if not any(row):
                 continue
             if len(row) != width:
                 rejected.append(RejectedRow(start, f"Line {start} has {len(row)} fields but the header has "
@@ -221,13 +225,21 @@ class CsvSource(Source):
             else:
                 rows.append(row)
                 numbers.append(start)
-                count += 1
-                self._check_limit(count)
             if len(rows) >= self.chunk_size:
-                yield make_chunk(header, rows, numbers, rejected)
+                yield self._emit(make_chunk(header, rows, numbers, rejected))
                 rows, numbers, rejected = [], [], []
+                if switch_back:  # the reader stopped right after a record: pyarrow can go on from here
+                    return True
         if rows or rejected:
-            yield make_chunk(header, rows, numbers, rejected)
+            yield self._emit(make_chunk(header, rows, numbers, rejected))
+        return False
+
+    def _emit(self, chunk: Chunk) -> Chunk:
+        self._emitted += len(chunk)
+        if self.max_rows is not None and self._emitted > self.max_rows:
+            raise SourceError(f"The file has more than {self.max_rows:,} rows, the limit for one import. "
+                              "Split it into smaller files.")
+        return chunk
 
 
 def _record_lines(batch: pa.RecordBatch, first_line: int) -> tuple[np.ndarray, np.ndarray, int]:
