@@ -11,6 +11,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
+from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, g, request
 
@@ -43,7 +44,7 @@ def _async_error(err: AsyncError) -> Response:
         return Response(json.dumps({"exceptionCode": err.code, "exceptionMessage": err.message}),
                         status=err.status, content_type=JSON_TYPE)
     body = (f'<?xml version="1.0" encoding="UTF-8"?><error\n   xmlns="{NS}">\n <exceptionCode>{err.code}'
-            f'</exceptionCode>\n <exceptionMessage>{err.message}</exceptionMessage>\n</error>')
+            f'</exceptionCode>\n <exceptionMessage>{escape(err.message)}</exceptionMessage>\n</error>')
     return Response(body, status=err.status, content_type=XML_TYPE)
 
 
@@ -175,8 +176,8 @@ def batch_list(job_id: str) -> Response:
     if not batches:
         return Response(f'<?xml version="1.0" encoding="UTF-8"?><batchInfoList\n   xmlns="{NS}" />',
                         content_type=XML_TYPE)
-    inner = "".join("\n <batchInfo>" + "".join(f"\n  <{k}>{v}</{k}>" for k, v in b.items()) + "\n </batchInfo>"
-                    for b in batches)
+    inner = "".join("\n <batchInfo>" + "".join(f"\n  <{k}>{escape(str(v))}</{k}>" for k, v in b.items())
+                    + "\n </batchInfo>" for b in batches)
     return Response(f'<?xml version="1.0" encoding="UTF-8"?><batchInfoList\n   xmlns="{NS}">{inner}\n'
                     "</batchInfoList>", content_type=XML_TYPE)
 
