@@ -102,10 +102,12 @@ def test_filter_skips_rows_without_errors() -> None:
 def test_dedupe_across_chunks_keeps_the_first_row() -> None:
     mapper = Mapper(mapping(dedupe_columns=["Email"]), contact_describe(), COLUMNS)
     first = mapper.map_chunk(chunk(row(), row(Email="b@example.com"), row(Email=" ANN@example.com")))
-    second = mapper.map_chunk(chunk(row(Email="b@example.com"), row(Email="c@example.com"), start=5))
-    assert first.row_numbers.tolist() == [2, 3] and second.row_numbers.tolist() == [6]
+    second = mapper.map_chunk(chunk(row(Email="b@example.com"), row(Email="c@example.com"), row(Email=""),
+                                    row(Email=" "), start=5))
+    assert first.row_numbers.tolist() == [2, 3] and second.row_numbers.tolist() == [6, 7, 8]
     assert [(e.row_number, e.message) for e in first.errors + second.errors] == [
         (4, "Duplicate of row 2 (same Email)"), (5, "Duplicate of row 3 (same Email)")]
+    assert second.errors[0].values["Email"] == "b@example.com"
 
 
 def test_constants_and_formulas() -> None:

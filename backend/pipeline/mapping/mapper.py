@@ -134,9 +134,10 @@ class Mapper:
         good = keep.copy()
         good[list(messages)] = False
         errors = [rejected_error(rej) for rej in chunk.rejected]
-        for pos in sorted(messages):
-            values = dict(zip(frame.columns, frame.iloc[pos].tolist(), strict=True))
-            errors.append(RowError(int(chunk.row_numbers[pos]), messages[pos], values))
+        positions = sorted(messages)
+        originals = frame.iloc[positions].astype(object).to_dict("records")
+        errors += [RowError(int(chunk.row_numbers[pos]), messages[pos], values)
+                   for pos, values in zip(positions, originals, strict=True)]
         errors.sort(key=lambda e: e.row_number)
         if good.all():
             return MappedChunk(pd.DataFrame(out, index=frame.index), chunk.row_numbers, frame, errors, 0,
@@ -192,7 +193,8 @@ class Mapper:
         hashes = pd.util.hash_pandas_object(key, index=False).to_numpy()
         dupes = np.zeros(len(frame), dtype=bool)
         firsts = []
-        for i in np.flatnonzero(keep):
+        blank = (key.str.replace("\x1f", "", regex=False) == "").to_numpy(dtype=bool)
+        for i in np.flatnonzero(keep & ~blank):  # rows without a key are not duplicates of each other
             first = self._seen.setdefault(int(hashes[i]), int(numbers[i]))
             if first != int(numbers[i]):
                 dupes[i] = True
