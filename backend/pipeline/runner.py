@@ -143,10 +143,9 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
                 r.finish(outcome)
                 sink.done(outcome.index)
             r.report("reading")
-        if stopped is None:
-            for outcome in sink.finish():
-                r.finish(outcome)
-                sink.done(outcome.index)
+        for outcome in sink.finish() if stopped is None else sink.drain():
+            r.finish(outcome)
+            sink.done(outcome.index)
     finally:
         sink.close()
     r.report("done", force=True)

@@ -33,6 +33,10 @@ class ApiLimitExceeded(RetriableSalesforceError):
         self.retry_after = retry_after
 
 
+class SessionExpired(FatalSalesforceError):
+    """401 INVALID_SESSION_ID that a token refresh did not cure (or was not attempted)."""
+
+
 def _error_parts(resp: requests.Response) -> tuple[str, str]:
     """(errorCode, message) from a REST error body, falling back to the status line."""
     try:
@@ -77,14 +81,15 @@ class SalesforceClient:
             return self.instance_url + path
         return f"{self.instance_url}/services/data/v{self.api_version}/{path}"
 
-    def request(self, method: str, path: str, *, ok: Iterable[int] = (200, 201, 204), **kw: Any) -> requests.Response:
+    def request(self, method: str, path: str, *, ok: Iterable[int] = (200, 201, 204), refresh: bool = True,
+                **kw: Any) -> requests.Response:
         """One call; refreshes the token once on 401, retries idempotent GETs on transient failures."""
         attempts = GET_RETRIES if method == "GET" and not callable(kw.get("data")) else 1
         for attempt in range(attempts):
             token = self.access_token
             try:
                 resp = self._send(method, path, token, **kw)
-                if resp.status_code == 401 and self._refresh(token):
+                if resp.status_code == 401 and refresh and self._refresh(token):
                     resp = self._send(method, path, self.access_token, **kw)
             except requests.RequestException as err:
                 if attempt + 1 < attempts:
@@ -129,8 +134,8 @@ class SalesforceClient:
             raise ApiLimitExceeded("The Salesforce org has used up its daily API allowance; the import "
                                    "continues when calls are available again.", detail=detail)
         if resp.status_code == 401:
-            raise FatalSalesforceError("Salesforce no longer accepts this connection's session; reconnect "
-                                       "the instance.", detail=detail)
+            raise SessionExpired("Salesforce no longer accepts this connection's session; reconnect "
+                                 "the instance.", detail=detail)
         if resp.status_code >= 500:
             raise RetriableSalesforceError(f"Salesforce failed ({resp.status_code}); try again later.",
                                            detail=detail)
@@ -187,9 +192,9 @@ class SalesforceClient:
             body["externalIdFieldName"] = external_id
         return self.json("POST", "jobs/ingest", json=body)
 
-    def bulk2_upload(self, job_id: str, body: Callable[[], Iterable[bytes]] | bytes) -> None:
-        """The job's one PUT; `body` may be a factory of a generator so the upload streams."""
-        self.request("PUT", f"jobs/ingest/{job_id}/batches", data=body,
+    def bulk2_upload(self, job_id: str, body: Iterable[bytes] | bytes) -> None:
+        """The job's one PUT (a generator body streams). A 401 raises SessionExpired: the caller replays."""
+        self.request("PUT", f"jobs/ingest/{job_id}/batches", data=body, refresh=False,
                      headers={"Content-Type": "text/csv; charset=UTF-8"})
 
     def bulk2_set_state(self, job_id: str, state: str) -> dict[str, Any]:

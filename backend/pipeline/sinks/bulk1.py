@@ -101,6 +101,9 @@ class Bulk1Sink:
             self._call(SalesforceBulk.close_job, self.job_id)
         return []
 
+    def drain(self) -> list[Outcome]:
+        return []
+
     def done(self, index: int) -> None:
         pass
 
@@ -113,7 +116,7 @@ def _place(results: RowResults, start: int, rows: list[Any], operation: str) -> 
         ok = str(row.success).lower() == "true"
         results.ids[start + i] = row.id or None
         results.created[start + i] = ok and str(row.created).lower() == "true"
-        results.errors[start + i] = "" if ok else str(row.error).removesuffix(" --").rstrip(":")
+        results.errors[start + i] = "" if ok else str(row.error).removesuffix("--").rstrip(" :")
     if len(rows) < len(results.ids) - start and not len(rows):
         results.errors[start:] = np.full(len(results.ids) - start, "NO_RESULT:no result from Salesforce", object)
 

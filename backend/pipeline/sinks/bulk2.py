@@ -15,6 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from backend.pipeline.parts import without_frame
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults
 from backend.pipeline.sinks.bulk_csv import csv_bytes, match_results, results_frame, row_keys, upload_frame
 from backend.pipeline.sinks.lockretry import retry_locked
-from backend.salesforce.client import SalesforceClient
+from backend.salesforce.client import SalesforceClient, SessionExpired
 
 MAX_JOB_BYTES = 100_000_000
 TERMINAL = ("JobComplete", "Failed", "Aborted")
@@ -50,6 +51,7 @@ class _Job:
     thread: threading.Thread | None = None
     error: BaseException | None = None
     cancelled: bool = False
+    drained: bool = False
 
 
 class Bulk2Sink:
@@ -73,7 +75,7 @@ class Bulk2Sink:
         job = self._resumed_job(index)
         if job is None and frame is not None:
             data = csv_bytes(frame, header=False)
-            job = self._job_for(len(data), list(frame.columns))
+            job = self._job_for(index, len(data), list(frame.columns))
             job.feed.put(csv_bytes(frame.iloc[:0], header=True) + data if not job.chunks else data)  # type: ignore
             job.size += len(data)
             job.chunks.append(index)
@@ -89,6 +91,18 @@ class Bulk2Sink:
     def finish(self) -> list[Outcome]:
         if self.open is not None:
             self._end_upload(self.open)
+        return self._ready(block=True)
+
+    def drain(self) -> list[Outcome]:
+        """Stopping: abort the job still uploading, wait for the jobs Salesforce already has."""
+        aborted = self.open
+        self.close()
+        kept: deque[tuple[int, MappedChunk, _Job | None]] = deque()
+        for entry in self.order:
+            if entry[2] is not None and entry[2] in (aborted, self.resumed):
+                break  # later chunks must wait for these, which will be sent again by the next run
+            kept.append(entry)
+        self.order, self.resumed = kept, None
         return self._ready(block=True)
 
     def done(self, index: int) -> None:
@@ -125,43 +139,84 @@ class Bulk2Sink:
                 self.resumed = _Job(known["id"], index, list(known["chunks"]))
         return self.resumed if self.resumed is not None and index in self.resumed.chunks else None
 
-    def _job_for(self, size: int, columns: list[str]) -> _Job:
+    def _job_for(self, index: int, size: int, columns: list[str]) -> _Job:
         job = self.open
         if job is not None and job.chunks and (job.size + size > self.max_job_bytes or job.columns != columns):
             self._end_upload(job)
             job = None
         if job is None:
-            job = self._create_job()
+            job = self._create_job(index)
         return job
 
-    def _create_job(self) -> _Job:
+    def _create_job(self, first: int) -> _Job:
         m = self.mapping
         info = self.client.bulk2_create_job(m.object, m.operation, m.match_key if m.operation == "upsert" else None)
         self.jobs_created += 1
-        job = _Job(info["id"], -1, feed=queue.Queue(maxsize=4))
+        self.journal.put("bulk2/open", {"id": info["id"], "first": first})
+        job = _Job(info["id"], first, feed=queue.Queue(maxsize=4))
         self.open = job
         job.thread = threading.Thread(target=self._upload, args=(job,), name=f"bulk2-upload-{job.id}", daemon=True)
         job.thread.start()
         return job
 
     def _upload(self, job: _Job) -> None:
-        sent = []
+        """Stream the queue into the PUT, keeping a compressed copy so a refused PUT can be sent again."""
+        keep = zlib.compressobj(1)
+        kept: list[bytes] = []
 
-        def body() -> Iterator[bytes]:
-            if sent:
-                raise RetriableSalesforceError("The Bulk upload cannot be sent twice.")
-            sent.append(1)
+        def live() -> Iterator[bytes]:
             while (item := job.feed.get()) is not _END:  # type: ignore[union-attr]
                 if item is None:
                     job.cancelled = True
                     raise RetriableSalesforceError("The upload was stopped.")
+                kept.append(keep.compress(item))
                 yield item
+            job.drained = True
+        token = self.client.access_token
         try:
-            self.client.bulk2_upload(job.id, body)
+            self.client.bulk2_upload(job.id, live())
+        except SessionExpired as err:
+            self._replay(job, err, keep, kept, token)
+        except RetriableSalesforceError as err:
+            if job.cancelled:
+                job.error = err
+            else:
+                self._replay(job, err, keep, kept, None)
         except BaseException as err:  # surfaced to the main thread by _end_upload
             job.error = err
-            while not job.cancelled and job.feed.get() not in (_END, None):  # type: ignore[union-attr]  # unblock the producer
-                pass
+            self._drain(job, keep, kept)
+
+    def _replay(self, job: _Job, err: BaseException, keep: Any, kept: list[bytes], token: str | None) -> None:
+        """The PUT was refused before Salesforce took the data (401, lost connection): send it once more."""
+        self._drain(job, keep, kept)
+        if job.cancelled:
+            job.error = err
+            return
+        if token is not None and not self.client._refresh(token):
+            job.error = err
+            return
+        kept.append(keep.flush())
+
+        def again() -> Iterator[bytes]:
+            unzip = zlib.decompressobj()
+            for piece in kept:
+                yield unzip.decompress(piece)
+        try:
+            self.client.bulk2_upload(job.id, again())
+        except BaseException as second:
+            job.error = second
+
+    @staticmethod
+    def _drain(job: _Job, keep: Any, kept: list[bytes]) -> None:
+        """Take the rest of the chunks (the producer must never block on a dead upload)."""
+        while not job.cancelled and not job.drained:
+            item = job.feed.get()  # type: ignore[union-attr]
+            if item is _END:
+                job.drained = True
+            elif item is None:
+                job.cancelled = True
+            else:
+                kept.append(keep.compress(item))
 
     def _end_upload(self, job: _Job) -> None:
         job.feed.put(_END)  # type: ignore[union-attr]

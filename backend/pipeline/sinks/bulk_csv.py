@@ -74,7 +74,7 @@ def results_frame(columns: list[str], success: bytes, failed: bytes, unprocessed
         error = {"ok": np.full(n, "", dtype=object), "unprocessed": np.full(n, NOT_PROCESSED, dtype=object)
                  }.get(kind)
         if error is None:
-            error = frame["sf__Error"].str.removesuffix(" --").str.rstrip(":").to_numpy(dtype=object)
+            error = frame["sf__Error"].str.removesuffix("--").str.rstrip(" :").to_numpy(dtype=object)
         values = frame.iloc[:, 0 if kind == "unprocessed" else 2:]
         if values.shape[1] != len(columns):
             raise FatalSalesforceError("A Bulk result file does not have the uploaded columns.",

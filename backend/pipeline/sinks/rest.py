@@ -74,6 +74,9 @@ class RestSink:
     def finish(self) -> list[Outcome]:
         return []
 
+    def drain(self) -> list[Outcome]:
+        return []
+
     def done(self, index: int) -> None:
         """The chunk is journaled done: its per-call results need not stay in the journal."""
         if self.journal.get(f"rest/{index:06d}") is not None:
