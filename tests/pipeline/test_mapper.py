@@ -199,3 +199,12 @@ def test_numbers_and_dates_from_formulas_are_not_reread_in_the_source_locale() -
     assert out.errors == []
     assert out.frame.to_dict("records") == [{"LastName": "Lee", "Budget__c": "2469", "Score__c": "2.5",
                                              "Birthdate": "1990-03-30"}]
+
+
+def test_time_fields_are_wall_clock_times() -> None:
+    from backend.pipeline.mapping.convert import convert
+    meta = {"name": "Start__c", "label": "Start", "type": "time"}
+    got = convert(pd.Series(["9:05", "14:30:15", "2:30 pm", "25:00", ""]), meta, Options(time_zone="Europe/Berlin"))
+    assert got.values.astype(object).where(got.values.notna(), None).tolist() == [
+        "09:05:00.000Z", "14:30:15.000Z", "14:30:00.000Z", None, None]
+    assert [m.tolist() for rows, m in got.problems] == [["Start: '25:00' is not a time of day (HH:MM or HH:MM:SS)"]]

@@ -121,6 +121,21 @@ def _datetime(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted
                                                    + " or ".join(options.all_date_formats)))
 
 
+_TIME_PATTERNS = ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f", "%I:%M %p", "%I:%M:%S %p", "%I %p"]
+
+
+def _time(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
+    """Time of day, no zone (Salesforce time fields are wall-clock): 'HH:MM:SS.000Z'."""
+    got = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    for pattern in _TIME_PATTERNS:
+        todo = got.isna() & s.notna()
+        if not todo.any():
+            break
+        got[todo] = pd.to_datetime(s[todo].str.upper(), format=pattern, errors="coerce")
+    text = got.dt.strftime("%H:%M:%S.000Z").astype(STRING_DTYPE).where(got.notna())
+    return Converted(text, _bad(s, got.notna(), meta, "is not a time of day (HH:MM or HH:MM:SS)"))
+
+
 def _email(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
     ok = pc.fill_null(pc.match_substring_regex(V.arrow(s), EMAIL_RE), False).to_numpy(zero_copy_only=False)
     return Converted(s, _bad(s, ok, meta, "is not an email address"))
@@ -162,6 +177,6 @@ def _multipicklist(s: pd.Series, meta: dict[str, Any], options: Options) -> Conv
 
 _HANDLERS = {
     "boolean": _boolean, "int": _number, "double": _number, "currency": _number, "percent": _number,
-    "date": _date, "datetime": _datetime, "email": _email, "id": _id, "reference": _id,
+    "long": _number, "date": _date, "datetime": _datetime, "time": _time, "email": _email, "id": _id, "reference": _id,
     "picklist": _picklist, "multipicklist": _multipicklist,
 }
