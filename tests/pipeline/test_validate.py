@@ -124,3 +124,18 @@ def test_check_rows_counts_every_row_before_anything_is_written() -> None:
     assert (result.rows, result.ready, result.skipped, result.failed) == (96, 84, 1, 11)
     assert [e.row_number for e in result.errors] == [2, 12, 22, 32, 42]
     assert result.errors[0].message == "Last Name is required"
+
+
+def test_formula_result_types_must_fit_the_field() -> None:
+    m = Mapping("Contact", fields=[FieldMapping("LastName", formula="UPPER([Last])"),
+                                   FieldMapping("Birthdate", formula='LEN([First]) > 3'),
+                                   FieldMapping("Visits__c", formula='DATE("2026-01-01")'),
+                                   FieldMapping("Score__c", formula='LEN([First]) * 1.5'),
+                                   FieldMapping("Last_Call__c", formula='DATE([Ext], "eu")'),
+                                   FieldMapping("HasOptedOutOfEmail", formula='[Level] = "x"')],
+                filter="LEN([First])")
+    report = validate_mapping(m, contact_describe(), COLUMNS)
+    assert [(i.code, i.field) for i in report.errors] == [("formula_type", "Birthdate"), ("formula_type", "Visits__c"),
+                                                          ("formula_type", None)]
+    assert report.errors[0].message == "The formula for Birthdate gives a bool, but Birthdate is a date field."
+    assert report.errors[2].message == "The filter gives a number; it must give true or false."

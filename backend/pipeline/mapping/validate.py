@@ -125,7 +125,7 @@ def _check_field(mapping: Mapping, fm: FieldMapping, f: dict[str, Any] | None, c
                                    fm.field))
     if fm.constant is not None:
         _check_constant(mapping, fm, f, report)
-    _check_formula(fm.formula, columns, f"formula for {fm.field}", fm.field, report)
+    _check_formula(fm.formula, columns, f"formula for {fm.field}", fm.field, report, f)
     if fm.value_map and f.get("restrictedPicklist"):
         allowed = {v.casefold() for v in allowed_values(f)}
         bad = [v for v in fm.value_map.values() if v.casefold() not in allowed]
@@ -143,14 +143,31 @@ def _check_constant(mapping: Mapping, fm: FieldMapping, f: dict[str, Any], repor
         report.errors.append(Issue("constant_type", f"Constant for {text}.", fm.field))
 
 
+# Formula result types a field type can take; text is always allowed (it is converted per row).
+_FORMULA_FITS = {"boolean": {"bool"}, "date": {"date", "datetime"}, "datetime": {"datetime", "date"},
+                 "int": {"number"}, "double": {"number"}, "currency": {"number"}, "percent": {"number"},
+                 "long": {"number"}}
+
+
 def _check_formula(src: str | None, columns: Sequence[str], what: str, fieldname: str | None,
-                   report: ValidationReport) -> None:
+                   report: ValidationReport, field_meta: dict[str, Any] | None = None) -> None:
     if src is None:
         return
     try:
-        compile_formula(src, columns)
+        formula = compile_formula(src, columns)
     except ConfigError as err:
         report.errors.append(Issue("formula", f"In the {what}: {err}", fieldname))
+        return
+    if fieldname is None:
+        if formula.type not in ("bool", "text"):
+            report.errors.append(Issue("formula_type", f"The {what} gives a {formula.type}; it must give "
+                                       "true or false."))
+        return
+    kind = str((field_meta or {}).get("type", "string"))
+    fits = _FORMULA_FITS.get(kind)
+    if fits is not None and formula.type not in fits | {"text", "null"}:
+        report.errors.append(Issue("formula_type", f"The {what} gives a {formula.type}, but "
+                                   f"{(field_meta or {}).get('label')} is a {kind} field.", fieldname))
 
 
 def _check_lookups(mapping: Mapping, meta: dict[str, dict[str, Any]], report: ValidationReport) -> None:
