@@ -47,11 +47,14 @@ def start_connect(client, token: str, kind: str, my_domain: str | None = None):
     return start.headers["Location"]
 
 
-def consent(browser, authorize_url: str, decision: str = "allow") -> str:
-    """What the user does at Salesforce: look at the consent page and press Allow (or Deny)."""
+def consent(browser, authorize_url: str, decision: str = "allow", login=None) -> str:
+    """What the user does at Salesforce: log in if asked (the login host serves many orgs), then press
+    Allow (or Deny) on the consent page."""
     page = browser.get(authorize_url, timeout=30)
     assert page.status_code == 200, page.text
     fields = {name: html.unescape(value) for name, value in HIDDEN.findall(page.text)}
+    if 'name="username"' in page.text:
+        fields.update(username=login.admin_username, password=login.admin_password)
     parts = urlsplit(authorize_url)
     answer = browser.post(f"{parts.scheme}://{parts.netloc}/services/oauth2/authorize",
                              data={**fields, "action": decision}, allow_redirects=False, timeout=30)
@@ -64,8 +67,8 @@ def callback(client, location: str):
     return client.get(f"{parts.path}?{parts.query}")
 
 
-def connect(client, browser, token, kind, my_domain=None):
-    return callback(client, consent(browser, start_connect(client, token, kind, my_domain)))
+def connect(client, browser, token, kind, my_domain=None, login=None):
+    return callback(client, consent(browser, start_connect(client, token, kind, my_domain), login=login))
 
 
 def test_connect_many_orgs_with_pkce_and_list_them(client, sf_session, token, home, make_org):  # noqa: F811
@@ -77,10 +80,11 @@ def test_connect_many_orgs_with_pkce_and_list_them(client, sf_session, token, ho
         assert authorize.startswith(other.instance_url + "/services/oauth2/authorize")
         assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
         assert query["redirect_uri"] == [CALLBACK] and query["state"][0]
-        done = callback(client, consent(sf_session, authorize))
+        done = callback(client, consent(sf_session, authorize, login=other))
         assert done.status_code == 200 and "Connected" in done.get_data(as_text=True)
         assert "__Host-inflow_oauth=;" in done.headers["Set-Cookie"]  # the flow cookie is spent
-    assert connect(client, sf_session, token, "production").status_code == 200  # the home org again
+    again = connect(client, sf_session, token, "production", login=home)  # the home org, via the login host
+    assert again.status_code == 200
     listed = client.get("/api/instances", headers=bearer(token)).json
     assert sorted(i["org_id"] for i in listed) == sorted([home.id] + [o.id for o in others])
     assert {i["status"] for i in listed} == {"connected"} and all("token" not in str(i) for i in listed)
@@ -95,11 +99,12 @@ def test_connect_many_orgs_with_pkce_and_list_them(client, sf_session, token, ho
     assert page.status_code == 200 and others[1].name in page.get_data(as_text=True)
 
 
-def test_callback_in_another_browser_or_after_deny_stores_nothing(app, client, sf_session, token):  # noqa: F811
-    location = consent(sf_session, start_connect(client, token, "production"))
+def test_callback_in_another_browser_or_after_deny_stores_nothing(app, client, sf_session, token, home):  # noqa: F811
+    location = consent(sf_session, start_connect(client, token, "production"), login=home)
     stranger = app.test_client()  # has not started this flow: no flow cookie
     assert callback(stranger, location).status_code == 400
-    denied = callback(client, consent(sf_session, start_connect(client, token, "production"), decision="deny"))
+    denied = callback(client, consent(sf_session, start_connect(client, token, "production"), decision="deny",
+                                      login=home))
     assert denied.status_code == 403
     assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "instance.connected")).all() == []
 
@@ -173,7 +178,7 @@ def _runs(conn: OrgConnection) -> dict[str, Run]:
 def test_disconnect_revokes_deletes_tokens_and_stops_runs(client, sf_session, token, make_org):  # noqa: F811
     other = make_org()
     install(other)
-    connect(client, sf_session, token, "mydomain", other.instance_url)
+    connect(client, sf_session, token, "mydomain", other.instance_url, login=other)
     conn = _connection(other)
     access, refresh = conn.get_secret("access_token"), conn.get_secret("refresh_token")
     runs = _runs(conn)
