@@ -214,3 +214,12 @@ def test_multipart_create_uploads_and_closes_in_one_request(org, sf_session):
     assert r.status_code == 200 and r.json()["state"] == "UploadComplete" and "contentUrl" not in r.json()
     info = wait_done(sf_session, org, r.json()["id"])
     assert (info["state"], info["numberRecordsProcessed"]) == ("JobComplete", 2)
+
+
+def test_records_split_into_parallel_jobs(org, sf):
+    records = [{"Name": f"Acc {i}", "NumberOfEmployees": str(i)} for i in range(5)]
+    results = sf.bulk2.Account.insert(records=records, batch_size=2, concurrency=3, wait=0.1)
+    assert sorted(r["numberRecordsProcessed"] for r in results) == [1, 2, 2]
+    assert len({r["job_id"] for r in results}) == 3 and all(r["numberRecordsFailed"] == 0 for r in results)
+    rows = sf.query("SELECT Name, NumberOfEmployees FROM Account ORDER BY Name")["records"]
+    assert [(r["Name"], r["NumberOfEmployees"]) for r in rows] == [(f"Acc {i}", i) for i in range(5)]
