@@ -89,7 +89,7 @@ def _unexpected(exc: Exception) -> Response:
 
 def create_app(srv: LocalOrgServer) -> Flask:
     """The WSGI app shared by all listeners of `srv` (the org comes from the listener)."""
-    from . import admin, composite, composite_tree, oauth, query, rest, soap
+    from . import admin, composite, composite_tree, oauth, oauth_authorize, query, rest, soap
 
     app = Flask("sfdx.localorg")
     app.extensions["localorg"] = srv
@@ -100,7 +100,7 @@ def create_app(srv: LocalOrgServer) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.register_blueprint(rest.versions_bp)
-    for module in (rest, query, composite, composite_tree, oauth, soap, admin):
+    for module in (rest, query, composite, composite_tree, oauth, oauth_authorize, soap, admin):
         app.register_blueprint(module.blueprint)
     for name in EXTENSION_MODULES:
         if importlib.util.find_spec(f"{__package__}.{name}") is not None:

@@ -1,18 +1,15 @@
-"""OAuth 2.0: authorize (consent page, code flow, PKCE S256), token, revoke, userinfo and identity URL."""
+"""OAuth 2.0: token (code with PKCE, refresh, password), revoke, userinfo and the identity URL."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import html
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
 
 from .org import ClientApp, Org
-from .sessions import Grant
 from .web import bearer_token, server, sf_json
 
 blueprint = Blueprint("localorg_oauth", __name__)
@@ -22,77 +19,23 @@ def oauth_error(error: str, description: str, status: int = 400) -> Response:
     return sf_json({"error": error, "error_description": description}, status)
 
 
-def _app_for(client_id: str | None) -> tuple[Org, ClientApp] | None:
-    org = request.environ.get("localorg.org") or (server().org_for_client(client_id) if client_id else None)
-    app = org.apps.get(client_id or "") if org is not None else None
-    return (org, app) if org is not None and app is not None else None
+def candidates(client_id: str | None) -> list[tuple[Org, ClientApp]]:
+    """Orgs that have client app `client_id` installed (just this org on an org's own instance URL).
+
+    A packaged app has one consumer key in every subscriber org, so on the login URL the user who
+    logs in, not the key, decides the org.
+    """
+    here = request.environ.get("localorg.org")
+    orgs = [here] if here is not None else list(server().orgs.values())
+    return [(o, o.apps[client_id]) for o in orgs if client_id and client_id in o.apps]
 
 
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Allow Access?</title></head>
-<body><h1>Allow Access?</h1>
-<p><b>{app}</b> is asking to access your Salesforce data as <b>{user}</b> ({scope}).</p>
-<form method="post" action="/services/oauth2/authorize">{hidden}
-<button type="submit" name="action" value="allow" id="oaapprove">Allow</button>
-<button type="submit" name="action" value="deny" id="oadeny">Deny</button>
-</form></body></html>"""
-_PARAMS = ("response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge",
-           "code_challenge_method", "login_hint", "prompt", "display")
-
-
-def _check_authorize(params: dict[str, str]) -> tuple[Org, ClientApp] | Response:
-    found = _app_for(params.get("client_id"))
-    if found is None:
-        return Response("error=invalid_client_id&error_description=client%20identifier%20invalid", 400,
-                        content_type="text/plain")
-    if params.get("redirect_uri") not in found[1].callback_urls:
-        return Response("error=redirect_uri_mismatch&error_description=redirect_uri%20must%20match%20"
-                        "configuration", 400, content_type="text/plain")
-    if params.get("response_type") != "code":
-        return _back(params, error="unsupported_response_type", error_description="response type not supported")
-    if params.get("code_challenge") and params.get("code_challenge_method", "S256") != "S256":
-        return _back(params, error="invalid_request", error_description="unsupported code challenge method")
-    return found
-
-
-def _back(params: dict[str, str], **query: str) -> Response:
-    if params.get("state") is not None:
-        query["state"] = params["state"]
-    sep = "&" if "?" in params["redirect_uri"] else "?"
-    return redirect(params["redirect_uri"] + sep + urlencode(query), 302)
-
-
-def _user_for(org: Org, params: dict[str, str]) -> str:
-    hint = params.get("login_hint")
-    ids = org.store.table("User").find("Username", hint) if hint else []
-    return ids[0] if ids else org.admin_id
-
-
-@blueprint.get("/services/oauth2/authorize")
-def authorize_page() -> Response:
-    params = {k: request.args[k] for k in _PARAMS if k in request.args}
-    found = _check_authorize(params)
-    if isinstance(found, Response):
-        return found
-    org, app = found
-    user = org.store.get(_user_for(org, params)) or {}
-    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in params.items())
-    page = _PAGE.format(app=html.escape(app.name), user=html.escape(user.get("Username", "")),
-                        scope=html.escape(params.get("scope", "api refresh_token")), hidden=hidden)
-    return Response(page, content_type="text/html;charset=UTF-8")
-
-
-@blueprint.post("/services/oauth2/authorize")
-def authorize_decision() -> Response:
-    params = {k: request.form[k] for k in _PARAMS if k in request.form}
-    found = _check_authorize(params)
-    if isinstance(found, Response):
-        return found
-    org, app = found
-    if request.form.get("action") != "allow":
-        return _back(params, error="access_denied", error_description="end-user denied authorization")
-    grant = Grant(_user_for(org, params), app.consumer_key, params.get("scope") or "api refresh_token",
-                  params["redirect_uri"], params.get("code_challenge"), params.get("code_challenge_method"))
-    return _back(params, code=org.sessions.new_code(grant))
+def user_in(cands: list[tuple[Org, ClientApp]], username: str) -> tuple[Org, ClientApp, str] | None:
+    for org, app in cands:
+        ids = org.store.table("User").find("Username", username)
+        if ids:
+            return org, app, ids[0]
+    return None
 
 
 def _client_credentials() -> tuple[str | None, str | None]:
@@ -123,23 +66,26 @@ def _token_response(org: Org, app: ClientApp, user_id: str, scope: str, refresh:
 def token() -> Response:
     client_id, secret = _client_credentials()
     grant_type = request.form.get("grant_type")
-    if grant_type == "password":
-        return _password_grant(client_id, secret)
-    found = _app_for(client_id)
-    if found is None:
+    cands = candidates(client_id)
+    if not cands:
         return oauth_error("invalid_client_id", "client identifier invalid")
-    org, app = found
+    if grant_type == "password":
+        return _password_grant(cands, secret)
     if grant_type == "authorization_code":
+        code = request.form.get("code", "")
+        org, app = next(((o, a) for o, a in cands if code in o.sessions.codes), cands[0])
         if not secret or not hmac.compare_digest(secret, app.consumer_secret):
             return oauth_error("invalid_client", "invalid client credentials")
         return _code_grant(org, app)
     if grant_type == "refresh_token":
+        refresh = request.form.get("refresh_token", "")
+        org, app = next(((o, a) for o, a in cands if refresh in o.sessions.refresh_tokens), cands[0])
         if secret is not None and not hmac.compare_digest(secret, app.consumer_secret):
             return oauth_error("invalid_client", "invalid client credentials")
-        g = org.sessions.refresh_tokens.get(request.form.get("refresh_token", ""))
+        g = org.sessions.refresh_tokens.get(refresh)
         if g is None or g.revoked or g.app != app.consumer_key:
             return oauth_error("invalid_grant", "expired access/refresh token")
-        return _token_response(org, app, g.user_id, g.scope, request.form["refresh_token"], False)
+        return _token_response(org, app, g.user_id, g.scope, refresh, False)
     return oauth_error("unsupported_grant_type", "grant type not supported")
 
 
@@ -159,17 +105,13 @@ def _code_grant(org: Org, app: ClientApp) -> Response:
     return _token_response(org, app, g.user_id, g.scope, None, True)
 
 
-def _password_grant(client_id: str | None, secret: str | None) -> Response:
-    found = _app_for(client_id)
-    if found is None:
-        return oauth_error("invalid_client_id", "client identifier invalid")
-    org, app = found
-    if not secret or not hmac.compare_digest(secret, app.consumer_secret):
+def _password_grant(cands: list[tuple[Org, ClientApp]], secret: str | None) -> Response:
+    if not secret or not hmac.compare_digest(secret, cands[0][1].consumer_secret):
         return oauth_error("invalid_client", "invalid client credentials")
-    ids = org.store.table("User").find("Username", request.form.get("username", ""))
-    if not ids or not org.password_ok(ids[0], request.form.get("password", "")):
+    found = user_in(cands, request.form.get("username", ""))
+    if found is None or not found[0].password_ok(found[2], request.form.get("password", "")):
         return oauth_error("invalid_grant", "authentication failure")
-    return _token_response(org, app, ids[0], "api web full", None, False)
+    return _token_response(found[0], found[1], found[2], "api web full", None, False)
 
 
 @blueprint.route("/services/oauth2/revoke", methods=["POST", "GET"])

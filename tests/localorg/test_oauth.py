@@ -128,3 +128,30 @@ def test_password_grant_userinfo_and_identity(localorg, sf_session, org, client_
 def test_revoke_unknown_token_is_400(localorg, sf_session):
     r = sf_session.post(localorg.base_url + "/services/oauth2/revoke", data={"token": "nope"})
     assert r.status_code == 400 and r.json()["error"] == "invalid_token"
+
+
+def test_one_packaged_key_in_many_orgs_the_user_decides_the_org(localorg, sf_session, make_org):
+    key, secret = "3MVG9SharedPackagedKey" + secrets.token_hex(4), "S" * 64
+    first, second = make_org(), make_org()
+    for o in (first, second):
+        o.register_app("Inflow", [CALLBACK], consumer_key=key, consumer_secret=secret)
+    app = first.apps[key]
+    s = oauth_session(localorg, app)
+    verifier = secrets.token_urlsafe(48)
+    url, _ = s.create_authorization_url(localorg.base_url + "/services/oauth2/authorize", code_verifier=verifier,
+                                        prompt="login")
+    page = sf_session.get(url)
+    assert 'name="username"' in page.text and 'name="password"' in page.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
+    wrong = sf_session.post(localorg.base_url + "/services/oauth2/authorize", allow_redirects=False, data={
+        **fields, "action": "allow", "username": second.admin_username, "password": "nope"})
+    assert wrong.status_code == 200 and "check your username and password" in wrong.text
+    ok = sf_session.post(localorg.base_url + "/services/oauth2/authorize", allow_redirects=False, data={
+        **fields, "action": "allow", "username": second.admin_username, "password": second.admin_password})
+    token = s.fetch_token(localorg.base_url + "/services/oauth2/token", authorization_response=ok.headers["Location"],
+                          code_verifier=verifier)
+    assert token["instance_url"] == second.instance_url and f"/id/{second.id}/" in token["id"]
+    hinted, _ = s.create_authorization_url(localorg.base_url + "/services/oauth2/authorize",
+                                           code_verifier=verifier, login_hint=first.admin_username)
+    assert approve(localorg, sf_session, hinted).startswith(CALLBACK + "?code=")
