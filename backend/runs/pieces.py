@@ -6,6 +6,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app, has_app_context
+
 from backend.models.accounts import Account, User
 from backend.models.base import TenantScope
 from backend.models.jobs import Job
@@ -18,6 +20,24 @@ from backend.storage.blobs import BlobStore
 from backend.web.context import get_blob_store, get_keyring, get_settings
 
 READ_BUFFER = 1024 * 1024
+
+
+class AppContextReader(io.RawIOBase):
+    """A blob stream readable from any thread: pyarrow's CSV reader pulls bytes from a thread of its own,
+    and the blob store needs the app (its database engine) to fetch each chunk."""
+
+    def __init__(self, app: Flask, inner: io.RawIOBase) -> None:
+        super().__init__()
+        self.app, self.inner = app, inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if has_app_context():
+            return self.inner.readinto(buffer)
+        with self.app.app_context():
+            return self.inner.readinto(buffer)
 
 
 @dataclass
@@ -40,9 +60,12 @@ class RunPieces:
         if not spec.get("type"):
             raise ConfigError("The job has no source; choose a file or a connection.")
         blob_id = spec.get("blob_id")
-        store, account_id = self.store, self.account.id
-        opener = (lambda: io.BufferedReader(store.open(account_id, blob_id), READ_BUFFER)) if blob_id else None
-        return create_source(spec["type"], spec.get("config") or {}, open_stream=opener)
+        store, account_id, app = self.store, self.account.id, current_app._get_current_object()
+
+        def opener() -> io.BufferedReader:
+            return io.BufferedReader(AppContextReader(app, store.open(account_id, blob_id)), READ_BUFFER)
+
+        return create_source(spec["type"], spec.get("config") or {}, open_stream=opener if blob_id else None)
 
     def mapping(self) -> Mapping:
         data = dict(self.job.mapping or {})

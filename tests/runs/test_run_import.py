@@ -117,3 +117,18 @@ def test_rollback_deletes_what_the_run_created_and_writes_its_own_file(app, org,
     assert run.state == "rolled_back" and _contacts(org, sf_session) == []
     rows = _rows(acct.id, run.rollback_blob_id)
     assert len(rows) == 12 and {r["sf__Action"] for r in rows} == {"deleted"} and not any(r["sf__Error"] for r in rows)
+
+
+def test_a_file_larger_than_the_reader_s_blocks_is_read_whole_from_the_blob_store(app, org, sf_session):
+    # pyarrow reads blocks after the first from a thread of its own; the encrypted blob must stream there too.
+    acct = account()
+    note = "x" * 25_000
+    data = ("Last Name,Email,Description\n" + "".join(
+        f"Lee{i},lee{i}@example.com,{note}\n" for i in range(250))).encode()
+    assert len(data) > 6_000_000
+    mapping = {"object": "Contact", "operation": "insert", "fields": [
+        {"field": "LastName", "column": "Last Name"}, {"field": "Email", "column": "Email"},
+        {"field": "Description", "column": "Description"}]}
+    run = _run(acct, connect(acct, org), data, mapping)
+    assert execute.run_import(run.id) == "succeeded"
+    assert db.session.get(Run, run.id).rows_succeeded == 250 and len(_contacts(org, sf_session)) == 250

@@ -1,0 +1,149 @@
+"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest]`: Inflow vs the baselines.
+
+Everything runs on this machine in one process tree against one localorg (a child process). Each
+measurement runs in its own child process, so its peak RSS is its own. Ratios are printed side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import LocalOrg, run_child, write_source
+
+ALL = ("pipeline", "e2e", "memory", "rest")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows of the large file (default 1,000,000)")
+    p.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {', '.join(ALL)}")
+    p.add_argument("--workdir", type=Path, default=None, help="keep files here (default: a temp dir, removed)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    only = set(args.only.split(","))
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="inflow-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    org = LocalOrg(work)
+    report: dict[str, Any] = {"rows": args.rows, "machine": machine()}
+    try:
+        org.seed_accounts()
+        env = {"REQUESTS_CA_BUNDLE": org.ca_bundle, "INFLOW_INSTANCE_PATH": str(work / "instance")}
+        creds = {"instance_url": org.org["instance_url"], "token": org.org["access_token"]}
+        big = work / "contacts.csv"
+        report["file_mb"] = round(write_source(big, args.rows) / 1e6, 1)
+        print(f"{args.rows:,} rows, {report['file_mb']} MB; machine: {report['machine']}", flush=True)
+        if only & {"pipeline", "e2e"}:
+            pipeline_bench(report, env, creds, big, work)
+        if "e2e" in only:
+            e2e_bench(report, env, creds, big, work)
+        if "memory" in only:
+            memory_bench(report, env, creds, work, args.rows)
+        if "rest" in only:
+            rest_bench(report, env, creds, work)
+        report["localorg_rss_mb"] = round(org.rss_mb())
+        (work / "results.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2))
+    finally:
+        stop_redis(work / "instance")
+        org.stop()
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def pipeline_bench(report: dict[str, Any], env: dict[str, str], creds: dict[str, str], src: Path,
+                   work: Path) -> None:
+    arrow = run_child("arrow", env, src=str(src), out=str(work / "arrow.csv"))
+    inflow = run_child("pipeline", env, src=str(src), out=str(work / "mapped.csv"), **creds)
+    a, i = arrow["rows"] / arrow["seconds"], inflow["rows"] / inflow["seconds"]
+    report["pipeline"] = {"pyarrow_rows_s": round(a), "inflow_rows_s": round(i), "ratio": round(i / a, 3),
+                          "inflow_errors": inflow["errors"], "target": ">= 0.4"}
+    print(f"1. pipeline  pyarrow {a:>12,.0f} rows/s | inflow {i:>12,.0f} rows/s | ratio {i / a:.2f} (>= 0.4)",
+          flush=True)
+
+
+def e2e_bench(report: dict[str, Any], env: dict[str, str], creds: dict[str, str], src: Path, work: Path) -> None:
+    (work / "e2e").mkdir(exist_ok=True)
+    ss = run_child("e2e_ss", env, mapped=str(work / "mapped.csv"), **creds)
+    inflow = run_child("e2e_inflow", env, src=str(src), workdir=str(work / "e2e"), **creds)
+    report["e2e"] = {"simple_salesforce": ss, "inflow": inflow,
+                     "time_ratio": round(inflow["seconds"] / ss["seconds"], 3),
+                     "rss_ratio": round(inflow["peak_rss_mb"] / ss["peak_rss_mb"], 3),
+                     "target": "time <= 1.1x, lower RSS"}
+    print(f"2. e2e bulk2 simple-salesforce {ss['seconds']:8.1f} s {ss['peak_rss_mb']:7.0f} MB | inflow "
+          f"{inflow['seconds']:8.1f} s {inflow['peak_rss_mb']:7.0f} MB | time x{inflow['seconds'] / ss['seconds']:.2f} "
+          f"(<= 1.1), rss x{inflow['peak_rss_mb'] / ss['peak_rss_mb']:.2f} (< 1); inflow {inflow['state']} "
+          f"{inflow['succeeded']:,} ok {inflow['failed']} failed", flush=True)
+
+
+def memory_bench(report: dict[str, Any], env: dict[str, str], creds: dict[str, str], work: Path, rows: int) -> None:
+    small_rows = max(rows // 10, 1)
+    small = work / "contacts_small.csv"
+    write_source(small, small_rows)
+    (work / "mem").mkdir(exist_ok=True)
+    low = run_child("e2e_inflow", env, src=str(small), workdir=str(work / "mem"), **creds)
+    high = report.get("e2e", {}).get("inflow")
+    if high is None:
+        (work / "mem2").mkdir(exist_ok=True)
+        high = run_child("e2e_inflow", env, src=str(work / "contacts.csv"), workdir=str(work / "mem2"), **creds)
+    growth = high["peak_rss_mb"] / low["peak_rss_mb"]
+    report["memory"] = {f"rss_mb_{small_rows}": low["peak_rss_mb"], f"rss_mb_{rows}": high["peak_rss_mb"],
+                        "growth": round(growth, 3), "target": "< 400 MB at 1,000,000 rows; growth < 1.5x"}
+    print(f"3. memory    inflow peak RSS {small_rows:,} rows {low['peak_rss_mb']:.0f} MB | {rows:,} rows "
+          f"{high['peak_rss_mb']:.0f} MB | growth x{growth:.2f} (< 1.5; < 400 MB)", flush=True)
+
+
+def rest_bench(report: dict[str, Any], env: dict[str, str], creds: dict[str, str], work: Path) -> None:
+    src = work / "contacts_500.csv"
+    write_source(src, 500)
+    (work / "rest").mkdir(exist_ok=True)
+    result = run_child("rest500", env, src=str(src), workdir=str(work / "rest"), **creds)
+    report["rest500"] = result
+    print(f"4. rest 500  enqueue -> finished {result['seconds']:.2f} s ({result['state']}, {result['succeeded']} ok, "
+          f"api {result['api']})", flush=True)
+
+
+def machine() -> str:
+    import os
+
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+def stop_redis(instance: Path) -> None:
+    """The embedded Redis the children started (a daemon) goes with the benchmark."""
+    sock = instance / "redis.sock"
+    if sock.exists():
+        import redis
+
+        try:
+            redis.Redis(unix_socket_path=str(sock)).shutdown(nosave=True)
+        except redis.RedisError:
+            pass
+        for _ in range(50):
+            if not sock.exists():
+                break
+            time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    main()

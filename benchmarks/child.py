@@ -1,0 +1,181 @@
+"""One measurement per process: `python -m benchmarks.child KIND ARGS_JSON` prints a JSON result line."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import MAPPING, ROOT
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def arrow(src: str, out: str, **_: Any) -> dict[str, Any]:
+    """pyarrow's own CSV read and write of the same file: the ceiling for a CSV pipeline in Python."""
+    import pyarrow.csv as pacsv
+
+    started = time.perf_counter()
+    table = pacsv.read_csv(src)
+    pacsv.write_csv(table, out)
+    return {"seconds": time.perf_counter() - started, "rows": table.num_rows}
+
+
+def _client(instance_url: str, token: str) -> Any:
+    from backend.salesforce.client import SalesforceClient
+
+    return SalesforceClient(instance_url, token, ca_bundle=os.environ["REQUESTS_CA_BUNDLE"])
+
+
+def pipeline(src: str, out: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
+    """Inflow without the network: read, map (3 transforms), lookup by external id, Bulk CSV bytes."""
+    from backend.pipeline.lookups import LookupResolver
+    from backend.pipeline.mapping import Mapper, Mapping
+    from backend.pipeline.sinks.bulk_csv import csv_bytes, upload_frame
+    from backend.pipeline.sources import create_source
+
+    client = _client(instance_url, token)
+    mapping = Mapping.from_dict(MAPPING)
+    describe = client.describe("Contact")
+    client.describe("Account")  # describes are cached per run; fetch them before the clock starts
+    started = time.perf_counter()
+    source = create_source("csv", {}, open_stream=lambda: open(src, "rb"))  # noqa: SIM115 - source closes
+    mapper, resolver = Mapper(mapping, describe, source.columns()), LookupResolver(client, mapping)
+    rows = errors = 0
+    with open(out, "wb") as f:
+        for chunk in source.read():
+            mapped = resolver.resolve(mapper.map_chunk(chunk))
+            f.write(csv_bytes(upload_frame(mapped, "insert"), header=rows == 0))
+            rows += len(mapped)
+            errors += len(mapped.errors)
+    return {"seconds": time.perf_counter() - started, "rows": rows, "errors": errors}
+
+
+def _app(workdir: str) -> Any:
+    from flask_migrate import upgrade
+
+    from backend import create_app
+
+    app = create_app({"env": "test", "database_url": f"sqlite:///{workdir}/bench.db", "egress_allow_loopback": True,
+                      "instance_path": Path(os.environ["INFLOW_INSTANCE_PATH"])})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def _job(src: str, instance_url: str, token: str, api: str) -> str:
+    """Account, connected org, uploaded file (streamed, encrypted) and a queued run; returns the run id."""
+    from backend.extensions import db
+    from backend.models import Account, Job, OrgConnection
+    from backend.models.base import TenantScope
+    from backend.runs import service
+    from backend.storage.blobs import expiry_for
+    from backend.web.context import get_blob_store
+
+    acct = Account(company="Bench", region="eu-frankfurt")
+    db.session.add(acct)
+    db.session.commit()
+    org = OrgConnection(account_id=acct.id, name="bench", org_id="00D000000000001", instance_url=instance_url)
+    org.set_secret("access_token", token)
+    db.session.add(org)
+    db.session.commit()
+    writer = get_blob_store().create(acct.id, "upload", name="contacts.csv", expires_at=expiry_for("upload", 14))
+    with open(src, "rb") as f:
+        while block := f.read(1 << 20):
+            writer.write(block)
+    blob = writer.finish()
+    job = TenantScope(acct.id).add(Job(name="bench", source={"type": "csv", "config": {}, "blob_id": blob.id},
+                                       org_connection_id=org.id, object_name="Contact", operation="insert",
+                                       mapping={**MAPPING, "api": api}))
+    db.session.commit()
+    return service.create_run(TenantScope(acct.id), job.id).id
+
+
+def e2e_inflow(src: str, workdir: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
+    """run_import as a worker runs it: encrypted upload in, Bulk 2.0, encrypted result files out."""
+    from backend.extensions import db
+    from backend.models import Run
+    from backend.runs import execute
+
+    app = _app(workdir)
+    with app.app_context():
+        run_id = _job(src, instance_url, token, "bulk2")
+        started = time.perf_counter()
+        state = execute.run_import(run_id)
+        seconds = time.perf_counter() - started
+        run = db.session.get(Run, run_id)
+        return {"seconds": seconds, "state": state, "rows": run.rows_read, "succeeded": run.rows_succeeded,
+                "failed": run.rows_failed, "api": run.api}
+
+
+def e2e_ss(mapped: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
+    """simple-salesforce's Bulk 2.0 insert of the already mapped file, called as its README shows."""
+    import requests
+    from simple_salesforce import Salesforce
+
+    session = requests.Session()
+    session.verify, session.trust_env = os.environ["REQUESTS_CA_BUNDLE"], False
+    sf = Salesforce(instance_url=instance_url, session_id=token, session=session, version="66.0")
+    started = time.perf_counter()
+    results = sf.bulk2.Contact.insert(csv_file=mapped)
+    return {"seconds": time.perf_counter() - started, "jobs": len(results),
+            "succeeded": sum(r["numberRecordsProcessed"] - r["numberRecordsFailed"] for r in results),
+            "failed": sum(r["numberRecordsFailed"] for r in results)}
+
+
+def rest500(src: str, workdir: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
+    """A 500-row REST import from enqueue to finished, through Redis and a running `python -m worker`."""
+    from rq import Worker
+
+    from backend.extensions import db
+    from backend.models import Run
+    from backend.runs import service
+    from backend.web.context import get_redis
+
+    app = _app(workdir)
+    with app.app_context():
+        run_id = _job(src, instance_url, token, "rest")
+        env = {**os.environ, "INFLOW_ENV": "test", "DATABASE_URL": f"sqlite:///{workdir}/bench.db",
+               "INFLOW_EGRESS_ALLOW_LOOPBACK": "1"}
+        worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            while not Worker.all(connection=get_redis()):
+                time.sleep(0.05)
+            time.sleep(1)  # let its scheduler and cron child settle
+            started = time.perf_counter()
+            service.enqueue(run_id)
+            while True:
+                db.session.rollback()
+                run = db.session.get(Run, run_id)
+                if run.finished:
+                    break
+                time.sleep(0.01)
+            seconds = time.perf_counter() - started
+        finally:
+            worker.terminate()
+            worker.wait(30)
+        return {"seconds": seconds, "state": run.state, "succeeded": run.rows_succeeded, "api": run.api}
+
+
+KINDS = {"arrow": arrow, "pipeline": pipeline, "e2e_inflow": e2e_inflow, "e2e_ss": e2e_ss, "rest500": rest500}
+
+
+def main() -> None:
+    kind, args = sys.argv[1], json.loads(sys.argv[2])
+    sys.stdout = io.TextIOWrapper(sys.stdout.buffer, line_buffering=True)
+    result = KINDS[kind](**args)
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
