@@ -131,6 +131,15 @@ def _field_list(obj: SObjectType) -> list[str] | None:
     return out
 
 
+@blueprint.post("/sobjects/<name>/<key>")
+def create_via_id_key(name: str, key: str) -> Response:
+    """POST /sobjects/{obj}/Id (v37+): an upsert on Id without a value inserts."""
+    if key.lower() != "id":
+        raise SfError("METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE",
+                      status=405, with_fields=False)
+    return create(name)
+
+
 @blueprint.patch("/sobjects/<name>/<rid>")
 def update(name: str, rid: str) -> Response:
     obj = _sobject(name)

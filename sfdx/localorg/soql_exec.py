@@ -44,7 +44,18 @@ class Resolved:
                 return None
             rid = rec.get(ref_field)
             rec = store.get(rid) if rid else None
-        return None if rec is None else rec.get(self.field.name)
+        return None if rec is None else _value(store, rec, self)
+
+
+def _value(store: Store, rec: Record, res: Resolved) -> Any:
+    """A field of `rec`; through a polymorphic hop, Name means the target's name field (Case: CaseNumber)."""
+    name = res.field.name
+    if name not in rec and res.hops and name == "Name":
+        obj = store.schema.by_prefix(rec.get("Id", "")[:3])
+        name_field = obj.name_field if obj is not None else None
+        if name_field is not None:
+            return rec.get(name_field.name)
+    return rec.get(name, False if res.field.type == "boolean" else None)
 
 
 @dataclass
@@ -220,7 +231,7 @@ class Executor:
                 sub = target[rel_name] = {"attributes": attributes(parent_obj, rec["Id"], self.base)}
             target = sub
         if rec is not None:
-            target[res.field.name] = rec.get(res.field.name, False if res.field.type == "boolean" else None)
+            target[res.field.name] = _value(self.store, rec, res)
 
     def predicate(self, c: Condition) -> Callable[[Record], bool]:
         if c.op in ("and", "or"):

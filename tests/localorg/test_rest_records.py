@@ -129,3 +129,8 @@ def test_simple_salesforce_default_version_and_api_usage(org, sf_session):
     sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
     sf.query("SELECT Id FROM Account")
     assert sf.api_usage["api-usage"].total == 15000
+
+
+def test_post_on_the_id_key_inserts(rest):
+    r = rest.post("sobjects/Account/Id", json={"Name": "Via Id"})
+    assert r.status_code == 201 and r.json()["id"].startswith("001")

@@ -107,3 +107,10 @@ def test_polymorphic_who_and_what(sf, org):
     assert row["Status"] == "Not Started"
     assert row["Who"]["attributes"]["type"] == "Contact" and row["Who"]["Name"] == "Who"
     assert row["What"]["attributes"]["type"] == "Account" and row["What"]["Name"] == "What"
+
+
+def test_what_name_of_a_case_is_its_case_number(sf):
+    case = sf.Case.create({"Subject": "Broken"})["id"]
+    sf.Task.create({"Subject": "Follow up", "WhatId": case})
+    row = sf.query("SELECT What.Name FROM Task")["records"][0]
+    assert row["What"]["attributes"]["type"] == "Case" and row["What"]["Name"] == sf.Case.get(case)["CaseNumber"]
