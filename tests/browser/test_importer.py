@@ -87,6 +87,8 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     screen(frame, "run")
     frame.wait_for_selector("[data-field=state][data-state=partial]", timeout=RUN_WAIT_MS)
     assert frame.get_attribute("[data-bar]", "aria-valuenow") == "100"
+    announced = "Run Finished with errors. 2 succeeded, 1 failed."
+    frame.wait_for_selector(f"#inflow-announcer[aria-live=polite]:has-text('{announced}')")
     assert frame.inner_text("[data-field=succeeded]") == "2" and frame.inner_text("[data-field=failed]") == "1"
     frame.wait_for_selector("[data-error-list] li")
     assert "1 × AccountId: no Account has Name 'Nowhere Inc'" in frame.inner_text("[data-error-list]")
@@ -130,6 +132,14 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     shot(page, "10-record-page-job")
 
 
+def _tab_to(page, frame, text: str, limit: int = 40) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if frame.evaluate("() => (document.activeElement.innerText || '').replace(/\\s+/g, ' ').trim()") == text:
+            return
+    raise AssertionError(f"Tab never reached {text!r}")
+
+
 def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noqa: F811
     frame = open_tab(page, sf_org)
     screen(frame, "home")
@@ -140,13 +150,18 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     conn.set_secret("access_token", other.ready_token)
     db.session.commit()
 
-    frame.click("[data-nav='#/instances']")
+    # Keyboard only: Tab to the Instances tab of the navigation, Enter; Tab to Disconnect, Enter twice.
+    _tab_to(page, frame, "Instances")
+    page.keyboard.press("Enter")
     screen(frame, "instances")
     item = f"[data-instance='{conn.id}']"
     assert frame.inner_text(f"{item} [data-status]") == "Connected"
+    _tab_to(page, frame, "Disconnect Branch office")
+    assert frame.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"  # visible focus
     shot(page, "11-instances")
-    frame.click(f"{item} [data-disconnect]")
-    frame.click(f"{item} [data-disconnect]:has-text('Really disconnect')")
+    page.keyboard.press("Enter")
+    frame.wait_for_selector(f"{item} [data-disconnect]:has-text('Really disconnect')")
+    page.keyboard.press("Enter")
     frame.wait_for_selector(f"{item} [data-status]:has-text('Disconnected')")
     assert frame.query_selector(f"{item} [data-disconnect]") is None
     db.session.expire_all()
