@@ -88,7 +88,8 @@ def test_unknown_time_zone_is_a_config_error() -> None:
 @pytest.mark.parametrize(("locale", "text", "expected"), [
     ("en", "1,234.56", "1234.56"), ("de", "1.234,56", "1234.56"), ("fr", "1\u00a0234,5", "1234.5"),
     ("ch", "1'234.5", "1234.5"), ("en", "-12", "-12"), ("en", "12%", "12"), ("en", "abc", None),
-    ("en", "", None), ("en", "1e3", "1000"),
+    ("en", "", None), ("en", "1e3", "1000"), ("en", "1.234,56", None), ("de", "1.2", None), ("de", "12.345", "12345"),
+    ("en", "12,34", None), ("en", "1,234,567.8", "1234567.8"), ("fr", "1\u202f234,5", "1234.5"),
 ])
 def test_numbers_by_locale(locale: str, text: str, expected: str | None) -> None:
     got = format_numbers(parse_numbers(pd.Series([text]), locale))[0]

@@ -48,7 +48,8 @@ def run(src: str, rows: list[list[str]] = ROWS, tz: str = "Europe/Berlin") -> tu
     ('AND([Stage] = "a", TRUE)', ["true", "false", "false"]),
     ('CONCAT([Stage], "-", 1, TRUE)', ["a-1true", "b-1true", "zz-1true"]),
     ('CONTAINS([Tags], "green")', ["true", "false", "false"]),
-    ('[Stage] + "!" + 1', ["a!1", "b!1", "zz!1"]),
+    ('[Stage] + "!" & 1', ["a!1", "b!1", "zz!1"]),
+    ('LEN([Stage]) + "2"', ["3", "3", "4"]),
     ('1 + 2 * 3 - 4 / 2', ["5"] * 3),
     ('-(1 + 2)', ["-3"] * 3),
     ('ROUND(2.345, 2) + 0', ["2.35"] * 3),
@@ -160,3 +161,12 @@ def test_text_is_read_as_a_number_the_jobs_way() -> None:
     ctx = Context(chunk.frame, number_locale="de")
     assert compile_formula("[Amount] > 100", chunk.columns).text(ctx).tolist() == ["true", "false"]
     assert compile_formula("NUMBER([Amount]) * 2", chunk.columns).text(ctx).tolist() == ["2469", "199"]
+
+
+def test_plus_adds_when_a_number_is_involved_and_reports_text_that_is_not_one() -> None:
+    values, errors = run("[Amount] + 1")  # the job locale here is en, where 1.234,56 is no number
+    assert values == [None, None, None]
+    assert errors == ["'+' needs a number, not '1.234,56'", "'+' needs a number, not 'x'", ""]
+    chunk = make_chunk(["Qty"], [["5"], ["1,5"]], [2, 3])
+    ctx = Context(chunk.frame, number_locale="de")
+    assert compile_formula("[Qty] + 1", chunk.columns).text(ctx).tolist() == ["6", "2.5"]

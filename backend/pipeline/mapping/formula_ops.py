@@ -49,7 +49,7 @@ def compile_binop(comp: Compiler, node: Node) -> Compiled:
     for side in (left, right):
         if side.type not in (NUMBER, TEXT, NULL, BOOL):
             raise comp.error(f"Operator '{op}' needs numbers, not a {side.type}", side.node)
-    fl, fr, fn = coerce(left, NUMBER), coerce(right, NUMBER), _ARITH[op]
+    fl, fr, fn = _operand(left, op), _operand(right, op), _ARITH[op]
 
     def run(ctx: Context) -> pd.Series:
         a, b = fl(ctx), fr(ctx)
@@ -61,8 +61,23 @@ def compile_binop(comp: Compiler, node: Node) -> Compiled:
 
 
 def _is_join(lt: str, rt: str) -> bool:
-    numeric = (NUMBER, DATE, DATETIME)
-    return not (lt in numeric and rt in (NUMBER, NULL)) and not (lt == NULL and rt == NUMBER)
+    """`+` adds when a number is involved (text is read as a number then) and joins text otherwise."""
+    return NUMBER not in (lt, rt)
+
+
+def _operand(c: Compiled, op: str):  # noqa: ANN202 - returns the compiled function
+    """A number operand; text that is not a number is a row error, not a silent blank."""
+    fn = coerce(c, NUMBER)
+    if c.type != TEXT:
+        return fn
+    text = c.fn
+
+    def run(ctx: Context) -> pd.Series:
+        s, nums = text(ctx), fn(ctx)
+        bad = (nums.isna() & s.notna() & (s.str.strip() != "")).to_numpy(bool)
+        ctx.fail(bad, lambda rows: f"'{op}' needs a number, not '" + s[rows] + "'")
+        return nums
+    return run
 
 
 def _date_arith(comp: Compiler, node: Node, left: Compiled, right: Compiled) -> Compiled:

@@ -14,6 +14,7 @@ Values that carry an offset (`...Z`, `+02:00`) keep it. A date is never shifted 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -162,15 +163,28 @@ def parse_datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series
 _NUMBER_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
+def _strict_number_re(group: str, decimal: str) -> str:
+    """Digits with the group separator only every three places, so '1.234,56' is no English number."""
+    g, d = re.escape(group), re.escape(decimal)
+    return rf"^[+-]?(?:\d{{1,3}}(?:{g}\d{{3}})+|\d*)(?:{d}\d*)?(?:[eE][+-]?\d+)?$"
+
+
 def parse_numbers(values: pd.Series, locale: str = "en") -> pd.Series:
-    """Numbers written the `locale` way ('1.234,56' for de) -> float64, NaN for blanks and failures."""
+    """Numbers written the `locale` way ('1.234,56' for de) -> float64, NaN for blanks and failures.
+
+    Group separators must sit every three digits: a German '1.234,56' read as English fails instead of
+    silently becoming 1.23456. A trailing '%' and spaces around the sign are ignored.
+    """
     try:
         group, decimal = LOCALES[locale]
     except KeyError:
         raise ConfigError(f"Unknown number locale '{locale}'; use one of {', '.join(LOCALES)}.") from None
     a = arrow(text(values))
-    for junk in {"\u00a0", "%", group, " "}:
-        a = pc.replace_substring(a, junk, "")
+    for space in ("\u00a0", "\u202f"):
+        a = pc.replace_substring(a, space, " ")
+    a = pc.utf8_trim_whitespace(pc.replace_substring(a, "%", ""))
+    a = pc.if_else(pc.match_substring_regex(a, _strict_number_re(group, decimal)), a, pa.scalar(None, a.type))
+    a = pc.replace_substring(a, group, "")
     if decimal != ".":
         a = pc.replace_substring(a, decimal, ".")
     a = pc.if_else(pc.match_substring_regex(a, _NUMBER_RE), a, pa.scalar(None, a.type))
