@@ -41,14 +41,19 @@ def _verify(signed_request: str) -> CanvasRequest:
         return verify_signed_request(signed_request, settings.salesforce_client_secret,
                                      settings.canvas_request_max_age_minutes * 60)
     except CanvasError as err:
-        db.session.rollback()
-        if not ratelimit.hit(get_redis(), REJECTIONS_PER_IP, _client_ip()):
-            raise _Stop(429, "Too many rejected requests", "Wait a few minutes, then open Inflow again.") from None
-        record("canvas.rejected", ip=_client_ip(), reason=err.reason)  # never the payload: it holds a token
-        db.session.commit()
+        _reject(err.reason)
         raise _Stop(401, "Inflow could not verify this request",
                     "Open Inflow from its tab in Salesforce. If this keeps happening, ask your Salesforce "
                     "admin to check that the Inflow package is installed and up to date.") from None
+
+
+def _reject(reason: str) -> None:
+    """Audit a refused request (ip and reason, never the payload: it holds a token); 429 past the limit."""
+    db.session.rollback()
+    if not ratelimit.hit(get_redis(), REJECTIONS_PER_IP, _client_ip()):
+        raise _Stop(429, "Too many rejected requests", "Wait a few minutes, then open Inflow again.")
+    record("canvas.rejected", ip=_client_ip(), reason=reason)
+    db.session.commit()
 
 
 def _launch(signed_request: str) -> tuple[Launch, CanvasRequest]:
@@ -143,9 +148,10 @@ def approval() -> Response | tuple[str, int]:
     """Salesforce GETs the canvas URL only when the user must first approve the app ("self-authorize")."""
     settings = get_settings()
     if request.args.get("_sfdc_canvas_authvalue") != "user_approval_required":
-        db.session.rollback()
-        record("canvas.rejected", ip=_client_ip(), reason="GET without an approval request")
-        db.session.commit()
+        try:
+            _reject("GET without an approval request")
+        except _Stop as stop:
+            return error_page(stop.status, stop.title, stop.message)
         return error_page(405, "Open Inflow from Salesforce",
                           "Inflow opens from its tab in Salesforce, which signs each request.")
     try:
