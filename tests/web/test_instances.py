@@ -214,3 +214,22 @@ def test_only_admins_connect_or_disconnect(client, home, token):
     assert client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(user_token)).status_code == 403
     assert client.get("/api/instances", headers=bearer(user_token)).status_code == 200
     assert _connection(home).status == "connected"
+
+
+def test_login_hosts_per_kind(app):
+    import dataclasses
+
+    from backend.salesforce.oauth import login_url_for
+
+    settings = dataclasses.replace(get_settings(), salesforce_login_url="https://login.salesforce.com",
+                                   salesforce_sandbox_login_url="https://test.salesforce.com",
+                                   egress_allow_loopback=False)
+    assert login_url_for("production", None, settings) == "https://login.salesforce.com"
+    assert login_url_for("sandbox", None, settings) == "https://test.salesforce.com"
+    assert login_url_for("mydomain", "https://Acme--Dev.sandbox.my.salesforce.com/", settings) == \
+        "https://acme--dev.sandbox.my.salesforce.com"
+    for bad in ("https://127.0.0.1:8443", "https://login.salesforce.com.evil.example", "https://evilsalesforce.com"):
+        with pytest.raises(ValueError):
+            login_url_for("mydomain", bad, settings)
+    with pytest.raises(ValueError):
+        login_url_for("ftp", None, settings)
