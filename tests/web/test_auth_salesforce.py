@@ -39,13 +39,15 @@ def _linked_user(sf_org, sf_user_id: str | None = None) -> User:
     return user
 
 
-def _approve_at_salesforce(location: str, session) -> str:
-    """What the user does on Salesforce's consent page; returns where Salesforce sends the browser back."""
+def _approve_at_salesforce(location: str, session, sf_org) -> str:
+    """What the user does at Salesforce: log in (we ask for prompt=login) and allow; returns where Salesforce
+    sends the browser back."""
     page = session.get(location, timeout=10)
-    assert page.status_code == 200
+    assert page.status_code == 200 and 'name="password"' in page.text
     fields = {m[0]: html.unescape(m[1]) for m in re.findall(r'name="([^"]+)" value="([^"]*)"', page.text)}
-    back = session.post(location.split("?")[0], data={**fields, "action": "allow"}, allow_redirects=False,
-                        timeout=10)
+    back = session.post(location.split("?")[0], data={
+        **fields, "username": sf_org.admin_username, "password": sf_org.admin_password, "action": "allow"},
+        allow_redirects=False, timeout=10)
     assert back.status_code == 302
     return back.headers["Location"]
 
@@ -57,7 +59,7 @@ def test_linked_salesforce_user_logs_in_and_the_token_is_revoked(client, org, sf
     assert start.status_code == 303
     location = start.headers["Location"]
     assert "code_challenge=" in location and "state=" in location and "code_challenge_method=S256" in location
-    back = _approve_at_salesforce(location, sf_session)
+    back = _approve_at_salesforce(location, sf_session, org)
     assert back.startswith(CALLBACK)
     done = browser.get(back.removeprefix("https://localhost"))
     assert done.status_code == 303 and done.headers["Location"] == "/settings"
@@ -73,7 +75,7 @@ def test_unlinked_salesforce_user_gets_no_session(client, org, sf_session):  # n
     _linked_user(org, sf_user_id="005000000000000AAA")  # someone else
     browser = Browser(client)
     start = browser.submit("/login", "/login/salesforce", {})
-    back = _approve_at_salesforce(start.headers["Location"], sf_session)
+    back = _approve_at_salesforce(start.headers["Location"], sf_session, org)
     done = browser.get(back.removeprefix("https://localhost"))
     assert done.status_code == 400 and "No Inflow user is linked" in done.get_data(as_text=True)
     assert browser.cookie(sessions.COOKIE_NAME) is None
@@ -84,7 +86,7 @@ def test_callback_not_started_by_this_browser_is_refused(client, org, sf_session
     _linked_user(org)
     attacker = Browser(client.application.test_client(), ip="203.0.113.3")
     start = attacker.submit("/login", "/login/salesforce", {})
-    back = _approve_at_salesforce(start.headers["Location"], sf_session)
+    back = _approve_at_salesforce(start.headers["Location"], sf_session, org)
     victim = Browser(client)
     response = victim.get(back.removeprefix("https://localhost"))
     assert response.status_code == 400 and victim.cookie(sessions.COOKIE_NAME) is None
