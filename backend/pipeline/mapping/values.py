@@ -180,6 +180,12 @@ def parse_numbers(values: pd.Series, locale: str = "en") -> pd.Series:
     except KeyError:
         raise ConfigError(f"Unknown number locale '{locale}'; use one of {', '.join(LOCALES)}.") from None
     a = arrow(text(values))
+    if decimal == ".":
+        try:  # the common case, plain digits: Arrow's own cast, no pattern matching needed
+            nums = pc.cast(a, pa.float64()).to_numpy(zero_copy_only=False)
+            return pd.Series(np.where(np.isfinite(nums), nums, np.nan), index=values.index)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     for space in ("\u00a0", "\u202f"):
         a = pc.replace_substring(a, space, " ")
     a = pc.utf8_trim_whitespace(pc.replace_substring(a, "%", ""))
