@@ -91,10 +91,11 @@ class RecordValidator:
         return f.name, conv
 
     def _check_required(self, out: dict[str, Any], insert: bool, parents: list[ParentKey]) -> None:
-        given = {p.field.name for p in parents}
         if insert:
-            missing = [f.name for f in self.required
-                       if (out.get(f.name) is None or out.get(f.name) == "") and f.name not in given]
+            missing = [f.name for f in self.required if out.get(f.name) in (None, "")]
+            if missing and parents:
+                given = {p.field.name for p in parents}
+                missing = [m for m in missing if m not in given]
         else:
             missing = [f.name for f in self.required if f.name in out and out[f.name] in (None, "")]
         if missing:
