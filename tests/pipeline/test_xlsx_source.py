@@ -173,3 +173,30 @@ def test_a_seekable_stream_is_read_in_place_and_a_pipe_like_one_from_memory() ->
         assert [c.frame.to_dict("list") for c in source.read()] == [{"a": ["x"]}]
     assert [c.frame.to_dict("list") for c in create_source("xlsx", {}, open_stream=io.BytesIO(data)).read()] == [
         {"a": ["x"]}]
+
+
+def test_a_wrong_stored_sheet_size_does_not_hide_cells_and_rows_keep_their_numbers() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B3"], ws["C3"] = "Name", "City"
+    ws["B4"], ws["C4"] = "Ann", "Köln"
+    ws["C6"] = "Bonn"
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert b'<dimension ref="B3:C6"/>' in sheet
+    data = replace_part(data, "xl/worksheets/sheet1.xml", sheet.replace(b'ref="B3:C6"', b'ref="A1:B2"'))
+    columns, rows, numbers, _, _ = read_rows(data, "xlsx")
+    assert columns == ["Name", "City"]
+    assert rows == [["Ann", "Köln"], ["", "Bonn"]] and numbers == [4, 6]
+
+
+def test_values_left_of_an_indented_table_reject_the_row() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B1"], ws["B2"], ws["A3"], ws["B3"] = "Name", "Ann", "stray", "Bob"
+    buf = io.BytesIO()
+    wb.save(buf)
+    _, rows, _, rejected, _ = read_rows(buf.getvalue(), "xlsx")
+    assert rows == [["Ann"]] and [r.row_number for r in rejected] == [3]

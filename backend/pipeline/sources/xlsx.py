@@ -145,21 +145,26 @@ class XlsxSource(Source):
         if name is not None and name not in wb.sheetnames:
             raise SourceError(f"The workbook has no sheet '{name}'; its sheets are {', '.join(wb.sheetnames)}.")
         ws = wb[name] if name else wb.worksheets[0]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # some writers store a wrong sheet size; read every row and cell there is
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
             cells = [cell_text(v) for v in row]
             if any(c.strip() for c in cells):
                 yield number, cells
 
-    def _header(self, rows: Iterator[tuple[int, list[str]]]) -> list[str]:
+    def _header(self, rows: Iterator[tuple[int, list[str]]]) -> tuple[list[str], int]:
+        """The header names and how many empty columns come before them (a table may start at B3)."""
         first = next(rows, None)
         if first is None:
             raise SourceError("The sheet is empty: it has no header row and no data.")
-        return check_header(first[1], drop_trailing_empty=True)
+        cells = first[1]
+        left = next(i for i, c in enumerate(cells) if c.strip())
+        return check_header(cells[left:], drop_trailing_empty=True), left
 
     def columns(self) -> list[str]:
         wb = self._workbook()
         try:
-            return self._header(self._rows(wb))
+            return self._header(self._rows(wb))[0]
         finally:
             wb.close()
 
@@ -167,23 +172,23 @@ class XlsxSource(Source):
         wb = self._workbook()
         try:
             rows = self._rows(wb)
-            header = self._header(rows)
-            yield from self._chunks(header, rows)
+            header, left = self._header(rows)
+            yield from self._chunks(header, left, rows)
         finally:
             wb.close()
 
-    def _chunks(self, header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[Chunk]:
+    def _chunks(self, header: list[str], left: int, rows: Iterator[tuple[int, list[str]]]) -> Iterator[Chunk]:
         width, batch, numbers, rejected, count = len(header), [], [], [], 0
         for number, cells in rows:
             count += 1
             if count > self.max_rows:
                 raise SourceError(f"The sheet has more than {self.max_rows:,} rows, the limit for one import.")
-            extra = [c for c in cells[width:] if c.strip()]
+            extra = [c for c in cells[:left] + cells[left + width:] if c.strip()]
             if extra:
                 rejected.append(RejectedRow(number, f"Row {number} has values in columns without a header; "
                                             "the row was not imported.", tuple(cells)))
                 continue
-            batch.append((cells + [""] * width)[:width])
+            batch.append((cells[left:] + [""] * width)[:width])
             numbers.append(number)
             if len(batch) >= self.chunk_size:
                 yield make_chunk(header, batch, numbers, rejected)
