@@ -131,6 +131,23 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     assert job_page.inner_text("table").count("Rolled back") == 1
     shot(page, "10-record-page-job")
 
+    # Editing the saved job brings back its file, target and mapping (with the lookup), and saves changes.
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    frame.click("a.slds-button:has-text('Edit')")
+    screen(frame, "wizard")
+    frame.wait_for_selector("[data-source-summary]:has-text('contacts.csv')")
+    frame.click("[data-next='2']")
+    assert frame.input_value("[data-object]") == "Contact"
+    frame.click("[data-next='3']")
+    assert frame.input_value("select[data-value=AccountId]") == "Company"
+    assert frame.is_checked("[data-lookup=AccountId] [data-lk=enabled]")
+    frame.click("[data-next='4']")
+    frame.fill("[data-name]", "Contacts with accounts")
+    frame.click("[data-action=save]")
+    screen(frame, "job")
+    assert frame.inner_text("h1") == "Contacts with accounts"
+
 
 def _tab_to(page, frame, text: str, limit: int = 40) -> None:
     for _ in range(limit):

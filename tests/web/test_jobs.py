@@ -115,3 +115,22 @@ def test_jobs_are_saved_listed_updated_and_private_to_the_account(client, sessio
     stranger = bearer(launch(client, other))
     assert client.get(f"/api/jobs/{job['id']}", headers=stranger).status_code == 404
     assert client.post("/api/jobs", headers=stranger, json={**body, "org_connection_id": org_id}).status_code == 404
+
+
+def test_an_excel_upload_is_read_as_a_workbook(client, session):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["First Name", "Last Name"])
+    sheet.append(["Ada", "Lovelace"])
+    data = io.BytesIO()
+    book.save(data)
+    body = _upload(client, session, data.getvalue(), "people.xlsx")
+    assert body["source"]["type"] == "xlsx"
+    assert body["columns"] == ["First Name", "Last Name"] and body["rows"] == [["Ada", "Lovelace"]]
+
+
+def test_an_unreadable_file_is_kept_but_explained(client, session):
+    body = _upload(client, session, b"\x00\x01\x02 not a table", "junk.xlsx")
+    assert body["error"] and "columns" not in body

@@ -52,8 +52,11 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
       result.suggestions.forEach((s) => { if (byName[s.field]) rows.push(rowFor(byName[s.field], "column", s.column, s.score)); });
       announce(`${result.suggestions.length} columns mapped automatically`);
     }
-    state.describe.fields.filter((f) => f.required && !rows.some((r) => r.field.name === f.name))
-      .forEach((f) => rows.push(rowFor(f)));
+    // Required fields matter where records are created; update and delete need only the match key.
+    if (["insert", "upsert"].includes(state.operation)) {
+      state.describe.fields.filter((f) => f.required && !rows.some((r) => r.field.name === f.name))
+        .forEach((f) => rows.push(rowFor(f)));
+    }
     built = true;
     render();
   }
