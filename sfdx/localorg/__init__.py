@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from . import dml, fieldkit
+from .errors import SfError
 from .org import ClientApp, Knobs, Org
 from .server import LocalOrgServer
+from .soql_exec import execute
 
-__all__ = ["ClientApp", "Knobs", "LocalOrgServer", "Org"]
+__all__ = ["ClientApp", "Knobs", "LocalOrgServer", "Org", "SfError", "dml", "execute", "fieldkit"]

@@ -23,6 +23,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lock-rate", type=float, default=0.0, help="Bulk row-lock contention rate (0..1)")
     p.add_argument("--lock-seed", type=int, default=0)
     p.add_argument("--canvas-url", default="https://127.0.0.1:5000/canvas")
+    p.add_argument("--callback-url", action="append", default=[],
+                   help="demo app OAuth callback (repeatable; default: derived from --canvas-url)")
+    p.add_argument("--consumer-key", default=None, help="demo app consumer key (default: generated)")
+    p.add_argument("--consumer-secret", default=None, help="demo app consumer secret (default: generated)")
     p.add_argument("--source-dir", type=Path, default=None, help="SFDX tree with custom objects to load")
     p.add_argument("--namespace", default=None, help="apply this namespace to loaded custom objects")
     p.add_argument("--org", action="append", default=[], help="extra empty org names")
@@ -38,8 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.seed == "demo":
         org = srv.create_org("demo", source_dir=args.source_dir, namespace=args.namespace)
         counts = seed_demo(org)
-        org.register_app("Inflow", [args.canvas_url.rsplit("/", 1)[0] + "/oauth/callback"],
-                         canvas_url=args.canvas_url)
+        base = args.canvas_url.rsplit("/", 1)[0]
+        callbacks = args.callback_url or [base + "/instances/oauth/callback", base + "/oauth/callback",
+                                          base + "/canvas/approved"]
+        org.register_app("Inflow", callbacks, canvas_url=args.canvas_url, consumer_key=args.consumer_key,
+                         consumer_secret=args.consumer_secret)
         print(f"seeded demo org: {counts}")
     for name in args.org:
         srv.create_org(name, source_dir=args.source_dir, namespace=args.namespace)

@@ -60,14 +60,17 @@ def test_command_line_server_with_demo_seed(tmp_path: Path):
     state_file = tmp_path / "state" / "localorg.json"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen([sys.executable, "-m", "sfdx.localorg", "--seed", "demo", "--state-file", str(state_file),
-                             "--api-allowance", "500", "--canvas-url", "https://127.0.0.1:5999/canvas"],
+                             "--api-allowance", "500", "--canvas-url", "https://127.0.0.1:5999/canvas",
+                             "--consumer-key", "3MVG9DemoKey", "--consumer-secret", "D" * 64],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         line = proc.stdout.readline() + proc.stdout.readline()
         assert "localorg on https://127.0.0.1:" in line, line
         state = json.loads(state_file.read_text())
         demo = state["orgs"]["demo"]
-        assert demo["client_apps"][0]["canvas_url"] == "https://127.0.0.1:5999/canvas"
+        app = demo["client_apps"][0]
+        assert app["canvas_url"] == "https://127.0.0.1:5999/canvas" and app["consumer_key"] == "3MVG9DemoKey"
+        assert "https://127.0.0.1:5999/instances/oauth/callback" in app["callback_urls"]
         s = requests.Session()
         s.verify, s.trust_env = state["ca_cert"], False
         sf = Salesforce(instance_url=demo["instance_url"], session_id=demo["access_token"], session=s)
