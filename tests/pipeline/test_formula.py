@@ -170,3 +170,16 @@ def test_plus_adds_when_a_number_is_involved_and_reports_text_that_is_not_one() 
     chunk = make_chunk(["Qty"], [["5"], ["1,5"]], [2, 3])
     ctx = Context(chunk.frame, number_locale="de")
     assert compile_formula("[Qty] + 1", chunk.columns).text(ctx).tolist() == ["6", "2.5"]
+
+
+def test_replace_uses_linear_time_regexes() -> None:
+    # With backtracking regexes this pattern takes about 2**40 steps on this value; RE2 answers at once.
+    chunk = make_chunk(["v"], [["a" * 40 + "!"]], [2])
+    formula = compile_formula('REPLACE([v], "(a+)+$", "x")', chunk.columns)
+    assert formula.text(Context(chunk.frame)).tolist() == ["a" * 40 + "!"]
+
+
+def test_replace_reports_bad_replacements_at_the_replacement() -> None:
+    with pytest.raises(FormulaError) as info:
+        compile_formula('REPLACE([Stage], "a", "\\\\5")', COLUMNS)
+    assert info.value.position == 22 and "replacement" in info.value.problem

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.errors import ConfigError
@@ -140,19 +141,19 @@ def _len(comp: Compiler, node: Node, args: list[Compiled]) -> Compiled:
 
 @function("REPLACE", 3, 3)
 def _replace(comp: Compiler, node: Node, args: list[Compiled]) -> Compiled:
+    """Regex replace with RE2 (Arrow): linear time, so a user's pattern cannot stall a worker."""
     f = coerce(args[0], TEXT)
     pattern = str(literal(comp, args[1], str, "a quoted regular expression"))
     repl = str(literal(comp, args[2], str, "a quoted replacement"))
     try:
-        regex = re.compile(pattern)
-        regex.sub(repl, "")
-    except re.error as err:
-        raise comp.error(f"Invalid regular expression: {err}", args[1].node) from None
+        pc.replace_substring_regex(pa.array([""]), pattern, repl)
+    except pa.ArrowInvalid as err:
+        culprit = args[2] if "replacement" in str(err) else args[1]
+        raise comp.error(str(err), culprit.node) from None
 
     def run(ctx: Context) -> pd.Series:
         s = f(ctx)
-        out = s.astype(object).where(s.notna(), None).map(lambda v: regex.sub(repl, v) if v else v)
-        return out.astype(STRING_DTYPE)
+        return V.series(pc.replace_substring_regex(V.arrow(s), pattern, repl), s.index)
     return Compiled(TEXT, run, node)
 
 
