@@ -6,6 +6,7 @@ All calls need the header `X-Localorg-Admin: <admin_secret>`:
                                                lock_seed, fail_bulk_jobs, fail_bulk_message, api_used
   POST  /_localorg/orgs   {"name": n}          create an org
   POST  /_localorg/orgs/<name>/apps            {"name","callback_urls","canvas_url"} register a client app
+  POST  /_localorg/orgs/<name>/token           a fresh ready access token (also written to the state file)
 """
 
 from __future__ import annotations
@@ -82,3 +83,14 @@ def register_app(name: str) -> Response:
                                       body.get("canvas_url"))
     srv.write_state()
     return sf_json(app.info(), 201)
+
+
+@blueprint.post("/orgs/<name>/token")
+def fresh_token(name: str) -> Response:
+    srv = server()
+    if name not in srv.orgs:
+        return sf_json([{"errorCode": "NOT_FOUND", "message": f"no org {name}"}], 404)
+    org = srv.orgs[name]
+    org.ready_token = org.sessions.issue(org.admin_id, None, "full").token
+    srv.write_state()
+    return sf_json({"access_token": org.ready_token, "instance_url": org.instance_url}, 201)

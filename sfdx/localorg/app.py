@@ -38,7 +38,12 @@ def register_extension(bp: Blueprint) -> None:
 
 def meter(org: Org) -> None:
     """Count one API call against the org's daily allowance; REQUEST_LIMIT_EXCEEDED when it is spent."""
+    today = time.strftime("%Y-%m-%d", time.gmtime())
     with org.usage_lock:
+        if org.extra.get("usage_day") != today:  # the allowance is per UTC day
+            if org.extra.get("usage_day") is not None:
+                org.api_used = 0
+            org.extra["usage_day"] = today
         if org.api_used >= org.knobs.api_allowance:
             g.metered = org
             raise limit_exceeded()

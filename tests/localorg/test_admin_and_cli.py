@@ -42,6 +42,9 @@ def test_admin_creates_orgs_and_apps(localorg, sf_session):
     r = sf_session.get(info["instance_url"] + "/services/data/v66.0/limits",
                        headers={"Authorization": f"Bearer {info['access_token']}"})
     assert r.status_code == 200
+    fresh = sf_session.post(localorg.base_url + "/_localorg/orgs/viaadmin/token", headers=admin).json()
+    assert fresh["access_token"] != info["access_token"]
+    assert json.loads(localorg.state_file.read_text())["orgs"]["viaadmin"]["access_token"] == fresh["access_token"]
     localorg.drop_org(localorg.orgs["viaadmin"])
 
 
