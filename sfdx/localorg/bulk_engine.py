@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .bulk2_csv import Upload, bulk_error
 from .dml import apply_row
+from .errors import SfError
 from .locking import LockTracker
 from .values import format_datetime
 
@@ -183,8 +184,8 @@ def process(org: Org, batch: RowBatch, op: str, obj_name: str, ext_id: str | Non
         batch.freeze()
 
 
-def _parent_columns(org: Org, obj: SObjectType, header: list[str]) -> list[tuple[str, str, Any, str]]:
-    """(column, reference field, parent table, key field) for `Account.Ext__c`-style columns keyed by text."""
+def _parent_columns(org: Org, obj: SObjectType, header: list[str]) -> list[tuple[str, str, Any, bool]]:
+    """(column, reference field, parent key index, case sensitive) for `Account.Ext__c`-style text keys."""
     out = []
     for col in header:
         rel, dot, key = col.partition(".")
@@ -194,18 +195,18 @@ def _parent_columns(org: Org, obj: SObjectType, header: list[str]) -> list[tuple
         table = org.store.table(ref.reference_to[0])
         f = table.obj.field(key)
         if f is not None and f.name in table.indexes and f.type in ("string", "email"):
-            out.append((col, ref.name, table, f.name))
+            out.append((col, ref.name, table.indexes[f.name], f.case_sensitive))
     return out
 
 
-def _swap_parent_keys(values: dict[str, str], columns: list[tuple[str, str, Any, str]]) -> None:
+def _swap_parent_keys(values: dict[str, str], columns: list[tuple[str, str, Any, bool]]) -> None:
     """Replace a parent key by the parent's Id when exactly one live parent has it (a fast path only:
     misses stay as they are, so the store reports them with Salesforce's message)."""
-    for col, ref, table, key in columns:
+    for col, ref, index, case_sensitive in columns:
         raw = values.get(col)
         if raw:
-            found = table.find(key, raw)
-            if len(found) == 1:
+            found = index.get(raw if case_sensitive else raw.lower())
+            if found is not None and len(found) == 1:
                 del values[col]
                 values[ref] = found[0]
 
@@ -219,8 +220,6 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
                 ext_id: str | None, user: str | None, plan: LockPlan | None, aborted: Callable[[], bool],
                 csv: bool = True) -> None:
     store = org.store
-    tracker = plan.tracker if plan is not None else None
-    parents = _parent_columns(org, store.sobject(obj), header)
     foreign = plan.foreign_owners() if plan is not None else []
     n = 0
     while not aborted():
@@ -229,22 +228,36 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
             return
         now = format_datetime(datetime.now(UTC))
         with store.lock:
+            parents = _parent_columns(org, store.sobject(obj), header)  # per slice: indexes may be rebuilt
             for values in part:
-                err = None
-                if tracker is not None:
-                    unit = plan.unit if plan.unit is not None else n // INTERNAL_BATCH  # type: ignore[union-attr]
-                    err = tracker.check(unit, n, values, foreign)
+                if plan is not None and plan.tracker is not None:
+                    unit = plan.unit if plan.unit is not None else n // INTERNAL_BATCH
+                    err = plan.tracker.check(unit, n, values, foreign)
+                    if err is not None:
+                        n += 1
+                        batch.add(FAILED, values.get("Id") if op != "insert" else None, bulk_error(err))
+                        continue
                 n += 1
-                if err is not None:
-                    batch.add(FAILED, values.get("Id") if op != "insert" else None, bulk_error(err))
-                    continue
                 if parents:
                     _swap_parent_keys(values, parents)
-                res = apply_row(store, op, obj, values, ext_id, csv, user, now)
-                if res.success:
-                    batch.add(CREATED if res.created else UPDATED, res.id)
-                else:
-                    batch.add(FAILED, res.id, bulk_error(res.errors[0]))
+                _write_row(store, batch, op, obj, values, ext_id, csv, user, now)
+
+
+def _write_row(store: Any, batch: RowBatch, op: str, obj: str, values: dict[str, Any], ext_id: str | None,
+               csv: bool, user: str | None, now: str) -> None:
+    if op == "insert":   # the common case, without apply_row's dispatch
+        try:
+            rid = store.insert(obj, values, csv, user, now)
+        except SfError as err:
+            batch.add(FAILED, None, bulk_error(err))
+            return
+        batch.add(CREATED, rid)
+        return
+    res = apply_row(store, op, obj, values, ext_id, csv, user, now)
+    if res.success:
+        batch.add(CREATED if res.created else UPDATED, res.id)
+    else:
+        batch.add(FAILED, res.id, bulk_error(res.errors[0]))
 
 
 class BulkWorker:
