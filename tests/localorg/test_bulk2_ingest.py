@@ -223,3 +223,33 @@ def test_records_split_into_parallel_jobs(org, sf):
     assert len({r["job_id"] for r in results}) == 3 and all(r["numberRecordsFailed"] == 0 for r in results)
     rows = sf.query("SELECT Name, NumberOfEmployees FROM Account ORDER BY Name")["records"]
     assert [(r["Name"], r["NumberOfEmployees"]) for r in rows] == [(f"Acc {i}", i) for i in range(5)]
+
+
+@pytest.mark.parametrize(("body", "code", "text"), [
+    ({"object": "Account", "operation": "merge"}, "INVALIDJOB", "Invalid operation: merge"),
+    ({"object": "Nope__c", "operation": "insert"}, "INVALIDJOB", "sObject type 'Nope__c' is not supported."),
+    ({"object": "Account", "operation": "insert", "columnDelimiter": "COLON"}, "INVALIDJOB",
+     "Invalid column delimiter: COLON"),
+    ({"object": "Account", "operation": "upsert"}, "INVALIDJOB", "An External ID must be specified for upsert."),
+    ({"object": "Account", "operation": "upsert", "externalIdFieldName": "Name"}, "NOT_FOUND",
+     "Provided external ID field does not exist or is not accessible: Name"),
+])
+def test_create_job_errors(org, sf_session, body, code, text):
+    r = sf_session.post(org.instance_url + V, headers=headers(org), json=body)
+    assert r.status_code in (400, 404)
+    [err] = r.json()
+    assert err["errorCode"] == code and err["message"].endswith(text)
+
+
+def test_close_twice_and_upload_after_close_are_rejected(org, sf_session):
+    h = headers(org)
+    job = sf_session.post(org.instance_url + V, headers=h, json={"object": "Account", "operation": "insert"}).json()
+    url = f"{org.instance_url}{V}/{job['id']}"
+    sf_session.put(url + "/batches", data=b"Name\nA\n", headers=dict(h, **{"Content-Type": "text/csv"}))
+    closed = sf_session.patch(url, headers=h, json={"state": "UploadComplete"})
+    assert closed.status_code == 200 and closed.json()["state"] == "UploadComplete"
+    wait_done(sf_session, org, job["id"])
+    again = sf_session.patch(url, headers=h, json={"state": "UploadComplete"})
+    assert again.status_code == 400 and again.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    late = sf_session.put(url + "/batches", data=b"Name\nB\n", headers=dict(h, **{"Content-Type": "text/csv"}))
+    assert late.status_code == 400 and late.json()[0]["errorCode"] == "INVALIDJOBSTATE"
