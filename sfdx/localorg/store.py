@@ -212,9 +212,12 @@ class Store:
         """Remove a record for good (live or binned)."""
         with self.lock:
             full = self._full_id(rid)
-            t, rec, _ = self.locate(full)
+            t, rec, deleted = self.locate(full)
             if t is None or rec is None or (obj_name and t.obj.name.lower() != obj_name.lower()):
                 raise SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+            self._hooks("hardDelete", t.obj.name, full)
+            if not deleted:
+                self._cascade(t.obj, full)  # children of a live parent go for good with it
             self._remember(t, full)
             t.purge(full)
             self._purge_children(full)

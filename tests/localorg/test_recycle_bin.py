@@ -73,3 +73,10 @@ def test_restricted_picklist_wants_the_exact_api_value(rest):
     r = rest.post("sobjects/Opportunity", json=body)
     assert r.status_code == 400 and r.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
     assert rest.post("sobjects/Opportunity", json={**body, "StageName": "Closed Won"}).status_code == 201
+
+
+def test_hard_delete_of_a_live_parent_removes_its_children_for_good(sf, org):
+    acc = sf.Account.create({"Name": "Parent"})["id"]
+    sf.Contact.create({"LastName": "Kid", "AccountId": acc})
+    assert dml.apply(org.store, "hardDelete", "Account", [{"Id": acc}])[0].success
+    assert sf.query_all("SELECT Id FROM Contact", include_deleted=True)["totalSize"] == 0
