@@ -18,7 +18,7 @@ from flask import Blueprint, Response, g, request
 from .app import meter
 from .bulk1_jobs import JSON_TYPE, NS, XML_TYPE, Bulk1Job, as_json, xml_doc
 from .bulk2_csv import chunked
-from .bulk_engine import bulk_state
+from .bulk_worker import bulk_state
 from .errors import SfError
 from .web import MAX_VERSION, authenticate, bearer_token
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from .bulk2_csv import query_value, quote
-from .bulk_engine import CREATED, FAILED, UPDATED, LockPlan, RowBatch, bulk_state, process
+from .bulk_engine import CREATED, FAILED, UPDATED, LockPlan, RowBatch, process
+from .bulk_worker import bulk_state
 from .errors import SfError
 from .soql_exec import Executor
 from .soql_parser import FieldPath, parse

@@ -14,7 +14,8 @@ from flask import Blueprint, Response, request
 
 from .bulk2_csv import CSV_TYPE, DELIMITERS, LINE_ENDINGS, chunked
 from .bulk2_jobs import TERMINAL, IngestJob, Job, QueryJob
-from .bulk_engine import RowBatch, bulk_state
+from .bulk_engine import RowBatch
+from .bulk_worker import bulk_state
 from .errors import SfError, not_found
 from .web import api_version, current_org, current_session, json_body, sf_json
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .bulk2_csv import DELIMITERS, LINE_ENDINGS, query_value, quote, result_lines
-from .bulk_engine import CREATED, FAILED, UNPROCESSED, UPDATED, LockPlan, RowBatch, now_iso, process
+from .bulk_engine import CREATED, FAILED, UNPROCESSED, UPDATED, LockPlan, RowBatch, process
+from .bulk_worker import now_iso
 from .soql_exec import Executor
 from .soql_parser import FieldPath, parse
 
