@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request, send_from_directory
 
 from backend.extensions import db
-from backend.models import Job, OrgConnection, Run
+from backend.models import Job, OrgConnection, Run, User
 from backend.pipeline.mapping import OPERATIONS
 from backend.pipeline.sources import source_types
 from backend.security.headers import framed_by_salesforce
@@ -118,5 +118,11 @@ def instances():
 @bp.get("/ui/settings")
 @login_required
 def settings():
+    from backend.web.settings_pages import RETENTION_MAX_DAYS
+    from backend.web.signup import REGION_NAMES
+
     me = current_identity()
-    return render_template("ui/settings.html", account=me.account, user=me.user, is_admin=me.is_admin)
+    users = me.scope.all(User, order_by=User.created_at) if me.is_admin else []
+    return render_template("ui/settings.html", account=me.account, is_admin=me.is_admin, users=users,
+                           region_name=REGION_NAMES.get(me.account.region, me.account.region),
+                           retention_max=RETENTION_MAX_DAYS)

@@ -202,3 +202,18 @@ def test_a_tampered_signed_request_shows_an_error_page_and_nothing_else(page, sf
     assert frame.query_selector("#inflow-screen") is None and frame.query_selector("nav") is None
     assert frame.query_selector("#inflow-boot") is None  # no app token was handed out
     shot(page, "13-tampered")
+
+
+def test_an_admin_changes_the_retention_inside_the_canvas(page, sf_org):
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    frame.click("[data-nav='#/settings']")
+    screen(frame, "settings")
+    assert "cannot be changed" in frame.inner_text("[data-field=region]")
+    frame.fill("#s-retention", "7")
+    frame.click("button:has-text('Save retention')")
+    frame.wait_for_selector("[data-screen=settings][data-ready] [data-field=retention]:has-text('7 days')")
+    db.session.expire_all()
+    account = db.session.scalars(db.select(Account).where(Account.salesforce_org_id == sf_org.id)).one()
+    assert account.retention_days == 7
+    shot(page, "14-settings")

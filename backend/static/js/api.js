@@ -47,7 +47,7 @@ export function headers(extra = {}) {
   return h;
 }
 
-function send(url, opts) {
+export function send(url, opts) {
   const s = session();
   return s ? s.fetch(url, opts) : fetch(url, { credentials: "same-origin", ...opts });
 }

@@ -9,6 +9,7 @@ const modules = {
   run: () => import("./screens/run.js"),
   history: () => import("./screens/history.js"),
   instances: () => import("./screens/instances.js"),
+  settings: () => import("./screens/settings.js"),
 };
 let cleanup = null;
 
