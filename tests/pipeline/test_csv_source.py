@@ -223,3 +223,11 @@ def test_malformed_records_anywhere_never_lose_or_repeat_rows(every: int, chunk_
     assert rows == good
     assert numbers == good_lines
     assert [r.row_number for r in rejected] == bad_lines
+
+
+def test_default_chunks_hold_about_half_a_million_cells() -> None:
+    from backend.pipeline.chunk import default_chunk_rows
+    assert [default_chunk_rows(n) for n in (1, 10, 50, 100, 1000, 5000)] == [50000, 50000, 10000, 5000, 1000, 1000]
+    data = ("id,v\n" + "".join(f"{i},x\n" for i in range(60000))).encode()
+    chunks = list(create_source("csv", {}, open_stream=stream_opener(data)).read())
+    assert [len(c) for c in chunks] == [50000, 10000]

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
-from backend.pipeline.chunk import DEFAULT_CHUNK_SIZE, Chunk
+from backend.pipeline.chunk import Chunk, default_chunk_rows
 from backend.pipeline.errors import ConfigError, SourceError
 
 OpenStream = Callable[[], BinaryIO]
@@ -29,7 +29,7 @@ class Source:
     config_schema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
 
     def __init__(self, config: dict[str, Any] | None = None, *, open_stream: OpenStream | BinaryIO | None = None,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+                 chunk_size: int | None = None) -> None:
         self.config = dict(config or {})
         self.open_stream = stream_opener(open_stream) if hasattr(open_stream, "read") else open_stream
         self.chunk_size = chunk_size
@@ -52,6 +52,10 @@ class Source:
             raise ConfigError(f"{self.label or self.type}: no file was given.")
         return self.open_stream()
 
+    def chunk_rows(self, columns: int) -> int:
+        """Rows per chunk: `chunk_size` if the caller chose one, else sized to the number of columns."""
+        return self.chunk_size or default_chunk_rows(columns)
+
     def test_connection(self) -> None:
         """Raise SourceError (or ConfigError) if the source cannot be read; return None if it can."""
         self.columns()
@@ -61,7 +65,7 @@ class Source:
         raise NotImplementedError
 
     def read(self) -> Iterator[Chunk]:
-        """Stream the rows as chunks of at most `chunk_size` rows; never loads everything at once."""
+        """Stream the rows as chunks of at most `chunk_rows(len(columns))` rows; never loads everything."""
         raise NotImplementedError
 
 

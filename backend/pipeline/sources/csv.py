@@ -169,6 +169,7 @@ class CsvSource(Source):
             return None  # header only: zero rows is a valid answer
         invalid: list = []
         line, pending, pending_lines = opened.first_data_line, [], []
+        size = self.chunk_rows(len(opened.header))
         try:
             reader = self._pyarrow_reader(opened, invalid)
             for batch in reader:
@@ -180,15 +181,15 @@ class CsvSource(Source):
                     table, starts = table.filter(pa.array(keep)), starts[keep]
                 pending.append(table)
                 pending_lines.append(starts)
-                while sum(len(t) for t in pending) >= self.chunk_size:
-                    yield self._emit(self._take(pending, pending_lines, self.chunk_size))
+                while sum(len(t) for t in pending) >= size:
+                    yield self._emit(self._take(pending, pending_lines, size))
         except pa.ArrowInvalid:
             # Invalid UTF-8, a record larger than a block, odd quoting: the careful reader says where.
             return int(pending_lines[0][0]) if pending_lines else line
         if invalid:
             return int(pending_lines[0][0]) if pending_lines else line
         while pending:
-            yield self._emit(self._take(pending, pending_lines, self.chunk_size))
+            yield self._emit(self._take(pending, pending_lines, size))
         return None
 
     def _take(self, pending: list[pa.Table], pending_lines: list[np.ndarray], n: int) -> Chunk:
@@ -208,7 +209,7 @@ class CsvSource(Source):
         """Read with Python's csv module; return True after one chunk if pyarrow may take over again."""
         reader = pycsv.reader(opened.lines, delimiter=self.delimiter)
         header, width = opened.header, len(opened.header)
-        rows, numbers, rejected = [], [], []
+        rows, numbers, rejected, size = [], [], [], self.chunk_rows(len(opened.header))
         while True:
             start = opened.counter[0] + 1
             try:
@@ -225,7 +226,7 @@ class CsvSource(Source):
             else:
                 rows.append(row)
                 numbers.append(start)
-            if len(rows) >= self.chunk_size:
+            if len(rows) >= size:
                 yield self._emit(make_chunk(header, rows, numbers, rejected))
                 rows, numbers, rejected = [], [], []
                 if switch_back:  # the reader stopped right after a record: pyarrow can go on from here

@@ -179,6 +179,7 @@ class XlsxSource(Source):
 
     def _chunks(self, header: list[str], left: int, rows: Iterator[tuple[int, list[str]]]) -> Iterator[Chunk]:
         width, batch, numbers, rejected, count = len(header), [], [], [], 0
+        size = self.chunk_rows(width)
         for number, cells in rows:
             count += 1
             if count > self.max_rows:
@@ -190,7 +191,7 @@ class XlsxSource(Source):
                 continue
             batch.append((cells[left:] + [""] * width)[:width])
             numbers.append(number)
-            if len(batch) >= self.chunk_size:
+            if len(batch) >= size:
                 yield make_chunk(header, batch, numbers, rejected)
                 batch, numbers, rejected = [], [], []
         if batch or rejected:
