@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 from flask import Blueprint, Response, g, redirect, request
 
 from .canvas_page import canvas_page, login_page, record_card
-from .canvas_request import API_VERSION, approve, needs_approval, register_canvas_app, signed_request
+from .canvas_request import API_VERSION, approve, canvas_apps, needs_approval, register_canvas_app, signed_request
 from .web import server
 
 if TYPE_CHECKING:
@@ -97,16 +97,12 @@ def logout() -> Response:
     return resp
 
 
-def _canvas_apps(org: Org) -> list[ClientApp]:
-    return [a for a in org.apps.values() if a.canvas and a.canvas_url]
-
-
 @blueprint.get("/lightning/page/home")
 def home() -> Response:
     org = g.org
     if org is None or _current_user(org) is None:
         return _need_login()
-    links = "".join(f'<li><a href="/lightning/n/{quote(a.canvas["tab"])}">{a.name}</a></li>' for a in _canvas_apps(org))
+    links = "".join(f'<li><a href="/lightning/n/{quote(a.canvas["tab"])}">{a.name}</a></li>' for a in canvas_apps(org))
     return _html(f"<!DOCTYPE html><html><body><h1>{org.name}</h1><ul>{links}</ul></body></html>")
 
 
@@ -116,7 +112,7 @@ def app_tab(tab: str) -> Response:
     user = _current_user(org) if org is not None else None
     if org is None or user is None:
         return _need_login()
-    for app in _canvas_apps(org):
+    for app in canvas_apps(org):
         names = {app.canvas["tab"], f'{app.canvas["namespace"]}__{app.canvas["tab"]}'}
         if tab in names:
             return _render(org, app, user, tab, {}, "")
@@ -133,7 +129,7 @@ def record_page(obj_name: str, rid: str) -> Response:
     rec = org.store.get(rid) if obj is not None else None
     if obj is None or rec is None or rec["Id"][:3] != obj.key_prefix:
         return _html("<!DOCTYPE html><html><body><h1>Record not found</h1></body></html>", 404)
-    apps = _canvas_apps(org)
+    apps = canvas_apps(org)
     wanted = request.args.get("c__canvasApp")
     app = next((a for a in apps if a.canvas["developer_name"] == wanted), None) if wanted else \
         (apps[0] if apps else None)

@@ -33,13 +33,28 @@ def register_canvas_app(org: Org, name: str, canvas_url: str, *, developer_name:
                            canvas_url=canvas_url, consumer_key=consumer_key, consumer_secret=consumer_secret)
     if scopes is not None:
         app.scopes = list(scopes)
-    dev = developer_name or name.replace(" ", "_")
-    app.canvas = {"developer_name": dev, "namespace": namespace or "", "tab": tab or dev,
-                  "approval_required": approval_required, "access_method": "Post",
-                  "location": "Aura", "application_id": org.ids.new("06P"), "reference_id": org.ids.new("09H")}
+    app.canvas = _settings(org, app, developer_name, namespace, tab, approval_required)
     if org.on_change:
         org.on_change()
     return app
+
+
+def _settings(org: Org, app: ClientApp, developer_name: str | None = None, namespace: str | None = None,
+              tab: str | None = None, approval_required: bool = False) -> dict[str, Any]:
+    dev = developer_name or app.name.replace(" ", "_")
+    return {"developer_name": dev, "namespace": namespace if namespace is not None else (org.namespace or ""),
+            "tab": tab or dev, "approval_required": approval_required, "access_method": "Post",
+            "location": "Aura", "application_id": org.ids.new("06P"), "reference_id": org.ids.new("09H")}
+
+
+def canvas_apps(org: Org) -> list[ClientApp]:
+    """Apps with a canvas URL; one registered without canvas settings (org.register_app, the admin endpoint,
+    the demo seed) gets the defaults: developer name and tab = its name, POST, no approval needed."""
+    apps = [a for a in list(org.apps.values()) if a.canvas_url]
+    for app in apps:
+        if app.canvas is None:
+            app.canvas = _settings(org, app)
+    return apps
 
 
 def approve(org: Org, app: ClientApp, user_id: str, approved: bool = True) -> None:

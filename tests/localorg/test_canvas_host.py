@@ -149,3 +149,12 @@ def test_registration_is_in_the_state_file(localorg, make_org):
     assert info["canvas_url"] == CANVAS_URL
     assert {k: info["canvas"][k] for k in ("developer_name", "namespace", "tab", "approval_required")} == {
         "developer_name": "Inflow", "namespace": "inflow", "tab": "Inflow", "approval_required": True}
+
+
+def test_app_registered_without_canvas_settings_gets_the_defaults(org, sf_session):
+    plain = org.register_app("Plain App", ["https://127.0.0.1:5000/oauth/callback"], canvas_url=CANVAS_URL)
+    page = login(sf_session, org, "/lightning/n/Plain_App")
+    assert page.status_code == 200
+    env = verify(signed_from(page.text), plain.consumer_secret)
+    assert env["context"]["application"]["developerName"] == "Plain_App"
+    assert plain.canvas["tab"] == "Plain_App" and plain.canvas["approval_required"] is False
