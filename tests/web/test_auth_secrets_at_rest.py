@@ -1,9 +1,11 @@
 """Checklist 8 for the accounts half: passwords, session ids and emailed tokens never sit in plain text in
-the database or in Redis (where an RDB/AOF file would put them on disk)."""
+the database (rows, and pg_dump on PostgreSQL) or in Redis (keys, values and the RDB file on disk)."""
 
 from __future__ import annotations
 
 import base64
+import subprocess
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -38,12 +40,30 @@ def _database_dump() -> bytes:
     return "\n".join(rows).encode()
 
 
+def _pg_dump(database_url: str) -> bytes:
+    """What a database backup holds (PostgreSQL runs only)."""
+    if not database_url.startswith("postgresql"):
+        return b""
+    url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return subprocess.run(["pg_dump", "--data-only", "--no-owner", url], check=True, capture_output=True,
+                          timeout=60).stdout
+
+
+def _redis_rdb() -> bytes:
+    """The snapshot Redis writes to disk (RDB persistence), as a backup or a stolen disk would hold it."""
+    conn = get_redis()
+    conn.save()
+    folder = conn.config_get("dir")["dir"]
+    name = conn.config_get("dbfilename")["dbfilename"]
+    return Path(folder, name).read_bytes()
+
+
 def _forms(secret: str) -> list[bytes]:
     raw = secret.encode()
     return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw).rstrip(b"="), raw.hex().encode()]
 
 
-def test_no_password_session_id_or_mailed_token_at_rest(client, smtp):  # noqa: F811
+def test_no_password_session_id_or_mailed_token_at_rest(client, smtp, app_config):  # noqa: F811
     browser = Browser(client)
     sign_up(browser, smtp)
     verify_token = smtp.link("ada@example.com", "/verify")
@@ -57,7 +77,9 @@ def test_no_password_session_id_or_mailed_token_at_rest(client, smtp):  # noqa: 
     session_id = browser.cookie(sessions.COOKIE_NAME).value
     secrets = [PASSWORD, NEW_PASSWORD, "a wrong canary password 1b2c", verify_token, reset_token, session_id]
 
-    at_rest = _redis_dump() + b"\n" + _database_dump()
+    backup = _pg_dump(app_config["database_url"])
+    assert b"$argon2id$" in backup or not app_config["database_url"].startswith("postgresql")
+    at_rest = b"\n".join((_redis_dump(), _database_dump(), _redis_rdb(), backup))
     assert b"inflow:session:" in at_rest and b"$argon2id$" in at_rest  # we looked at the right stores
     for secret in secrets:
         for form in _forms(secret):
