@@ -16,7 +16,7 @@ from .records import attributes
 from .schema import Field, SObjectType
 from .soql_parser import Condition, Count, FieldPath, Query, Subquery, parse, soql_error
 from .store import Store
-from .table import Record
+from .table import Record, Table
 
 _NO_COLUMN = ("No such column '{0}' on entity '{1}'. If you are attempting to use a custom field, be sure to "
               "append the '__c' after the custom field name. Please reference your WSDL or the describe call "
@@ -28,6 +28,13 @@ _NO_TYPE = ("sObject type '{0}' is not supported. If you are attempting to use a
             "append the '__c' after the entity name. Please reference your WSDL or the describe call for the "
             "appropriate names.")
 _NUMERIC = ("int", "double", "currency", "percent")
+_INDEXABLE = frozenset({"id", "reference", "string", "email", "phone", "url", "picklist", "combobox"})
+
+
+def _lookup_key(f: Field, value: str) -> str | None:
+    if f.type in ("id", "reference"):
+        return to18(value)
+    return value.lower()
 
 
 @dataclass
@@ -143,27 +150,28 @@ class Executor:
         self.shape([])  # resolve the select list now so bad columns fail before paging starts
         return QueryResult(self.q, self.obj, rows, self)
 
-    def _candidates(self, table: Any) -> list[Record] | None:
-        """Use the Id or an index when the top-level filter pins an indexed field (lookup batches)."""
+    def _candidates(self, table: Table) -> list[Record] | None:
+        """Rows that can match, from the Id or an index, when the top-level filter pins a field with
+        `=` or `IN` (lookup batches); None means scan everything."""
         conds = [self.q.where] if self.q.where and self.q.where.op != "and" else (
             self.q.where.items if self.q.where else [])
         for c in conds:
             if c.op not in ("in", "cmp") or (c.op == "cmp" and c.operator != "=") or len(c.path.parts) != 1:
                 continue
             f = self.obj.field(c.path.parts[0])
-            if f is None or not (f.name == "Id" or f.name in table.indexes):
-                continue
-            if any(v.kind not in ("string", "number") for v in c.values):
+            if f is None or f.type not in _INDEXABLE or any(v.kind != "string" for v in c.values):
                 continue
             out: dict[str, Record] = {}
-            for v in c.values:
-                if f.name == "Id":
+            if f.name == "Id":
+                for v in c.values:
                     full = to18(str(v.value))
-                    rec = table.rows.get(full) if full else None
-                    ids = [full] if rec is not None else []
-                else:
-                    ids = table.find(f.name, v.value)
-                for rid in ids:
+                    if full and full in table.rows:
+                        out[full] = table.rows[full]
+                return list(out.values())
+            idx = table.lookup_index(f)
+            for v in c.values:
+                key = _lookup_key(f, v.value)
+                for rid in idx.get(key, ()) if key is not None else ():
                     out[rid] = table.rows[rid]
             return list(out.values())
         return None

@@ -26,6 +26,8 @@ class Table:
         self.bin: dict[str, Record] = {}
         self.indexes: dict[str, dict[str, list[str]]] = {}
         self.auto_number = 0
+        self.version = 0   # bumped on every change; ad-hoc lookup indexes are rebuilt when it moves
+        self._adhoc: dict[str, tuple[int, dict[str, list[str]]]] = {}
         self.refresh_indexes()
 
     def indexed_fields(self) -> list[Field]:
@@ -69,6 +71,7 @@ class Table:
 
     def put(self, rid: str, rec: Record) -> None:
         """Store `rec` as the live version of `rid` (replacing any previous one)."""
+        self.version += 1
         old = self.rows.get(rid)
         if old is not None:
             self._index(rid, old, add=False)
@@ -77,6 +80,7 @@ class Table:
         self._index(rid, rec, add=True)
 
     def to_bin(self, rid: str) -> Record:
+        self.version += 1
         old = self.rows.pop(rid)
         self._index(rid, old, add=False)
         rec = dict(old, IsDeleted=True)
@@ -84,6 +88,7 @@ class Table:
         return rec
 
     def purge(self, rid: str) -> None:
+        self.version += 1
         old = self.rows.pop(rid, None)
         if old is not None:
             self._index(rid, old, add=False)
@@ -107,3 +112,20 @@ class Table:
         if idx is not None:
             return list(idx.get(key, ()))
         return [rid for rid, rec in self.rows.items() if index_key(f, rec.get(field_name)) == key]
+
+    def lookup_index(self, f: Field) -> dict[str, list[str]]:
+        """Live ids by lower-cased value of any text or reference field (SOQL `=` ignores case), built on
+        first use and kept until the table changes: lookup batches against a big table stop scanning it."""
+        cached = self._adhoc.get(f.name)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        idx: dict[str, list[str]] = {}
+        name, ref = f.name, f.type in ("id", "reference")
+        for rid, rec in self.rows.items():
+            v = rec.get(name)
+            if isinstance(v, str) and v:
+                idx.setdefault(v if ref else v.lower(), []).append(rid)
+        if len(self._adhoc) >= 8:   # a handful of looked-up fields per object is plenty
+            self._adhoc.pop(next(iter(self._adhoc)))
+        self._adhoc[f.name] = (self.version, idx)
+        return idx

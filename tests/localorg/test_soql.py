@@ -143,3 +143,10 @@ def test_child_subquery_with_filter_order_and_per_parent_limit(sf, people):
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.query("SELECT Name, (SELECT Id FROM Nopes) FROM Account")
     assert "Didn't understand relationship 'Nopes'" in exc.value.content[0]["message"]
+
+
+def test_lookup_batches_by_any_text_field_see_fresh_writes(sf, org):
+    dml.apply(org.store, "insert", "Account", [{"Name": f"Acc {i}", "Site": f"S{i % 3}"} for i in range(30)])
+    assert len(sf.query("SELECT Id FROM Account WHERE Site IN ('s1', 'S2')")["records"]) == 20
+    sf.Account.create({"Name": "Late", "Site": "S1"})  # the cached lookup index must notice this
+    assert len(sf.query("SELECT Id FROM Account WHERE Site = 's1'")["records"]) == 11
