@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -99,6 +100,8 @@ class Execution:
                                 run_key=self.run.id)
         self._sync_mirror(final=True)
         source, mapping = self.pieces.source(), self.pieces.mapping()
+        if self.run.state == "cancelling":  # cancelled while paused: no need to ask Salesforce anything
+            return self._finish(self._journaled_result(), source.columns()), None
         total = self._total_rows()
         self.reporter = live.ProgressReporter(self.conn, self.run.id, total)
         live.publish(self.conn, self.run.id, state="running", paused_until="")
@@ -110,6 +113,13 @@ class Execution:
             return self._pause(result, result.paused_until)
         return self._finish(result, source.columns()), None
 
+    def _journaled_result(self) -> Any:
+        """What the journal says the finished chunks did: the counts of a run stopped before it resumed."""
+        chunks = [self.journal.get(k) for k in self.journal.keys() if k.startswith("chunk/")]
+        rows, ok, bad = (sum(int((c or {}).get(k, 0)) for c in chunks) for k in ("rows", "succeeded", "failed"))
+        return SimpleNamespace(api_used=self.journal.get("api") or "", rows_read=rows, succeeded=ok, failed=bad,
+                               stopped_reason="cancelled")
+
     def _total_rows(self) -> int | None:
         total = self.journal.get("runs:total_rows")
         if total is None:
@@ -120,6 +130,9 @@ class Execution:
     def _on_progress(self, progress: Any) -> None:
         assert self.reporter is not None
         self.reporter(progress)
+        if not self.run.api and self.journal.get("api"):  # the runner's choice, known once it has chosen
+            self.run.api = str(self.journal.get("api"))
+            live.publish(self.conn, self.run.id, api=self.run.api)
         self._sync_mirror()
 
     def _should_stop(self) -> str | None:

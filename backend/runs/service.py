@@ -90,13 +90,27 @@ def cancel(scope: TenantScope, run_id: str) -> Run:
         return run
     conn = get_redis()
     conn.set(live.cancel_key(run.id), "1", ex=live.PROGRESS_TTL_SECONDS)
-    was_queued = run.state == "queued" and not live.is_locked(conn, run.id)
+    idle = not live.is_locked(conn, run.id)
+    was_queued = run.state == "queued" and idle
     run.transition("cancelling")
     if was_queued:
         run.transition("cancelled")
     db.session.commit()
     live.publish(conn, run.id, state=run.state)
+    if idle and run.state == "cancelling":
+        # Paused (API limit, retry backoff): finish it now, with the result files of what was written.
+        _drop_pending_job(conn, run.id)
+        enqueue(run.id, conn=conn)
     return run
+
+
+def _drop_pending_job(conn: redis.Redis, run_id: str) -> None:
+    job_id = conn.get(live.job_key(run_id))
+    if job_id:
+        try:
+            RQJob.fetch(job_id.decode(), connection=conn).delete()
+        except NoSuchJobError:
+            pass
 
 
 def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
@@ -120,7 +134,7 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
         "succeeded": max(num("succeeded", 0) or 0, run.rows_succeeded),
         "failed": max(num("failed", 0) or 0, run.rows_failed),
         "total_rows": num("total_rows", None), "seconds_left": num("seconds_left", None),
-        "api": run.api, "error": run.error_summary,
+        "api": run.api or hot.get("api", ""), "error": run.error_summary,
         "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
         "success_file": run.success_blob_id, "error_file": run.error_blob_id,
         "rollback_file": run.rollback_blob_id, "finished": run.finished,

@@ -95,6 +95,12 @@ def test_api_limit_reschedules_the_run_instead_of_failing_it(app, org):
     assert job_id.startswith(f"run-{run.id}")
     assert service.progress(TenantScope(acct.id), run.id)["phase"] == "paused"
 
+    # Cancelling the paused run does not wait for the rescheduled attempt: it is queued again at once.
+    service.cancel(TenantScope(acct.id), run.id)
+    registry = ScheduledJobRegistry(queue=Queue("imports", connection=get_redis()))
+    assert registry.get_job_ids() == [] and len(Queue("imports", connection=get_redis()).get_job_ids()) == 1
+    assert execute.run_import(run.id) == "cancelled"
+
 
 def test_a_disconnected_instance_fails_the_run_with_a_message(app, org):
     acct = account()
