@@ -16,6 +16,9 @@ from backend import create_app
 from backend.extensions import db
 from backend.queues import embedded_redis_url
 
+# One localorg server (and one CA) for the whole session, shared by every test directory.
+pytest_plugins = ["sfdx.localorg.pytest_plugin"]
+
 # INFLOW_TEST_DATABASES picks the backends every database test runs on; CI runs both in one session.
 BACKENDS = [b for b in os.environ.get("INFLOW_TEST_DATABASES", "sqlite").split(",") if b]
 PG_SERVER = os.environ.get("INFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
