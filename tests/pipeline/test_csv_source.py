@@ -231,3 +231,10 @@ def test_default_chunks_hold_about_half_a_million_cells() -> None:
     data = ("id,v\n" + "".join(f"{i},x\n" for i in range(60000))).encode()
     chunks = list(create_source("csv", {}, open_stream=stream_opener(data)).read())
     assert [len(c) for c in chunks] == [50000, 10000]
+
+
+def test_long_stretches_of_blank_records_then_a_malformed_one() -> None:
+    data = b"a,b\n1,2\n" + b",\n" * 30000 + b"x\n3,4\n"
+    _, rows, numbers, rejected, _ = read_rows(data, chunk_size=1000)
+    assert rows == [["1", "2"], ["3", "4"]] and numbers == [2, 30004]
+    assert [r.row_number for r in rejected] == [30003]

@@ -179,6 +179,8 @@ class CsvSource(Source):
                 table = pa.Table.from_batches([batch])
                 if not keep.all():
                     table, starts = table.filter(pa.array(keep)), starts[keep]
+                if not len(starts):
+                    continue
                 pending.append(table)
                 pending_lines.append(starts)
                 while sum(len(t) for t in pending) >= size:
