@@ -21,7 +21,8 @@ SAMPLE = "Name,City,Note\nJürgen,Köln,ä\nZoë,Zürich,€ sign\n"
     SAMPLE.encode("utf-16"),  # with BOM, native order
     codecs.BOM_UTF16_BE + SAMPLE.encode("utf-16-be"),
     codecs.BOM_UTF16_LE + SAMPLE.replace("\n", "\r\n").encode("utf-16-le"),
-], ids=["utf8", "utf8-bom", "utf16", "utf16-be", "utf16-le-crlf"])
+    SAMPLE.encode("utf-16-le"),
+], ids=["utf8", "utf8-bom", "utf16", "utf16-be", "utf16-le-crlf", "utf16-le-no-bom"])
 def test_unicode_encodings_are_detected(encoded: bytes) -> None:
     columns, rows, numbers, rejected, source = read_rows(encoded)
     assert columns == ["Name", "City", "Note"]
