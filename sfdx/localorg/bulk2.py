@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .bulk2_csv import CSV_TYPE, DELIMITERS, LINE_ENDINGS, chunked
+from .bulk2_csv import CSV_TYPE, DELIMITERS, LINE_ENDINGS, chunked, gzipped
 from .bulk2_jobs import TERMINAL, IngestJob, Job, QueryJob
 from .bulk_engine import RowBatch
 from .bulk_worker import bulk_state
@@ -222,7 +223,15 @@ def results(job_id: str, kind: str) -> Response:
     assert isinstance(job, IngestJob)
     if which != "unprocessed" and job.state not in TERMINAL:
         raise job_error("INVALIDJOBSTATE", "Job is not yet completed; results are not available")
-    return Response(chunked(job.result_lines(which)), content_type=CSV_TYPE)
+    return _csv_response(chunked(job.result_lines(which)))
+
+
+def _csv_response(chunks: Iterable[bytes], headers: dict[str, str] | None = None) -> Response:
+    """CSV, gzip-compressed when the client accepts gzip (as Bulk 2.0 does)."""
+    if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+        return Response(gzipped(chunks), content_type=CSV_TYPE,
+                        headers={**(headers or {}), "Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return Response(chunks, content_type=CSV_TYPE, headers=headers)
 
 
 # ---- query -------------------------------------------------------------------------------------------
@@ -259,8 +268,7 @@ def query_results(job_id: str) -> Response:
         raise job_error("INVALIDREQUEST", "maxRecords must be greater than 0")
     text, n, next_offset = job.page(start, size)
     locator = base64.b64encode(str(next_offset).encode()).decode().rstrip("=") if next_offset else "null"
-    return Response(text.encode("utf-8"), content_type=CSV_TYPE,
-                    headers={"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(n)})
+    return _csv_response([text.encode("utf-8")], {"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(n)})
 
 
 def _locator_offset(locator: str | None) -> int:

@@ -66,3 +66,18 @@ def test_forced_failure_knob_fails_query_jobs(org, sf):
     org.knobs.fail_bulk_jobs, org.knobs.fail_bulk_message = True, "InternalServerError : forced"
     with pytest.raises(SalesforceOperationError, match="InternalServerError : forced"):
         list(sf.bulk2.Account.query("SELECT Id FROM Account", wait=0.1))
+
+
+def test_results_are_gzipped_only_when_asked(org, sf, sf_session):
+    sf.Account.create({"Name": "Zip"})
+    base = f"{org.instance_url}/services/data/v66.0/jobs/query"
+    job = sf_session.post(base, headers=headers(org), json={"operation": "query", "query": "SELECT Name FROM Account"})
+    for _ in range(100):
+        if sf_session.get(f"{base}/{job.json()['id']}", headers=headers(org)).json()["state"] == "JobComplete":
+            break
+        time.sleep(0.05)
+    url = f"{base}/{job.json()['id']}/results"
+    zipped = sf_session.get(url, headers=dict(headers(org), **{"Accept-Encoding": "gzip"}))
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.text == '"Name"\n"Zip"\n'
+    plain = sf_session.get(url, headers=dict(headers(org), **{"Accept-Encoding": "identity"}))
+    assert "Content-Encoding" not in plain.headers and plain.text == '"Name"\n"Zip"\n'
