@@ -8,17 +8,17 @@ NotFound). The worker side (executing a run) is `backend.runs.execute`; the RQ t
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from backend.extensions import db
-from backend.models.base import NotFound, TenantScope
+from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.jobs import Job
 from backend.models.runs import Run
 from backend.models.storage import Blob
@@ -31,6 +31,7 @@ ROLLBACK_TASK = "worker.tasks.rollback_run"
 JOB_TIMEOUT = 24 * 3600  # RQ's default of 180 s would kill a large import
 PENDING = ("queued", "scheduled", "deferred")
 RESULT_KINDS = ("success", "error", "rollback")
+LOST_QUEUED_AFTER = timedelta(minutes=5)
 
 
 def create_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None) -> Run:
@@ -170,13 +171,16 @@ def rollback(scope: TenantScope, run_id: str) -> Run:
 
 
 def recover_stale_runs(conn: redis.Redis | None = None) -> list[str]:
-    """Re-enqueue runs that a worker was executing when it died (state active, nobody holds the lock).
+    """Re-enqueue runs that a worker was executing when it died (state active, nobody holds the lock),
+    and queued runs whose RQ job was lost.
 
     Called by the maintenance cron in the worker process; safe to call at any time, from anywhere.
     """
     conn = conn or get_redis()
-    stale = db.session.execute(select(Run.id, Run.state).where(
-        Run.state.in_(("running", "cancelling", "rolling_back")))).all()
+    lost_before = utcnow() - LOST_QUEUED_AFTER  # a queued run whose RQ job vanished (e.g. Redis restarted)
+    stale = db.session.execute(select(Run.id, Run.state).where(or_(
+        Run.state.in_(("running", "cancelling", "rolling_back")),
+        (Run.state == "queued") & (Run.created_at < lost_before)))).all()
     db.session.rollback()
     recovered = []
     for run_id, state in stale:

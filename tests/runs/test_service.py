@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from rq import Queue
 
 from backend.extensions import db
 from backend.models import Run
-from backend.models.base import NotFound, TenantScope
+from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.runs import InvalidTransition
 from backend.runs import progress as live
 from backend.runs import service
@@ -117,12 +119,13 @@ def test_recovery_re_enqueues_only_active_runs_nobody_holds(app):
     acct = account()
     scope = TenantScope(acct.id)
     job = csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING)
-    orphan, held, done = (service.create_run(scope, job.id) for _ in range(3))
+    orphan, held, done, lost, fresh = (service.create_run(scope, job.id) for _ in range(5))
     for run in (orphan, held, done):
         run.transition("running")
     done.transition("succeeded")
+    lost.created_at = utcnow() - timedelta(minutes=6)  # queued, and its RQ job is gone
     db.session.commit()
     lock = live.RunLock.acquire(get_redis(), held.id)
-    assert service.recover_stale_runs() == [orphan.id]
+    assert sorted(service.recover_stale_runs()) == sorted([orphan.id, lost.id])
     assert service.recover_stale_runs() == []  # already queued
     lock.release()
