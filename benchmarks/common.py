@@ -67,6 +67,7 @@ class LocalOrg:
         tree.mkdir(parents=True, exist_ok=True)
         (tree / "External_Id__c.field-meta.xml").write_text(_FIELD)
         self.state_file = workdir / "localorg.json"
+        self.state_file.unlink(missing_ok=True)  # a state file left by an earlier run is not this server
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sfdx.localorg", "--state-file", str(self.state_file), "--source-dir",
              str(workdir / "tree"), "--org", "bench"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
