@@ -44,3 +44,10 @@ def test_read_only_fields_and_id_on_insert_are_not_suggested() -> None:
 
 def test_normalize() -> None:
     assert normalize(" Account_Number__c ") == normalize("account-number") == "accountnumber"
+
+
+def test_relationship_matches_suggest_a_lookup_object() -> None:
+    [account] = auto_map(["Account Name"], contact_describe())
+    assert (account.field, account.reason, account.lookup_object) == ("AccountId", "relationship", "Account")
+    [email] = auto_map(["Email"], contact_describe())
+    assert email.lookup_object is None

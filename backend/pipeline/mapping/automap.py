@@ -18,10 +18,13 @@ _NOISE = re.compile(r"[\s_\-.]+")
 
 @dataclass(frozen=True)
 class Suggestion:
+    """A proposed mapping; for a reference field matched by name, `lookup_object` suggests a Lookup."""
+
     column: str
     field: str
     score: float
     reason: str
+    lookup_object: str | None = None
 
 
 def normalize(name: str) -> str:
@@ -65,7 +68,9 @@ def auto_map(columns: Sequence[str], describe: dict[str, Any], operation: str = 
         for f in fields:
             score, reason = _score(col, f)
             if score > 0:
-                candidates.append(Suggestion(col, f["name"], score, reason))
+                targets = f.get("referenceTo") or []
+                parent = targets[0] if f.get("type") == "reference" and reason == "relationship" and targets else None
+                candidates.append(Suggestion(col, f["name"], score, reason, parent))
     candidates.sort(key=lambda s: (-s.score, columns.index(s.column)))
     used_cols: set[str] = set()
     used_fields: set[str] = set()
