@@ -183,3 +183,9 @@ def test_replace_reports_bad_replacements_at_the_replacement() -> None:
     with pytest.raises(FormulaError) as info:
         compile_formula('REPLACE([Stage], "a", "\\\\5")', COLUMNS)
     assert info.value.position == 22 and "replacement" in info.value.problem
+
+
+def test_several_failures_in_one_row_are_all_reported() -> None:
+    values, errors = run('CONCAT(NUMBER([Stage]), DATE([Tags], "eu"))')
+    assert errors[0] == "NUMBER: 'a' is not a number (en); DATE: 'red;green;blue' does not match eu"
+    assert errors[2] == "NUMBER: 'zz' is not a number (en)"
