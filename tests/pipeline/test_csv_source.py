@@ -239,3 +239,11 @@ def test_long_stretches_of_blank_records_then_a_malformed_one() -> None:
     _, rows, numbers, rejected, _ = read_rows(data, chunk_size=1000)
     assert rows == [["1", "2"], ["3", "4"]] and numbers == [2, 30004]
     assert [r.row_number for r in rejected] == [30003]
+
+
+def test_long_values_survive_both_readers() -> None:
+    long = "x" * 200_000
+    data = f'a,b\n1,"{long}"\n2,short\nbad\n3,"{long}"\n'.encode()
+    _, rows, numbers, rejected, _ = read_rows(data)
+    assert rows == [["1", long], ["2", "short"], ["3", long]] and numbers == [2, 3, 5]
+    assert [r.row_number for r in rejected] == [4]

@@ -36,6 +36,9 @@ from backend.pipeline.sources.text import (
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _ZIP_MAGIC = b"PK\x03\x04"
+# Python's csv refuses fields over 128 KiB; pyarrow takes up to a block (4 MiB). Both readers must agree,
+# and an over-long value is better reported by the field length check than as an unreadable file.
+pycsv.field_size_limit(max(pycsv.field_size_limit(), 1 << 22))
 MAX_REOPENS = 50  # after this many malformed stretches the rest of the file is read the careful way
 
 
