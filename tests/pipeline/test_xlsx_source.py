@@ -163,12 +163,12 @@ def test_a_seekable_stream_is_read_in_place_and_a_pipe_like_one_from_memory() ->
             return True
 
         def readinto(self, b) -> int:  # type: ignore[override]
-            chunk = self.inner.read(len(b))
+            chunk = self.inner.read(min(len(b), 1000))  # short reads, like a decrypting blob stream
             b[:len(chunk)] = chunk
             return len(chunk)
 
     for stream in (io.BytesIO(data), None):
-        opener = (lambda s=stream: s) if stream is not None else (lambda: io.BufferedReader(Pipe()))
+        opener = (lambda s=stream: s) if stream is not None else Pipe
         source = create_source("xlsx", {}, open_stream=opener)
         assert [c.frame.to_dict("list") for c in source.read()] == [{"a": ["x"]}]
     assert [c.frame.to_dict("list") for c in create_source("xlsx", {}, open_stream=io.BytesIO(data)).read()] == [

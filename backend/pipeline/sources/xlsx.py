@@ -23,6 +23,7 @@ from backend.pipeline.chunk import Chunk, RejectedRow, make_chunk
 from backend.pipeline.errors import SourceError
 from backend.pipeline.sources.base import Source, register
 from backend.pipeline.sources.headers import check_header
+from backend.pipeline.sources.text import read_sample
 
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 _DANGEROUS = (b"<!DOCTYPE", b"<!ENTITY")
@@ -75,7 +76,7 @@ class XlsxSource(Source):
             head = stream.read(len(_XLS_MAGIC))
             stream.seek(0)
         else:
-            data = stream.read(self.max_bytes + 1)
+            data, _ = read_sample(stream, self.max_bytes + 1)  # raw streams may return short reads
             size, head, stream = len(data), data[:len(_XLS_MAGIC)], io.BytesIO(data)
         if size > self.max_bytes:
             raise SourceError(f"The workbook is larger than {self.max_bytes // MB} MB; save it as CSV or split it.")
