@@ -31,7 +31,8 @@ class Source:
     def __init__(self, config: dict[str, Any] | None = None, *, open_stream: OpenStream | BinaryIO | None = None,
                  chunk_size: int | None = None) -> None:
         self.config = dict(config or {})
-        self.open_stream = stream_opener(open_stream) if hasattr(open_stream, "read") else open_stream
+        is_file = open_stream is not None and not callable(open_stream)
+        self.open_stream = stream_opener(open_stream) if is_file else open_stream
         self.chunk_size = chunk_size
         self.warnings: list[str] = []
         self._check_config()
@@ -101,7 +102,7 @@ def stream_opener(data: bytes | BinaryIO) -> OpenStream:
     """An `open_stream` callable over bytes or a seekable binary file (tests, CLI)."""
     if isinstance(data, bytes | bytearray):
         return lambda: io.BytesIO(data)
-    if not data.seekable():
+    if not getattr(data, "seekable", lambda: False)():
         raise SourceError("The file stream cannot be re-read; pass a callable that reopens it.")
 
     def reopen() -> BinaryIO:
