@@ -247,3 +247,23 @@ def test_long_values_survive_both_readers() -> None:
     _, rows, numbers, rejected, _ = read_rows(data)
     assert rows == [["1", long], ["2", "short"], ["3", long]] and numbers == [2, 3, 5]
     assert [r.row_number for r in rejected] == [4]
+
+
+def test_a_raw_stream_with_short_reads_is_read_completely() -> None:
+    data = ("id,text\n" + "".join(f'{i},"line\nmore {i}"\n' for i in range(3000))).encode("utf-16")
+
+    class Trickle(io.RawIOBase):  # like the blob store's decrypting reader: small, uneven reads
+        def __init__(self) -> None:
+            self.inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b) -> int:  # type: ignore[override]
+            chunk = self.inner.read(min(len(b), 777))
+            b[:len(chunk)] = chunk
+            return len(chunk)
+
+    source = create_source("csv", {}, open_stream=Trickle, chunk_size=1000)
+    rows = [r for c in source.read() for r in c.frame["text"].tolist()]
+    assert len(rows) == 3000 and rows[-1] == "line\nmore 2999"
