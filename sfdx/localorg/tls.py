@@ -24,12 +24,30 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
+# Servers started in one process share one CA: REQUESTS_CA_BUNDLE is process-wide, so with a CA per
+# server whichever bundle the variable names last would make every other server untrusted.
+_process_pems: tuple[bytes, bytes, bytes] | None = None
+
+
 def ensure_certificates(folder: Path) -> tuple[Path, Path, Path]:
     """(ca.pem, server.pem, server.key) in `folder`, created on first use and reused afterwards."""
+    global _process_pems
     folder.mkdir(parents=True, exist_ok=True)
     ca_path, cert_path, key_path = folder / "ca.pem", folder / "server.pem", folder / "server.key"
     if ca_path.exists() and cert_path.exists() and key_path.exists():
         return ca_path, cert_path, key_path
+    if _process_pems is None:
+        _process_pems = _generate()
+    ca_pem, cert_pem, key_pem = _process_pems
+    key_path.write_bytes(key_pem)
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert_pem)
+    ca_path.write_bytes(ca_pem)
+    return ca_path, cert_path, key_path
+
+
+def _generate() -> tuple[bytes, bytes, bytes]:
+    """A new CA and a server certificate for localhost / 127.0.0.1 signed by it, as PEM."""
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("localorg CA")).issuer_name(_name("localorg CA"))
@@ -51,11 +69,8 @@ def ensure_certificates(folder: Path) -> tuple[Path, Path, Path]:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
-    key_path.write_bytes(_pem_key(key))
-    key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    return ca_path, cert_path, key_path
+    return (ca.public_bytes(serialization.Encoding.PEM), cert.public_bytes(serialization.Encoding.PEM),
+            _pem_key(key))
 
 
 def write_bundle(ca_path: Path) -> Path:
