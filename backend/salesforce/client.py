@@ -203,9 +203,13 @@ class SalesforceClient:
     def bulk2_job(self, job_id: str) -> dict[str, Any]:
         return self.json("GET", f"jobs/ingest/{job_id}")
 
-    def bulk2_results(self, job_id: str, kind: str) -> bytes:
-        """successfulResults | failedResults | unprocessedrecords as raw CSV bytes."""
-        return self.request("GET", f"jobs/ingest/{job_id}/{kind}/", headers={"Accept": "text/csv"}).content
+    def bulk2_results(self, job_id: str, kind: str, *, stream: bool = False) -> Any:
+        """successfulResults | failedResults | unprocessedrecords: CSV bytes, or a readable stream."""
+        resp = self.request("GET", f"jobs/ingest/{job_id}/{kind}/", headers={"Accept": "text/csv"}, stream=stream)
+        if not stream:
+            return resp.content
+        resp.raw.decode_content = True
+        return resp.raw
 
     # ---- SOAP: undelete (REST has no undelete call) -------------------------------------------------
     def undelete(self, ids: list[str]) -> list[dict[str, Any]]:

@@ -32,6 +32,8 @@ from backend.pipeline.sinks.lockretry import retry_locked
 from backend.salesforce.client import SalesforceClient, SessionExpired
 
 MAX_JOB_BYTES = 100_000_000
+# Smaller jobs let Salesforce process one while the next uploads and the one before returns results.
+MAX_JOB_ROWS = 250_000
 TERMINAL = ("JobComplete", "Failed", "Aborted")
 _END = object()
 
@@ -44,6 +46,7 @@ class _Job:
     keys: dict[int, np.ndarray] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
     size: int = 0
+    rows: int = 0
     results: dict[int, RowResults] | None = None
     next_poll: float = 0.0
     interval: float = 0.0
@@ -59,10 +62,12 @@ class Bulk2Sink:
 
     def __init__(self, client: SalesforceClient, mapping: Mapping, journal: Journal, *,
                  heartbeat: Callable[[], None] | None = None, max_job_bytes: int = MAX_JOB_BYTES,
-                 poll: tuple[float, float] = (0.25, 10.0), lock_backoff: float = 1.0, threads: int = 4) -> None:
+                 max_job_rows: int = MAX_JOB_ROWS, poll: tuple[float, float] = (0.25, 5.0),
+                 lock_backoff: float = 1.0, threads: int = 4) -> None:
         self.client, self.mapping, self.journal = client, mapping, journal
         self.heartbeat = heartbeat or (lambda: None)
-        self.max_job_bytes, self.poll, self.lock_backoff = max_job_bytes, poll, lock_backoff
+        self.max_job_bytes, self.max_job_rows = max_job_bytes, max_job_rows
+        self.poll, self.lock_backoff = poll, lock_backoff
         self.open: _Job | None = None       # taking chunks
         self.resumed: _Job | None = None    # uploaded before a restart: collecting its chunks again
         self.order: deque[tuple[int, MappedChunk, _Job | None]] = deque()
@@ -75,9 +80,10 @@ class Bulk2Sink:
         job = self._resumed_job(index)
         if job is None and frame is not None:
             data = csv_bytes(frame, header=False)
-            job = self._job_for(index, len(data), list(frame.columns))
+            job = self._job_for(index, len(data), len(frame), list(frame.columns))
             job.feed.put(csv_bytes(frame.iloc[:0], header=True) + data if not job.chunks else data)  # type: ignore
             job.size += len(data)
+            job.rows += len(frame)
             job.chunks.append(index)
         if job is not None and frame is not None:
             job.keys[index] = row_keys(frame)
@@ -139,9 +145,10 @@ class Bulk2Sink:
                 self.resumed = _Job(known["id"], index, list(known["chunks"]))
         return self.resumed if self.resumed is not None and index in self.resumed.chunks else None
 
-    def _job_for(self, index: int, size: int, columns: list[str]) -> _Job:
+    def _job_for(self, index: int, size: int, rows: int, columns: list[str]) -> _Job:
         job = self.open
-        if job is not None and job.chunks and (job.size + size > self.max_job_bytes or job.columns != columns):
+        full = job is not None and (job.size + size > self.max_job_bytes or job.rows + rows > self.max_job_rows)
+        if job is not None and job.chunks and (full or job.columns != columns):
             self._end_upload(job)
             job = None
         if job is None:
@@ -192,19 +199,26 @@ class Bulk2Sink:
         if job.cancelled:
             job.error = err
             return
-        if token is not None and not self.client._refresh(token):
-            job.error = err
-            return
         kept.append(keep.flush())
 
         def again() -> Iterator[bytes]:
             unzip = zlib.decompressobj()
             for piece in kept:
                 yield unzip.decompress(piece)
-        try:
-            self.client.bulk2_upload(job.id, again())
-        except BaseException as second:
-            job.error = second
+        for _ in range(2):
+            if token is not None and not self.client._refresh(token):
+                job.error = err
+                return
+            token = self.client.access_token
+            try:
+                self.client.bulk2_upload(job.id, again())
+                return
+            except SessionExpired as expired:
+                err = expired  # the token ran out (again) while we were sending: renew and retry once
+            except BaseException as second:
+                job.error = second
+                return
+        job.error = err
 
     @staticmethod
     def _drain(job: _Job, keep: Any, kept: list[bytes]) -> None:
@@ -261,7 +275,7 @@ class Bulk2Sink:
                 if info.get("state") in TERMINAL:
                     self._collect(job)
                     return True
-                job.interval = min(self.poll[1], job.interval * 1.6)
+                job.interval = min(self.poll[1], job.interval * 1.5)
                 job.next_poll = now + job.interval
             if not block:
                 return False
@@ -269,12 +283,18 @@ class Bulk2Sink:
             time.sleep(max(0.0, min(job.next_poll - time.monotonic(), 1.0)))
 
     def _collect(self, job: _Job) -> None:
-        files = [self.client.bulk2_results(job.id, kind)
-                 for kind in ("successfulResults", "failedResults", "unprocessedrecords")]
+        failed = self.client.bulk2_results(job.id, "failedResults")
+        unprocessed = self.client.bulk2_results(job.id, "unprocessedrecords")
+        success = self.client.bulk2_results(job.id, "successfulResults", stream=True)
+        try:
+            frame = results_frame(job.columns, success, failed, unprocessed)
+        finally:
+            success.close()
         empty = np.zeros(0, dtype=np.uint64)
         keys = np.concatenate([job.keys.get(i, empty) for i in job.chunks]) if job.chunks else empty
-        matched = match_results(keys, results_frame(job.columns, *files))
-        retry_locked(self.client, self.mapping, job.columns, files[1], keys, matched, self.lock_backoff)
+        matched = match_results(keys, frame)
+        del frame
+        retry_locked(self.client, self.mapping, job.columns, failed, keys, matched, self.lock_backoff)
         job.results, start = {}, 0
         for i in job.chunks:
             n = len(job.keys.get(i, empty))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from backend.pipeline.mapping import MappedChunk
 from backend.pipeline.sinks.base import RowResults
 
 NOT_PROCESSED = "NOT_PROCESSED:The Bulk job ended before Salesforce processed this row"
+BLOCK = 4 << 20
 NO_RESULT = "NO_RESULT:Salesforce returned no result for this row"
 
 
@@ -61,25 +64,41 @@ def read_result(data: bytes) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.string(): STRING_DTYPE}.get)
 
 
-def results_frame(columns: list[str], success: bytes, failed: bytes, unprocessed: bytes) -> pd.DataFrame:
-    """One frame of every result row: key, id, created, error."""
+def _blocks(source: bytes | BinaryIO, width: int) -> Iterator[pd.DataFrame]:
+    """A result file in blocks of rows (columns c0..), all text; a stream is never read whole."""
+    stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    names = [f"c{i}" for i in range(width)]
+    try:
+        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                                                        block_size=BLOCK),
+                                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                                     strings_can_be_null=False,
+                                                                     quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid as err:
+        if "Empty CSV" in str(err):
+            return
+        raise FatalSalesforceError("A Bulk result file could not be read.", detail=str(err)) from None
+    for batch in reader:
+        yield batch.to_pandas(types_mapper={pa.string(): STRING_DTYPE}.get)
+
+
+def results_frame(columns: list[str], success: bytes | BinaryIO, failed: bytes | BinaryIO,
+                  unprocessed: bytes | BinaryIO) -> pd.DataFrame:
+    """One frame of every result row: key, id, created, error (read block by block, kept compact)."""
     parts = []
     for data, kind in ((success, "ok"), (failed, "failed"), (unprocessed, "unprocessed")):
-        frame = read_result(data)
-        if frame.empty:
-            continue
-        n = len(frame)
-        ids = frame["sf__Id"].to_numpy(dtype=object) if "sf__Id" in frame else np.full(n, "", dtype=object)
-        created = (frame["sf__Created"] == "true").to_numpy(dtype=bool) if kind == "ok" else np.zeros(n, bool)
-        error = {"ok": np.full(n, "", dtype=object), "unprocessed": np.full(n, NOT_PROCESSED, dtype=object)
-                 }.get(kind)
-        if error is None:
-            error = frame["sf__Error"].str.removesuffix("--").str.rstrip(" :").to_numpy(dtype=object)
-        values = frame.iloc[:, 0 if kind == "unprocessed" else 2:]
-        if values.shape[1] != len(columns):
-            raise FatalSalesforceError("A Bulk result file does not have the uploaded columns.",
-                                       detail=f"{list(frame.columns)} vs {columns}")
-        parts.append(pd.DataFrame({"key": row_keys(values), "id": ids, "created": created, "error": error}))
+        lead = 0 if kind == "unprocessed" else 2
+        for frame in _blocks(data, lead + len(columns)):
+            n = len(frame)
+            ids = frame["c0"] if lead else pd.Series([""] * n, dtype=STRING_DTYPE)
+            created = (frame["c1"] == "true").to_numpy(dtype=bool) if kind == "ok" else np.zeros(n, bool)
+            if kind == "failed":
+                error = frame["c1"].str.removesuffix("--").str.rstrip(" :")
+            else:
+                error = pd.Series(["" if kind == "ok" else NOT_PROCESSED] * n, dtype=STRING_DTYPE)
+            parts.append(pd.DataFrame({"key": row_keys(frame.iloc[:, lead:]), "id": ids.to_numpy(),
+                                       "created": created, "error": error.to_numpy()}))
     if not parts:
         return pd.DataFrame({"key": np.zeros(0, np.uint64), "id": [], "created": [], "error": []})
     return pd.concat(parts, ignore_index=True)
