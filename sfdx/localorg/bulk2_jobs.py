@@ -111,6 +111,7 @@ class IngestJob(Job):
     def run(self) -> None:
         """Worker entry point: process the upload unless the job was aborted while queued."""
         if self.abort_requested.is_set():
+            self.plan = None
             return
         self.set_state("InProgress")
         batch = self.batch or RowBatch(b"", self.delimiter)
