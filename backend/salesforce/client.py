@@ -71,6 +71,9 @@ class SalesforceClient:
         self._token_lock = threading.Lock()
         self._describes: dict[str, dict[str, Any]] = {}
         self.api_usage: tuple[int, int] | None = None
+        # gzip saves time on a real network; on loopback (localorg) compressing costs more than it saves.
+        is_loopback = self.instance_url.split("//", 1)[-1].startswith(("127.", "localhost", "[::1]"))
+        self.result_encoding = "identity" if is_loopback else "gzip"
 
     # ---- plumbing -------------------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -205,7 +208,8 @@ class SalesforceClient:
 
     def bulk2_results(self, job_id: str, kind: str, *, stream: bool = False) -> Any:
         """successfulResults | failedResults | unprocessedrecords: CSV bytes, or a readable stream."""
-        resp = self.request("GET", f"jobs/ingest/{job_id}/{kind}/", headers={"Accept": "text/csv"}, stream=stream)
+        headers = {"Accept": "text/csv", "Accept-Encoding": self.result_encoding}
+        resp = self.request("GET", f"jobs/ingest/{job_id}/{kind}/", headers=headers, stream=stream)
         if not stream:
             return resp.content
         resp.raw.decode_content = True

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -27,14 +26,13 @@ from backend.pipeline.errors import RetriableSalesforceError
 from backend.pipeline.mapping import MappedChunk, Mapping
 from backend.pipeline.parts import without_frame
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults
-from backend.pipeline.sinks.bulk_csv import csv_bytes, match_results, results_frame, row_keys, upload_frame
-from backend.pipeline.sinks.lockretry import retry_locked
+from backend.pipeline.sinks.bulk2_collect import Collector
+from backend.pipeline.sinks.bulk_csv import csv_bytes, row_keys, upload_frame
 from backend.salesforce.client import SalesforceClient, SessionExpired
 
 MAX_JOB_BYTES = 100_000_000
 # Smaller jobs let Salesforce process one while the next uploads and the one before returns results.
-MAX_JOB_ROWS = 250_000
-TERMINAL = ("JobComplete", "Failed", "Aborted")
+MAX_JOB_ROWS = 100_000
 _END = object()
 
 
@@ -48,8 +46,8 @@ class _Job:
     size: int = 0
     rows: int = 0
     results: dict[int, RowResults] | None = None
-    next_poll: float = 0.0
-    interval: float = 0.0
+    done: threading.Event | None = None
+    failure: BaseException | None = None
     feed: queue.Queue[Any] | None = None
     thread: threading.Thread | None = None
     error: BaseException | None = None
@@ -72,6 +70,7 @@ class Bulk2Sink:
         self.resumed: _Job | None = None    # uploaded before a restart: collecting its chunks again
         self.order: deque[tuple[int, MappedChunk, _Job | None]] = deque()
         self.jobs_created = 0
+        self.collector = Collector(client, mapping, poll, lock_backoff)
         self._abort_stale()
 
     # ---- the sink interface ------------------------------------------------------------------------
@@ -116,6 +115,7 @@ class Bulk2Sink:
 
     def close(self) -> None:
         """Stop without finishing: abort the job still uploading (nothing of it was processed)."""
+        self.collector.stop()
         job, self.open = self.open, None
         if job is None:
             return
@@ -250,55 +250,24 @@ class Bulk2Sink:
             self.client.bulk2_set_state(job.id, "UploadComplete")
         if not uploaded:
             self.journal.put("bulk2/open", None)
-        job.interval = self.poll[0]
-        job.next_poll = time.monotonic() + job.interval
+        self.collector.add(job)
 
     # ---- results ------------------------------------------------------------------------------------
     def _ready(self, block: bool) -> list[Outcome]:
+        """Outcomes of finished chunks, in chunk order; waits for the collector when `block`."""
         out: list[Outcome] = []
         while self.order:
             index, mapped, job = self.order[0]
             if job is not None and job.results is None:
-                if job is self.open or job is self.resumed or not self._poll(job, block):
+                if job is self.open or job is self.resumed or job.done is None:
                     break
+                while block and not job.done.wait(1.0):
+                    self.heartbeat()
+                if not job.done.is_set():
+                    break
+                if job.failure is not None:
+                    raise job.failure
             self.order.popleft()
             results = job.results.pop(index) if job is not None else RowResults.empty(0)  # type: ignore
             out.append(Outcome(index, mapped, results))
         return out
-
-    def _poll(self, job: _Job, block: bool) -> bool:
-        """True once `job` is finished and its results are matched; waits when `block`."""
-        while True:
-            now = time.monotonic()
-            if now >= job.next_poll:
-                info = self.client.bulk2_job(job.id)
-                if info.get("state") in TERMINAL:
-                    self._collect(job)
-                    return True
-                job.interval = min(self.poll[1], job.interval * 1.5)
-                job.next_poll = now + job.interval
-            if not block:
-                return False
-            self.heartbeat()
-            time.sleep(max(0.0, min(job.next_poll - time.monotonic(), 1.0)))
-
-    def _collect(self, job: _Job) -> None:
-        failed = self.client.bulk2_results(job.id, "failedResults")
-        unprocessed = self.client.bulk2_results(job.id, "unprocessedrecords")
-        success = self.client.bulk2_results(job.id, "successfulResults", stream=True)
-        try:
-            frame = results_frame(job.columns, success, failed, unprocessed)
-        finally:
-            success.close()
-        empty = np.zeros(0, dtype=np.uint64)
-        keys = np.concatenate([job.keys.get(i, empty) for i in job.chunks]) if job.chunks else empty
-        matched = match_results(keys, frame)
-        del frame
-        retry_locked(self.client, self.mapping, job.columns, failed, keys, matched, self.lock_backoff)
-        job.results, start = {}, 0
-        for i in job.chunks:
-            n = len(job.keys.get(i, empty))
-            job.results[i] = RowResults(matched.ids[start:start + n], matched.created[start:start + n],
-                                        matched.errors[start:start + n])
-            start += n
-        job.keys = {}
