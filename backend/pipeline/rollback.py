@@ -21,6 +21,7 @@ from backend.pipeline.sinks.base import Journal, collection_error
 from backend.salesforce.client import SalesforceClient, soql_quote
 
 BATCH = 200
+QUERY_IDS = 400  # ids per snapshot query: ~8,500 characters of URL, under Salesforce's ~16k limit
 RESULT_PART = "rollback/result"
 HARD_DELETE = "Hard-deleted records cannot be restored: they bypassed the recycle bin."
 
@@ -62,8 +63,8 @@ def capture_before(client: SalesforceClient, resolver: Any, mapping: Mapping, de
         ids = resolver.existing_ids(mapping.object, mapping.match_key, mapped.frame[mapping.match_key]).dropna()
     records: list[dict[str, Any]] = []
     unique = list(pd.unique(ids))
-    for start in range(0, len(unique), BATCH):
-        batch = ", ".join(soql_quote(str(i)) for i in unique[start:start + BATCH])
+    for start in range(0, len(unique), QUERY_IDS):
+        batch = ", ".join(soql_quote(str(i)) for i in unique[start:start + QUERY_IDS])
         soql = f"SELECT {', '.join(['Id', *fields])} FROM {mapping.object} WHERE Id IN ({batch})"
         records.extend(client.query(soql))
     return {"object": mapping.object, "fields": fields, "records": records}

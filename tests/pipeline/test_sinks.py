@@ -123,3 +123,13 @@ def test_bulk2_splits_jobs_by_size_and_relationship_columns_resolve_in_salesforc
     assert len([k for k in journal.data if k.startswith("bulk2/job/")]) >= 2
     assert {r["AccountId"] for r in records(org, "Contact")} == {acc}
     assert sorted(int(r["sf__Row"]) for r in parts.csv_rows("error")) == [2, 7, 12, 17, 22, 27, 32, 37]
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_unreadable_and_invalid_rows_go_to_the_error_part_and_are_never_sent(client, org, api):  # noqa: F811
+    data = b"Last,Mail\nAda,ada@example.com\nBroken,b@example.com,extra field\n,nolast@example.com\nCy,cy@example.com\n"
+    result, _, parts = start(client, data, insert_mapping(), api=api)
+    assert (result.rows_read, result.succeeded, result.failed) == (4, 2, 2)
+    assert sorted(r["LastName"] for r in records(org, "Contact")) == ["Ada", "Cy"]
+    errors = {r["sf__Row"]: r["sf__Error"] for r in parts.csv_rows("error")}
+    assert set(errors) == {"3", "4"} and "extra field" in errors["3"] and "required" in errors["4"].lower()

@@ -35,7 +35,7 @@ def make_sink(api: str, client: SalesforceClient, mapping: Mapping, journal: Jou
               heartbeat: Any = None, **options: Any) -> Any:
     if api == "rest":
         from backend.pipeline.sinks.rest import RestSink
-        return RestSink(client, mapping, journal, **_only(options, "threads", "lock_backoff"))
+        return RestSink(client, mapping, journal, heartbeat=heartbeat, **_only(options, "threads", "lock_backoff"))
     if api == "bulk2":
         from backend.pipeline.sinks.bulk2 import Bulk2Sink
         return Bulk2Sink(client, mapping, journal, heartbeat=heartbeat, **options)

@@ -8,6 +8,7 @@ UNABLE_TO_LOCK_ROW are sent again with backoff, the last round one call at a tim
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -43,12 +44,13 @@ class RestSink:
     api = "rest"
 
     def __init__(self, client: SalesforceClient, mapping: Mapping, journal: Journal, *, threads: int = THREADS,
-                 lock_backoff: float = 1.0) -> None:
+                 lock_backoff: float = 1.0, heartbeat: Callable[[], None] | None = None) -> None:
         self.client = client
         self.mapping = mapping
         self.journal = journal
         self.threads = threads
         self.lock_backoff = lock_backoff
+        self.heartbeat = heartbeat or (lambda: None)
         self.calls = 0
 
     def submit(self, index: int, mapped: MappedChunk) -> list[Outcome]:
@@ -67,6 +69,7 @@ class RestSink:
             self._place(results, rows, part)
             done[str(int(rows[0]) // BATCH)] = part.to_lists()
             self.journal.put(key, done)
+            self.heartbeat()
         self._send_all(records, batches, self.threads, record)
         self._retry_locked(records, results)
         return [Outcome(index, mapped, results)]
