@@ -137,3 +137,13 @@ def test_simple_salesforce_bulk_json_serial_insert(sf):
     assert results[1] == {"success": False, "created": False, "id": None, "errors": [
         {"statusCode": "REQUIRED_FIELD_MISSING", "message": "Required fields are missing: [LastName]",
          "fields": ["LastName"]}]}
+
+
+def test_simple_salesforce_bulk_json_query_and_upsert(org, sf):
+    org.define_object("Account", fields=[text("External_Id__c", 255, "External Id", external_id=True,
+                                              unique=True, custom=True)])
+    results = sf.bulk.Account.upsert([{"External_Id__c": "A1", "Name": "One"}], "External_Id__c", use_serial=True)
+    assert results[0]["success"] is True and results[0]["created"] is True
+    rows = sf.bulk.Account.query("SELECT Id, Name, External_Id__c FROM Account", wait=0.1)
+    assert [(r["Name"], r["External_Id__c"]) for r in rows] == [("One", "A1")]
+    assert rows[0]["attributes"]["type"] == "Account" and rows[0]["Id"] == results[0]["id"]
