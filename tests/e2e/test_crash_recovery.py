@@ -32,6 +32,7 @@ from tests.runs.factories import CLIENT_ID, CLIENT_SECRET, account, connect, csv
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 4000
+BULK_ROWS = 30_000
 WAIT_SECONDS = 180  # a generous bound on waiting, not an assertion about speed
 
 
@@ -89,46 +90,81 @@ def _fresh_run(run_id: str) -> Run:
     return db.session.get(Run, run_id)
 
 
-def test_a_killed_worker_s_run_is_finished_by_the_next_worker(app, app_config, make_org, localorg,  # noqa: F811
-                                                               sf_session, tmp_path):  # noqa: F811
+def _kill_mid_run_then_recover(app, app_config, localorg_server, org, run_id: str, mid_run) -> tuple[Run, Run, str]:
+    """Start a worker, SIGKILL it (and its children) once `mid_run(run)` holds, start another one and wait
+    until it has finished the run. Returns the run as the dead worker left it, the finished run, the output."""
+    first = _start_worker(app, app_config, localorg_server)
+    _wait(lambda: mid_run(_fresh_run(run_id)), "the first worker to be mid-run", first)
+    _kill_tree(first.pid)
+    first.communicate(timeout=30)
+    killed = _fresh_run(run_id)
+    checkpoint = dict(killed.checkpoint or {})
+    assert killed.state == "running"
+    org.knobs.latency_ms = 0
+    second = _start_worker(app, app_config, localorg_server)
+    try:
+        _wait(lambda: _fresh_run(run_id).finished, "the second worker to finish the run", second)
+    finally:
+        output = _stop(second)
+    killed.checkpoint = checkpoint
+    return killed, _fresh_run(run_id), output
+
+
+def _success_rows(acct_id: str, run: Run) -> list[dict[str, str]]:
+    data = get_blob_store().read_all(acct_id, run.success_blob_id)
+    assert get_blob_store().read_all(acct_id, run.error_blob_id).removeprefix(BOM).count(b"\n") == 1  # header only
+    return list(csv.DictReader(io.StringIO(data.removeprefix(BOM).decode())))
+
+
+def test_a_killed_worker_s_rest_upsert_is_finished_by_the_next_worker(app, app_config, make_org,  # noqa: F811
+                                                                       localorg, sf_session, tmp_path):  # noqa: F811
     org = make_org(source_dir=legacy_id_tree(tmp_path))
     acct = account()
-    conn = connect(acct, org)
     mapping = {"object": "Contact", "operation": "upsert", "match_key": "Legacy_Id__c", "fields": [
         {"field": "Legacy_Id__c", "column": "Legacy Id"}, {"field": "FirstName", "column": "First Name"},
         {"field": "LastName", "column": "Last Name"}, {"field": "Email", "column": "Email"}]}
-    job = csv_job(acct, conn, _csv(ROWS), mapping, api="rest")
+    job = csv_job(acct, connect(acct, org), _csv(ROWS), mapping, api="rest")
     org.knobs.latency_ms = 1500  # every call slow enough that the run is surely mid-way when killed
     run = service.start_run(TenantScope(acct.id), job.id)
 
-    first = _start_worker(app, app_config, localorg)
-    journaled = lambda: len((_fresh_run(run.id).checkpoint or {}).get("rest/000000") or {}) >= 3  # noqa: E731
-    _wait(journaled, "the first worker to write part of the run", first)
-    _kill_tree(first.pid)
-    first.communicate(timeout=30)
-    killed = _fresh_run(run.id)
-    assert killed.state == "running"
-    journaled_calls = len(killed.checkpoint["rest/000000"])
+    def some_calls_journaled(r: Run) -> bool:
+        return len((r.checkpoint or {}).get("rest/000000") or {}) >= 3
 
-    org.knobs.latency_ms = 0
-    second = _start_worker(app, app_config, localorg)
-    try:
-        _wait(lambda: _fresh_run(run.id).finished, "the second worker to finish the run", second)
-    finally:
-        output = _stop(second)
-    run = _fresh_run(run.id)
+    killed, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, some_calls_journaled)
     assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == ("succeeded", ROWS, ROWS, 0), output
-
-    data = get_blob_store().read_all(acct.id, run.success_blob_id)
-    rows = list(csv.DictReader(io.StringIO(data.removeprefix(BOM).decode())))
+    rows = _success_rows(acct.id, run)
     assert sorted(r["Legacy Id"] for r in rows) == [f"L{i:06d}" for i in range(ROWS)]
     # Calls the first worker journaled are not sent again: their rows keep the "created" it recorded. Rows it
     # sent without journaling come back from the second worker's upsert as updates of what it had created.
-    assert sum(r["sf__Created"] == "true" for r in rows) >= journaled_calls * 200
-    assert get_blob_store().read_all(acct.id, run.error_blob_id).removeprefix(BOM).count(b"\n") == 1
+    assert sum(r["sf__Created"] == "true" for r in rows) >= len(killed.checkpoint["rest/000000"]) * 200
 
     sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
     in_org = sf.query_all("SELECT Id, Legacy_Id__c FROM Contact")["records"]
-    assert len(in_org) == ROWS
     assert sorted(r["Legacy_Id__c"] for r in in_org) == [f"L{i:06d}" for i in range(ROWS)]
+    assert sorted(r["sf__Id"] for r in rows) == sorted(r["Id"] for r in in_org)
+
+
+def test_a_killed_worker_s_bulk_insert_is_finished_without_duplicates(app, app_config, make_org,  # noqa: F811
+                                                                       localorg, sf_session):  # noqa: F811
+    org = make_org()
+    acct = account()
+    rows_in = BULK_ROWS
+    mapping = {"object": "Contact", "operation": "insert", "fields": [
+        {"field": "FirstName", "column": "First Name"}, {"field": "LastName", "column": "Last Name"},
+        {"field": "Email", "column": "Email"}]}
+    job = csv_job(acct, connect(acct, org), _csv(rows_in), mapping, api="bulk2")
+    org.knobs.latency_ms = 1500
+    run = service.start_run(TenantScope(acct.id), job.id)
+
+    def uploaded(r: Run) -> bool:  # the Bulk job holds the rows; Salesforce goes on without the worker
+        return any(k.startswith("bulk2/job/") for k in (r.checkpoint or {}))
+
+    _killed, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, uploaded)
+    assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == (
+        "succeeded", rows_in, rows_in, 0), output
+    rows = _success_rows(acct.id, run)
+    sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
+    in_org = sf.query_all("SELECT Id, Email FROM Contact")["records"]
+    assert len(in_org) == rows_in  # the resumed run waited for the job; it did not insert again
+    assert sorted(r["Email"] for r in in_org) == sorted(f"ann{i}@example.com" for i in range(rows_in))
     assert sorted(r["sf__Id"] for r in rows) == sorted(r["Id"] for r in in_org)
