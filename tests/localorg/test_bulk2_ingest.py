@@ -253,3 +253,11 @@ def test_close_twice_and_upload_after_close_are_rejected(org, sf_session):
     assert again.status_code == 400 and again.json()[0]["errorCode"] == "INVALIDJOBSTATE"
     late = sf_session.put(url + "/batches", data=b"Name\nB\n", headers=dict(h, **{"Content-Type": "text/csv"}))
     assert late.status_code == 400 and late.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+
+
+def test_parent_by_a_field_that_is_not_a_key_fails_the_row(org, sf, write_csv):
+    sf.Account.create({"Name": "Acme"})
+    [res] = sf.bulk2.Contact.insert(csv_file=write_csv("LastName,Account.Name\nSmith,Acme\n"), wait=0.1)
+    failed = rows(sf.bulk2.Contact.get_failed_records(res["job_id"]))
+    assert failed[1] == ["", "INVALID_FIELD:Field name provided, Name is not an External ID or indexed field for "
+                             "Account:--", "Smith", "Acme"]
