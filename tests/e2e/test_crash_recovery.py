@@ -90,9 +90,10 @@ def _fresh_run(run_id: str) -> Run:
     return db.session.get(Run, run_id)
 
 
-def _kill_mid_run_then_recover(app, app_config, localorg_server, org, run_id: str, mid_run) -> tuple[Run, Run, str]:
+def _kill_mid_run_then_recover(app, app_config, localorg_server, org, run_id: str,
+                               mid_run) -> tuple[dict, Run, str]:
     """Start a worker, SIGKILL it (and its children) once `mid_run(run)` holds, start another one and wait
-    until it has finished the run. Returns the run as the dead worker left it, the finished run, the output."""
+    until it has finished the run. Returns the journal the dead worker left, the finished run, the output."""
     first = _start_worker(app, app_config, localorg_server)
     _wait(lambda: mid_run(_fresh_run(run_id)), "the first worker to be mid-run", first)
     _kill_tree(first.pid)
@@ -106,8 +107,7 @@ def _kill_mid_run_then_recover(app, app_config, localorg_server, org, run_id: st
         _wait(lambda: _fresh_run(run_id).finished, "the second worker to finish the run", second)
     finally:
         output = _stop(second)
-    killed.checkpoint = checkpoint
-    return killed, _fresh_run(run_id), output
+    return checkpoint, _fresh_run(run_id), output
 
 
 def _success_rows(acct_id: str, run: Run) -> list[dict[str, str]]:
@@ -130,13 +130,13 @@ def test_a_killed_worker_s_rest_upsert_is_finished_by_the_next_worker(app, app_c
     def some_calls_journaled(r: Run) -> bool:
         return len((r.checkpoint or {}).get("rest/000000") or {}) >= 3
 
-    killed, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, some_calls_journaled)
+    journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, some_calls_journaled)
     assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == ("succeeded", ROWS, ROWS, 0), output
     rows = _success_rows(acct.id, run)
     assert sorted(r["Legacy Id"] for r in rows) == [f"L{i:06d}" for i in range(ROWS)]
     # Calls the first worker journaled are not sent again: their rows keep the "created" it recorded. Rows it
     # sent without journaling come back from the second worker's upsert as updates of what it had created.
-    assert sum(r["sf__Created"] == "true" for r in rows) >= len(killed.checkpoint["rest/000000"]) * 200
+    assert sum(r["sf__Created"] == "true" for r in rows) >= len(journal["rest/000000"]) * 200
 
     sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
     in_org = sf.query_all("SELECT Id, Legacy_Id__c FROM Contact")["records"]
