@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.models.base import utcnow
@@ -80,6 +80,9 @@ class Execution:
         self.client: Any = None
         self.mirror: RunMirror | None = None
         self.reporter: live.ProgressReporter | None = None
+        self.api = pieces.run.api or ""
+        self.initiated_by = pieces.initiated_by_sf_user()
+        db.session.commit()  # end the read transaction: nothing of the session stays open during the run
 
     def execute(self) -> tuple[str, datetime | None]:
         try:
@@ -100,6 +103,7 @@ class Execution:
                                 run_key=self.run.id)
         self._sync_mirror(final=True)
         source, mapping = self.pieces.source(), self.pieces.mapping()
+        db.session.commit()
         if self.run.state == "cancelling":  # cancelled while paused: no need to ask Salesforce anything
             return self._finish(self._journaled_result(), source.columns()), None
         total = self._total_rows()
@@ -130,10 +134,15 @@ class Execution:
     def _on_progress(self, progress: Any) -> None:
         assert self.reporter is not None
         self.reporter(progress)
-        if not self.run.api and self.journal.get("api"):  # the runner's choice, known once it has chosen
-            self.run.api = str(self.journal.get("api"))
-            live.publish(self.conn, self.run.id, api=self.run.api)
+        if not self.api and self.journal.get("api"):  # the runner's choice, known once it has chosen
+            # Never through the ORM mid-run: a flushed UPDATE would hold SQLite's write lock until the
+            # end of the run and block the journal's own commits.
+            self.api = str(self.journal.get("api"))
+            live.publish(self.conn, self.run.id, api=self.api)
+            with db.engine.begin() as conn:
+                conn.execute(update(Run).where(Run.id == self.run.id).values(api=self.api))
         self._sync_mirror()
+        db.session.commit()  # no transaction of the session stays open between progress calls
 
     def _should_stop(self) -> str | None:
         if self.conn.exists(live.cancel_key(self.run.id)):
@@ -152,11 +161,11 @@ class Execution:
         if self.mirror is None:
             return
         run, snap = self.run, (self.reporter.last if self.reporter else live.Snapshot())
-        self.mirror.sync(status=run.state, api=run.api, started=run.started_at, finished=run.finished_at,
+        self.mirror.sync(status=run.state, api=run.api or self.api, started=run.started_at, finished=run.finished_at,
                          processed=max(snap.rows_read, run.rows_read),
                          succeeded=max(snap.succeeded, run.rows_succeeded),
                          failed=max(snap.failed, run.rows_failed), error_summary=run.error_summary,
-                         initiated_by=self.pieces.initiated_by_sf_user(), final=final)
+                         initiated_by=self.initiated_by, final=final)
 
     def _counts(self, result: Any) -> None:
         run = self.run
