@@ -118,12 +118,15 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
     """The UI's view of a run: state, phase, counts, time left, result file ids; live while running.
 
     Keys: id, state, phase, rows_read, succeeded, failed, total_rows (None when unknown),
-    seconds_left (None when unknown), api, error, started_at, finished_at, success_file,
-    error_file, rollback_file (blob ids or None), finished (bool).
+    seconds_left (None when unknown), paused_until (ISO time while waiting for the org's API
+    allowance or a retry, else None), rolled_back / rollback_failed (records, while and after a
+    rollback), api, error, started_at, finished_at, success_file, error_file, rollback_file (blob ids
+    or None), finished (bool).
     """
     run = scope.get(Run, run_id)
     db.session.refresh(run)
-    hot = live.read(get_redis(), run.id) if run.state in ("running", "cancelling", "rolling_back") else {}
+    hot = live.read(get_redis(), run.id) if run.state in ("running", "cancelling", "rolling_back", "rolled_back") \
+        else {}
 
     def num(key: str, fallback: int | None) -> int | None:
         value = hot.get(key)
@@ -135,6 +138,8 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
         "succeeded": max(num("succeeded", 0) or 0, run.rows_succeeded),
         "failed": max(num("failed", 0) or 0, run.rows_failed),
         "total_rows": num("total_rows", None), "seconds_left": num("seconds_left", None),
+        "paused_until": hot.get("paused_until") or None,
+        "rolled_back": num("rolled_back", None), "rollback_failed": num("rollback_failed", None),
         "api": run.api or hot.get("api", ""), "error": run.error_summary,
         "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
         "success_file": run.success_blob_id, "error_file": run.error_blob_id,

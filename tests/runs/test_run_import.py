@@ -93,7 +93,8 @@ def test_api_limit_reschedules_the_run_instead_of_failing_it(app, org):
     assert run.state == "running" and run.error_summary == ""
     [job_id] = ScheduledJobRegistry(queue=Queue("imports", connection=get_redis())).get_job_ids()
     assert job_id.startswith(f"run-{run.id}")
-    assert service.progress(TenantScope(acct.id), run.id)["phase"] == "paused"
+    progress = service.progress(TenantScope(acct.id), run.id)
+    assert progress["phase"] == "paused" and progress["paused_until"] > utcnow().isoformat()
 
     # Cancelling the paused run does not wait for the rescheduled attempt: it is queued again at once.
     service.cancel(TenantScope(acct.id), run.id)
@@ -123,6 +124,9 @@ def test_rollback_deletes_what_the_run_created_and_writes_its_own_file(app, org,
     assert run.state == "rolled_back" and _contacts(org, sf_session) == []
     rows = _rows(acct.id, run.rollback_blob_id)
     assert len(rows) == 12 and {r["sf__Action"] for r in rows} == {"deleted"} and not any(r["sf__Error"] for r in rows)
+    progress = service.progress(TenantScope(acct.id), run.id)
+    assert (progress["rolled_back"], progress["rollback_failed"], progress["rollback_file"]) == (
+        12, 0, run.rollback_blob_id)
 
 
 def test_a_file_larger_than_the_reader_s_blocks_is_read_whole_from_the_blob_store(app, org, sf_session):
