@@ -5,13 +5,17 @@ Each step saves a screenshot under test-artifacts/ for people to look at.
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from simple_salesforce import Salesforce
 
 from backend.extensions import db
 from backend.models import Account, OrgConnection, TenantScope
+from tests.browser.conftest import ARTIFACTS as ARTIFACTS_DIR
 from tests.browser.conftest import shot
 from tests.browser.host import canvas_frame, frontdoor, install_app, open_record, open_tab, screen
 
@@ -34,6 +38,20 @@ def sf_org(make_org, live_app, inflow_url):  # noqa: F811
 @pytest.fixture
 def sfapi(sf_org, sf_session):  # noqa: F811
     return Salesforce(instance_url=sf_org.instance_url, session_id=sf_org.ready_token, session=sf_session)
+
+
+def _wait_for_state(frame, state: str, worker) -> None:
+    """Wait for the run screen to show `state`; on giving up, say what it showed and what the worker said."""
+    try:
+        frame.wait_for_selector(f"[data-field=state][data-state={state}]", timeout=RUN_WAIT_MS)
+    except PlaywrightTimeout:
+        shown = frame.inner_text("[data-field=state]"), frame.inner_text("[data-field=error]")
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+        lines = (worker.communicate(timeout=30)[0] or "").splitlines()
+        useful = "\n".join(line for line in lines if "recover_runs" not in line)  # the sweep's every-15-s noise
+        (ARTIFACTS_DIR / "worker.log").write_text(useful)
+        pytest.fail(f"the run never showed {state}; it showed {shown}; worker output:\n{useful[-6000:]}")
 
 
 def _upload(frame, tmp_path: Path) -> None:
@@ -71,6 +89,11 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.select_option("select[data-value=AccountId]", "Company")
     assert frame.input_value("[data-lookup=AccountId] [data-lk=match_field]") == "Name"
     frame.wait_for_selector("[data-preview-of=AccountId]:has-text('Analytical Engines')")
+    # A formula with its live preview on the first rows.
+    frame.select_option("[data-add-field]", "Description")
+    frame.select_option("select[data-kind=Description]", "formula")
+    frame.fill("input[data-value=Description]", '"Imported from " & UPPER([Company])')
+    frame.wait_for_selector("[data-preview-of=Description]:has-text('Imported from ANALYTICAL ENGINES')")
     shot(page, "04-wizard-mapping-1280")
     page.set_viewport_size({"width": 360, "height": 800})
     shot(page, "04-wizard-mapping-360")
@@ -85,7 +108,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
 
     frame.click("[data-action=save-run]")
     screen(frame, "run")
-    frame.wait_for_selector("[data-field=state][data-state=partial]", timeout=RUN_WAIT_MS)
+    _wait_for_state(frame, "partial", worker)
     assert frame.get_attribute("[data-bar]", "aria-valuenow") == "100"
     announced = "Run Finished with errors. 2 succeeded, 1 failed."
     frame.wait_for_selector(f"#inflow-announcer[aria-live=polite]:has-text('{announced}')")
@@ -110,7 +133,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.wait_for_selector("[data-confirm]:not(.slds-hide)")
     shot(page, "07-rollback-confirm")
     frame.click("[data-action=rollback-confirm]")
-    frame.wait_for_selector("[data-field=state][data-state=rolled_back]", timeout=RUN_WAIT_MS)
+    _wait_for_state(frame, "rolled_back", worker)
     assert sfapi.query("SELECT Id FROM Contact")["totalSize"] == 0
     shot(page, "08-rolled-back")
 

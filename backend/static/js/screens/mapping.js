@@ -75,9 +75,12 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
       return h("div", { class: "slds-select_container" }, sel);
     }
     if (row.kind === "none") return h("span", { class: "slds-text-color_weak" }, row.field.required ? "Required: choose a source" : "—");
-    return h("input", { class: "slds-input", id, "aria-label": label, "data-value": row.field.name, value: row.value,
-      placeholder: row.kind === "formula" ? 'e.g. UPPER({Last Name})' : "A fixed value for every row",
-      spellcheck: "false" });
+    const input = h("input", { class: "slds-input", id, "aria-label": label, "data-value": row.field.name, value: row.value,
+      placeholder: row.kind === "formula" ? 'e.g. UPPER([Last Name]) & ", " & [First Name]' : "A fixed value for every row",
+      spellcheck: "false", "aria-describedby": row.kind === "formula" ? `${id}-help` : null });
+    if (row.kind !== "formula") return input;
+    return h("div", {}, input, h("p", { class: "slds-form-element__help", id: `${id}-help` },
+      "Columns in [brackets], text in quotes, & joins; functions such as UPPER, TRIM, LEFT, IF, CONCAT, BLANKVALUE."));
   }
 
   function lookupEditor(row) {
