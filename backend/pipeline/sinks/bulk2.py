@@ -33,6 +33,7 @@ from backend.salesforce.client import SalesforceClient, SessionExpired
 MAX_JOB_BYTES = 100_000_000
 # Smaller jobs let Salesforce process one while the next uploads and the one before returns results.
 MAX_JOB_ROWS = 100_000
+MAX_WAITING = 1  # uploaded jobs not yet finished when the next one starts
 _END = object()
 
 
@@ -70,6 +71,7 @@ class Bulk2Sink:
         self.resumed: _Job | None = None    # uploaded before a restart: collecting its chunks again
         self.order: deque[tuple[int, MappedChunk, _Job | None]] = deque()
         self.jobs_created = 0
+        self._early: list[Outcome] = []  # outcomes that came in while waiting to start a job
         self.collector = Collector(client, mapping, poll, lock_backoff)
         self._abort_stale()
 
@@ -91,7 +93,20 @@ class Bulk2Sink:
         if job is not None and job is self.resumed and index == job.chunks[-1]:
             self._complete_upload(job, uploaded=True)
             self.resumed = None
-        return self._ready(block=False)
+        early, self._early = self._early, []
+        return early + self._ready(block=False)
+
+    def _throttle(self, out: list[Outcome]) -> list[Outcome]:
+        """Before a new job: at most MAX_WAITING uploaded jobs unfinished. Reading runs no further ahead of
+        Salesforce than that, so memory holds a few jobs' rows, not the whole file; an upload never stalls."""
+        while True:
+            jobs = {id(j): j for _, _, j in self.order if j is not None and j.done is not None}
+            busy = [j for j in jobs.values() if not j.done.is_set()]  # type: ignore[union-attr]
+            if len(busy) <= MAX_WAITING:
+                return out
+            while not busy[0].done.wait(1.0):  # type: ignore[union-attr]
+                self.heartbeat()
+            out += self._ready(block=False)
 
     def finish(self) -> list[Outcome]:
         if self.open is not None:
@@ -152,6 +167,7 @@ class Bulk2Sink:
             self._end_upload(job)
             job = None
         if job is None:
+            self._early += self._throttle(self._ready(block=False))
             job = self._create_job(index)
         return job
 

@@ -37,10 +37,14 @@ def upload_frame(mapped: MappedChunk, operation: str) -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame, header: bool) -> bytes:
-    """UTF-8 CSV, LF line endings, quoted only where needed."""
+    """UTF-8 CSV, LF line endings; unquoted unless some value needs quotes (then every text is quoted)."""
     table = pa.Table.from_pandas(frame.astype(STRING_DTYPE), preserve_index=False)
     buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    try:  # pyarrow's "needed" quotes every string: smaller uploads when no value needs it
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="none"))
+    except pa.ArrowInvalid:
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
     return buf.getvalue()
 
 
