@@ -7,7 +7,8 @@ import re
 
 _SECRET = re.compile(
     r"(?i)(bearer\s+|access_token[\"'=:\s]+|refresh_token[\"'=:\s]+|password[\"'=:\s]+|"
-    r"client_secret[\"'=:\s]+|signed_request[\"'=:\s]+|sid=|\b(?=ift1\.))([^\s&\"',;]+)")
+    r"client_secret[\"'=:\s]+|signed_request[\"'=:\s]+|sid=|[?&](?:code|state|token)=|\b(?=ift1\.))"
+    r"([^\s&\"',;]+)")
 
 
 class RedactSecrets(logging.Filter):

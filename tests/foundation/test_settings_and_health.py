@@ -73,3 +73,15 @@ def test_logs_never_carry_tokens(caplog):
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "call with %s", ("Bearer 00Dabc!secret",), None)
     RedactSecrets().filter(record)
     assert "00Dabc" not in record.getMessage() and "[redacted]" in record.getMessage()
+
+
+def test_logs_never_carry_oauth_codes_or_app_tokens():
+    import logging
+
+    from backend.logs import RedactSecrets
+
+    line = "GET /instances/oauth/callback?code=aPrx.secret&state=st4te-value token %s"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, line, ("ift1.sealed-app-token",), None)
+    RedactSecrets().filter(record)
+    message = record.getMessage()
+    assert "aPrx" not in message and "st4te" not in message and "sealed-app-token" not in message
