@@ -133,3 +133,15 @@ def test_unreadable_and_invalid_rows_go_to_the_error_part_and_are_never_sent(cli
     assert sorted(r["LastName"] for r in records(org, "Contact")) == ["Ada", "Cy"]
     errors = {r["sf__Row"]: r["sf__Error"] for r in parts.csv_rows("error")}
     assert set(errors) == {"3", "4"} and "extra field" in errors["3"] and "required" in errors["4"].lower()
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_blank_as_null_clears_a_field_and_blank_as_unchanged_keeps_it(client, org, api):  # noqa: F811
+    from backend.pipeline.mapping import Options
+    a = org.store.insert("Contact", {"LastName": "A", "Title": "CEO", "Department": "Board"})
+    m = Mapping("Contact", "update", options=Options(blank_values="unchanged"),
+                fields=[FieldMapping("Id", column="Id"), FieldMapping("Title", column="Title", blank="null"),
+                        FieldMapping("Department", column="Dept")])
+    result, _, parts = start(client, csv_bytes(["Id", "Title", "Dept"], [[a, "", ""]]), m, api=api)
+    assert (result.succeeded, result.failed) == (1, 0) and parts.csv_rows("success")[0]["sf__Id"] == a
+    assert org.store.get(a).get("Title") is None and org.store.get(a)["Department"] == "Board"
