@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 from werkzeug.serving import make_server
 
 from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf, sf_session  # noqa: F401
@@ -106,13 +106,14 @@ def worker(live_app, app_config, localorg) -> Iterator[subprocess.Popen]:  # noq
 
 
 @pytest.fixture(scope="session")
-def browser(localorg) -> Iterator[Browser]:  # noqa: F811
+def browser(playwright: Playwright, localorg) -> Iterator[Browser]:  # noqa: F811
+    # One Playwright driver per session (pytest-playwright's): modules that import this fixture get their
+    # own Chromium, and a second sync_playwright() in the same thread would refuse to start.
     cert, _key = _certs(localorg)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            *CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={_spki_hash(cert)}"])
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        *CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={_spki_hash(cert)}"])
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
