@@ -145,3 +145,11 @@ def test_blank_as_null_clears_a_field_and_blank_as_unchanged_keeps_it(client, or
     result, _, parts = start(client, csv_bytes(["Id", "Title", "Dept"], [[a, "", ""]]), m, api=api)
     assert (result.succeeded, result.failed) == (1, 0) and parts.csv_rows("success")[0]["sf__Id"] == a
     assert org.store.get(a).get("Title") is None and org.store.get(a)["Department"] == "Board"
+
+
+def test_a_failed_bulk_job_reports_every_row_with_salesforce_s_reason(client, org, localorg):  # noqa: F811
+    localorg.set_knobs([org], fail_bulk_jobs=True, fail_bulk_message="InternalServerError : disk on fire")
+    result, _, parts = start(client, people(5), insert_mapping(), api="bulk2")
+    assert (result.succeeded, result.failed) == (0, 5) and records(org, "Contact") == []
+    errors = [r["sf__Error"] for r in parts.csv_rows("error")]
+    assert len(errors) == 5 and all(e.startswith("NOT_PROCESSED") and "disk on fire" in e for e in errors)

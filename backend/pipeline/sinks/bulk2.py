@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.pipeline.errors import RetriableSalesforceError
+from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.pipeline.mapping import MappedChunk, Mapping
 from backend.pipeline.parts import without_frame
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults
@@ -149,8 +149,13 @@ class Bulk2Sink:
             return
         done = self.journal.get(f"bulk2/job/{stale['first']:06d}")
         if not done or done.get("id") != stale["id"]:
-            if self.client.bulk2_job(stale["id"]).get("state") == "Open":
-                self.client.bulk2_set_state(stale["id"], "Aborted")
+            try:
+                if self.client.bulk2_job(stale["id"]).get("state") == "Open":
+                    self.client.bulk2_set_state(stale["id"], "Aborted")
+            except FatalSalesforceError as err:
+                if isinstance(err, SessionExpired):
+                    raise
+                # gone already (deleted, or older than Salesforce keeps jobs): nothing left to abort
         self.journal.put("bulk2/open", None)
 
     def _resumed_job(self, index: int) -> _Job | None:

@@ -67,7 +67,7 @@ class Collector:
         unprocessed = b"" if complete else self.client.bulk2_results(job.id, "unprocessedrecords")
         success = self.client.bulk2_results(job.id, "successfulResults", stream=True)
         try:
-            frame = results_frame(job.columns, success, failed, unprocessed)
+            frame = results_frame(job.columns, success, failed, unprocessed, info.get("errorMessage"))
         finally:
             success.close()
         empty = np.zeros(0, dtype=np.uint64)

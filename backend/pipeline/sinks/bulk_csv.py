@@ -88,7 +88,7 @@ def _blocks(source: bytes | BinaryIO, width: int) -> Iterator[pd.DataFrame]:
 
 
 def results_frame(columns: list[str], success: bytes | BinaryIO, failed: bytes | BinaryIO,
-                  unprocessed: bytes | BinaryIO) -> pd.DataFrame:
+                  unprocessed: bytes | BinaryIO, job_error: str | None = None) -> pd.DataFrame:
     """One frame of every result row: key, id, created, error (read block by block, kept compact)."""
     parts = []
     for data, kind in ((success, "ok"), (failed, "failed"), (unprocessed, "unprocessed")):
@@ -100,7 +100,8 @@ def results_frame(columns: list[str], success: bytes | BinaryIO, failed: bytes |
             if kind == "failed":
                 error = frame["c1"].str.removesuffix("--").str.rstrip(" :")
             else:
-                error = pd.Series(["" if kind == "ok" else NOT_PROCESSED] * n, dtype=STRING_DTYPE)
+                why = NOT_PROCESSED + (f" ({job_error})" if job_error else "")
+                error = pd.Series(["" if kind == "ok" else why] * n, dtype=STRING_DTYPE)
             parts.append(pd.DataFrame({"key": row_keys(frame.iloc[:, lead:]), "id": ids.to_numpy(),
                                        "created": created, "error": error.to_numpy()}))
     if not parts:
