@@ -35,12 +35,17 @@ class Bulk1Sink:
         self.client, self.mapping, self.journal = client, mapping, journal
         self.heartbeat = heartbeat or (lambda: None)
         self.poll = poll
-        self.bulk = self._connect()
         self.job_id: str | None = journal.get("bulk1/job")
+        self.bulk = self._connect()
 
     def _connect(self) -> SalesforceBulk:
-        return SalesforceBulk(sessionId=self.client.access_token, host=self.client.instance_url,
+        bulk = SalesforceBulk(sessionId=self.client.access_token, host=self.client.instance_url,
                               API_version=self.client.api_version)
+        job_id = getattr(self, "job_id", None)
+        if job_id:  # a job from the journal or from before a token refresh: salesforce-bulk must know it
+            bulk.jobs[job_id] = job_id
+            bulk.job_content_types[job_id] = "CSV"
+        return bulk
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """A salesforce-bulk call; an expired session is renewed once through the client."""
