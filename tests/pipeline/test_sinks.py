@@ -153,3 +153,21 @@ def test_a_failed_bulk_job_reports_every_row_with_salesforce_s_reason(client, or
     assert (result.succeeded, result.failed) == (0, 5) and records(org, "Contact") == []
     errors = [r["sf__Error"] for r in parts.csv_rows("error")]
     assert len(errors) == 5 and all(e.startswith("NOT_PROCESSED") and "disk on fire" in e for e in errors)
+
+
+def test_bulk_results_match_uploaded_rows_by_content_even_out_of_order():
+    import numpy as np
+    import pandas as pd
+
+    from backend.pipeline.sinks.bulk_csv import match_results, results_frame, row_keys
+
+    uploaded = pd.DataFrame({"LastName": ["A", "B", "A", "C"], "AnnualRevenue": ["1", "2", "1", "912260031"]})
+    keys = row_keys(uploaded)
+    # Salesforce answers in another order, duplicates included, and echoes one number in Java notation.
+    ok = (b'"sf__Id","sf__Created",LastName,AnnualRevenue\n"003B","true","B","2"\n"003A1","true","A","1"\n'
+          b'"003C","true","C","9.12260031E8"\n')
+    failed = b'"sf__Id","sf__Error",LastName,AnnualRevenue\n"","DUPLICATE_VALUE:dup:--","A","1"\n'
+    r = match_results(keys, results_frame(list(uploaded.columns), ok, failed, b""))
+    assert list(r.ids) == ["003A1", "003B", None, "003C"]
+    assert list(r.errors) == ["", "", "DUPLICATE_VALUE:dup", ""] and list(r.created) == [True, True, False, True]
+    assert np.array_equal(r.ok, [True, True, False, True])

@@ -110,12 +110,25 @@ def results_frame(columns: list[str], success: bytes | BinaryIO, failed: bytes |
 
 
 def match_results(keys: np.ndarray, results: pd.DataFrame) -> RowResults:
-    """RowResults aligned with uploaded rows whose keys are `keys` (upload order)."""
+    """RowResults aligned with uploaded rows whose keys are `keys` (upload order).
+
+    Rows whose values came back changed (Salesforce may echo a number in another notation) match no
+    key; they are paired in file order with the result rows no key claimed, which is the order
+    Salesforce writes in practice, so the count of results always adds up.
+    """
     left = pd.DataFrame({"key": keys})
     left["occ"] = left.groupby("key").cumcount()
-    right = results.copy()
+    right = results.reset_index(drop=True)
     right["occ"] = right.groupby("key").cumcount()
+    right["pos"] = np.arange(len(right))
     merged = left.merge(right, on=["key", "occ"], how="left", sort=False)
+    lost = np.flatnonzero(merged["pos"].isna().to_numpy())
+    if len(lost):
+        spare = np.setdiff1d(np.arange(len(right)), merged["pos"].dropna().to_numpy(dtype=np.int64))
+        take = min(len(lost), len(spare))
+        for col in ("id", "created", "error"):
+            merged[col] = merged[col].astype(object)
+            merged.loc[lost[:take], col] = right[col].to_numpy(dtype=object)[spare[:take]]
     out = RowResults.empty(len(keys))
     found = merged["error"].notna().to_numpy()
     ids = merged["id"].to_numpy(dtype=object)
