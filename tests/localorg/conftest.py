@@ -7,8 +7,6 @@ from typing import Any
 import pytest
 import requests
 
-from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf, sf_session  # noqa: F401
-
 
 class Rest:
     """requests against one org's REST API with its admin token (plain HTTP semantics, no client magic)."""

@@ -12,9 +12,8 @@ from backend.pipeline.mapping import FieldMapping, Lookup, Mapping
 from backend.pipeline.runner import RunContext, RunResult, run
 from backend.pipeline.sources import create_source, stream_opener
 from backend.salesforce.client import SalesforceClient
-from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
 
-__all__ = ["FieldMapping", "Lookup", "Mapping", "localorg", "make_org", "org"]
+__all__ = ["FieldMapping", "Lookup", "Mapping"]
 
 
 class MemoryJournal:

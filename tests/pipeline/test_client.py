@@ -6,7 +6,7 @@ import pytest
 
 from backend.pipeline.errors import FatalSalesforceError
 from backend.salesforce.client import ApiLimitExceeded, SalesforceClient
-from tests.pipeline.sf_helpers import client, localorg, make_org, org  # noqa: F401
+from tests.pipeline.sf_helpers import client  # noqa: F401
 
 
 def test_query_pages_and_describe_cache(client, org):  # noqa: F811

@@ -7,9 +7,6 @@ from tests.pipeline.sf_helpers import (  # noqa: F401
     Mapping,
     client,
     csv_bytes,
-    localorg,
-    make_org,
-    org,
     records,
     start,
 )

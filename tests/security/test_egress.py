@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from backend.security.egress import EgressBlocked, check_host, forbidden_reason, safe_session
-from sfdx.localorg.pytest_plugin import localorg  # noqa: F401
 from tests.accounts_support import localorg_ca  # noqa: F401
 
 BLOCKED_HOSTS = ["127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "::1", "[::1]",

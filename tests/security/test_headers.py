@@ -8,7 +8,6 @@ import dataclasses
 import pytest
 
 from backend.settings import SALESFORCE_FRAME_ANCESTORS, Settings, SettingsError
-from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
 from tests.web.canvas_support import LOCAL_ANCESTORS, bearer, canvas_config, install, launch, signed
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import Account, AuditEvent, User
 from backend.security import sessions
-from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf_session  # noqa: F401
 from tests.accounts_support import Browser, accounts_config, localorg_ca, smtp  # noqa: F401
 
 CALLBACK = "https://localhost/login/salesforce/callback"

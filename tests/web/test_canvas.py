@@ -14,7 +14,6 @@ from backend.extensions import db
 from backend.models import Account, AuditEvent, OrgConnection, User
 from backend.security.canvas import make_signed_request
 from backend.security.crypto import key_id_of
-from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
 from tests.web.canvas_support import (
     CLIENT_ID,
     SECRET,

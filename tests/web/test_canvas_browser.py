@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.models import AuditEvent
-from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
 from tests.browser.conftest import app_config, browser, inflow_server, inflow_url, live_app, page  # noqa: F401
 from tests.browser.host import install_app, open_tab
 

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from sfdx.localorg.canvas import register_canvas_app
-from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf_session  # noqa: F401
 from tests.web.canvas_support import CALLBACK, CLIENT_ID, PUBLIC_URL, SECRET, bearer, boot_of, canvas_config
 
 SIGNED = re.compile(r'name="signed_request" value="([^"]*)"')

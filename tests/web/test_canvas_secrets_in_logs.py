@@ -12,7 +12,6 @@ from backend.extensions import db
 from backend.models import OrgConnection
 from backend.salesforce.oauth import refresh_tokens
 from backend.security.canvas import make_signed_request
-from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
 from tests.web.canvas_support import SECRET, boot_of, canvas_config, envelope, install
 
 

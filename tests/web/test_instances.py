@@ -16,7 +16,6 @@ from backend.pipeline.errors import FatalSalesforceError
 from backend.salesforce.oauth import OAuthFlowError, refresh_tokens, verified_grant
 from backend.web.context import get_settings
 from backend.web.instances import STOPPED
-from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf_session  # noqa: F401
 from tests.web.canvas_support import CALLBACK, SECRET, bearer, canvas_config, install, launch
 
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')

@@ -15,7 +15,6 @@ from backend.models import Account, AuditEvent, Blob, BlobChunk, Connection, Org
 from backend.models.base import utcnow
 from backend.web.context import get_blob_store
 from backend.web.privacy import tenant_tables
-from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
 from tests.accounts_support import PASSWORD, Browser, app_config, localorg_ca, sign_up, smtp  # noqa: F401
 
 

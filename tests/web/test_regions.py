@@ -18,7 +18,6 @@ from backend import create_app
 from backend.extensions import db
 from backend.models import Account, AuditEvent, OrgConnection, User
 from backend.web.regions import SIGNATURE_HEADER, _signature
-from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
 from tests.conftest import make_database
 from tests.web.canvas_support import bearer, canvas_config, install, launch, signed
 
