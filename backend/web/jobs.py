@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from backend.extensions import db
 from backend.models import Job, OrgConnection, TenantScope
@@ -13,6 +13,7 @@ from backend.models.audit import record
 from backend.pipeline.errors import ConfigError, InflowError, SalesforceError
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
+from backend.runs.pieces import AppContextReader
 from backend.storage.blobs import BlobWriter, expiry_for
 from backend.web.authn import current_identity, login_required
 from backend.web.context import get_blob_store
@@ -41,11 +42,15 @@ def open_source(scope: TenantScope, spec: dict[str, Any], **kwargs: Any) -> Sour
         raise ConfigError("Choose a file or a connection as the source.")
     source_class(spec["type"])  # unknown type: ConfigError naming the known ones
     blob_id = spec.get("blob_id")
-    store, account_id = get_blob_store(), scope.account_id
+    store, account_id, app = get_blob_store(), scope.account_id, current_app._get_current_object()
     if blob_id:
         store.get_blob(account_id, str(blob_id))  # another account's or an expired file: 404
-    opener = (lambda: io.BufferedReader(store.open(account_id, str(blob_id)), READ_BUFFER)) if blob_id else None
-    return create_source(spec["type"], spec.get("config") or {}, open_stream=opener, **kwargs)
+
+    def opener() -> io.BufferedReader:
+        # pyarrow's CSV reader pulls bytes from a thread of its own, where the blob store needs the app.
+        return io.BufferedReader(AppContextReader(app, store.open(account_id, str(blob_id))), READ_BUFFER)
+
+    return create_source(spec["type"], spec.get("config") or {}, open_stream=opener if blob_id else None, **kwargs)
 
 
 def inspect(source: Source) -> dict[str, Any]:

@@ -240,3 +240,33 @@ def test_an_admin_changes_the_retention_inside_the_canvas(page, sf_org):
     account = db.session.scalars(db.select(Account).where(Account.salesforce_org_id == sf_org.id)).one()
     assert account.retention_days == 7
     shot(page, "14-settings")
+
+
+def test_a_dropped_file_runs_with_live_progress_and_can_be_cancelled(page, sf_org, worker):
+    rows = "\n".join(f"Ann{i},Lee{i},ann{i}@example.com" for i in range(1200))
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    frame.click("[data-nav='#/new']")
+    screen(frame, "wizard")
+    # Drag and drop: a DataTransfer holding the file, dropped on the drop zone.
+    data = frame.evaluate_handle("""text => { const dt = new DataTransfer();
+        dt.items.add(new File([text], 'people.csv', {type: 'text/csv'})); return dt; }""",
+                                f"First Name,Last Name,Email\n{rows}\n")
+    frame.dispatch_event("[data-dropzone]", "dragover", {"dataTransfer": data})
+    frame.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": data})
+    frame.wait_for_selector("[data-upload-text]:has-text('people.csv uploaded (3 columns)')")
+    _choose_target(frame)
+    frame.click("[data-next='3']")
+    frame.wait_for_selector("[data-row=Email] .inflow-confidence-high")
+    frame.click("[data-next='4']")
+    frame.wait_for_selector("[data-validation-summary]:has-text('1200 rows read: 1200 ready')")
+    sf_org.knobs.latency_ms = 1500  # every Salesforce call slow: the run is surely still going when cancelled
+    frame.click("[data-action=save-run]")
+    screen(frame, "run")
+    frame.wait_for_selector("[data-field=state][data-state=running]", timeout=RUN_WAIT_MS)
+    frame.wait_for_selector("[data-action=cancel]:not(.slds-hide)")
+    shot(page, "15-run-in-progress")
+    frame.click("[data-action=cancel]")
+    _wait_for_state(frame, "cancelled", worker)
+    assert frame.is_hidden("[data-action=cancel]")
+    shot(page, "16-run-cancelled")

@@ -134,3 +134,14 @@ def test_an_excel_upload_is_read_as_a_workbook(client, session):
 def test_an_unreadable_file_is_kept_but_explained(client, session):
     body = _upload(client, session, b"\x00\x01\x02 not a table", "junk.xlsx")
     assert body["error"] and "columns" not in body
+
+
+def test_a_file_of_several_megabytes_is_streamed_and_checked_whole(client, session):
+    org_id = _org_id(client, session)
+    lines = [b"First Name,Last Name,Email,Account Name"]
+    lines += [b"Ann%d,Lee%d,ann%d@example.com,Analytical Engines" % (i, i, i) for i in range(60_000)]
+    body = _upload(client, session, b"\n".join(lines) + b"\n", "big.csv")
+    assert body["size"] > 2_500_000 and body["rows"][4] == ["Ann4", "Lee4", "ann4@example.com", "Analytical Engines"]
+    result = client.post("/api/mapping/validate", headers=session, json={
+        "org_connection_id": org_id, "source": body["source"], "mapping": _mapping()}).get_json()
+    assert (result["rows"], result["valid"], result["error_count"]) == (60_000, 60_000, 0)

@@ -48,8 +48,8 @@ export function mount(root, ctx) {
     err.textContent = p.error || "";
     err.classList.toggle("slds-hide", !p.error);
     button("cancel").classList.toggle("slds-hide", !p.can_cancel);
-    button("download", "success").classList.toggle("slds-hide", !p.success_file);
-    button("download", "error").classList.toggle("slds-hide", !p.error_file);
+    button("download", "success").classList.toggle("slds-hide", !(p.success_file && p.succeeded));
+    button("download", "error").classList.toggle("slds-hide", !(p.error_file && p.failed));
     button("rollback").classList.toggle("slds-hide", !p.can_rollback);
     // Screen readers hear milestones, not every poll: state changes and every 25%.
     const step = Math.floor(pct / 25);
