@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf, sf_session  # noqa: F401
 from tests.web.canvas_support import bearer, canvas_config, install, launch
@@ -29,8 +31,10 @@ def session(client, org, sf):  # noqa: F811
 
 
 def _upload(client, headers, data=CSV, name="contacts.csv"):
-    resp = client.post("/api/sources/upload", headers=headers,
-                       data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    # Encoded here in memory: the test client would spool a body over 500 KiB to a file it never closes.
+    boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), name)}))
+    resp = client.post("/api/sources/upload", headers=headers, data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return resp.get_json()
 
