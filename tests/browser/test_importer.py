@@ -170,6 +170,9 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.click("[data-action=save]")
     screen(frame, "job")
     assert frame.inner_text("h1") == "Contacts with accounts"
+    frame.click("[data-action=run]")
+    screen(frame, "run")
+    _wait_for_state(frame, "partial", worker)
 
 
 def _tab_to(page, frame, text: str, limit: int = 40) -> None:

@@ -10,6 +10,7 @@ const modules = {
   history: () => import("./screens/history.js"),
   instances: () => import("./screens/instances.js"),
   settings: () => import("./screens/settings.js"),
+  job: () => import("./screens/job.js"),
 };
 let cleanup = null;
 
