@@ -132,7 +132,14 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.click("[data-action=rollback]")
     frame.wait_for_selector("[data-confirm]:not(.slds-hide)")
     shot(page, "07-rollback-confirm")
-    frame.click("[data-action=rollback-confirm]")
+    focused = "() => document.activeElement.textContent.trim()"
+    assert frame.evaluate(focused) == "Keep the records"  # the safe choice has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert frame.evaluate(focused) == "Keep the records"  # focus stays in the dialog
+    page.keyboard.press("Shift+Tab")
+    assert frame.evaluate(focused) == "Roll back"
+    page.keyboard.press("Enter")
     _wait_for_state(frame, "rolled_back", worker)
     assert sfapi.query("SELECT Id FROM Contact")["totalSize"] == 0
     shot(page, "08-rolled-back")

@@ -132,7 +132,16 @@ export function mount(root, ctx) {
     if (target) act(target.dataset.action, target);
   });
   root.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !$("[data-confirm]").classList.contains("slds-hide")) confirmRollback(false);
+    const dialog = $("[data-confirm]");
+    if (dialog.classList.contains("slds-hide")) return;
+    if (event.key === "Escape") { confirmRollback(false); return; }
+    if (event.key !== "Tab") return;
+    // Keep keyboard focus inside the open dialog (its two buttons).
+    const buttons = [...dialog.querySelectorAll("button")];
+    const at = buttons.indexOf(document.activeElement);
+    const next = (at + (event.shiftKey ? -1 : 1) + buttons.length) % buttons.length;
+    event.preventDefault();
+    buttons[next].focus();
   });
   poll();
   return () => { stopped = true; clearTimeout(timer); };
