@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from backend.extensions import db
-from backend.models.base import utcnow
+from backend.models.base import NotFound, utcnow
 from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
 from backend.pipeline.errors import InflowError, RetriableSalesforceError
@@ -30,6 +30,8 @@ from backend.web.context import get_redis
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
 RETRY_BASE_SECONDS = 30
+SOURCE_EXPIRED = ("its uploaded file has expired (uploads are kept for one hour); upload the file again to "
+                  "import the rows the result files do not list")
 INTERNAL_ERROR = "Inflow failed unexpectedly while running this import; the team has been notified."
 
 
@@ -89,6 +91,8 @@ class Execution:
             return self._execute()
         except RetriableSalesforceError as err:
             return self._retry_later(err)
+        except NotFound:  # the uploaded file expired (kept one hour) before the run could read it all
+            return self._finish(self._journaled_result(SOURCE_EXPIRED), []), None
         except InflowError as err:
             return self._finish_failed(err.message), None
         except Exception:
@@ -117,12 +121,12 @@ class Execution:
             return self._pause(result, result.paused_until)
         return self._finish(result, source.columns()), None
 
-    def _journaled_result(self) -> Any:
+    def _journaled_result(self, stopped: str = "cancelled") -> Any:
         """What the journal says the finished chunks did: the counts of a run stopped before it resumed."""
         chunks = [self.journal.get(k) for k in self.journal.keys() if k.startswith("chunk/")]
         rows, ok, bad = (sum(int((c or {}).get(k, 0)) for c in chunks) for k in ("rows", "succeeded", "failed"))
         return SimpleNamespace(api_used=self.journal.get("api") or "", rows_read=rows, succeeded=ok, failed=bad,
-                               stopped_reason="cancelled")
+                               stopped_reason=stopped)
 
     def _total_rows(self) -> int | None:
         total = self.journal.get("runs:total_rows")

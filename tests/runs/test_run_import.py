@@ -142,3 +142,16 @@ def test_a_file_larger_than_the_reader_s_blocks_is_read_whole_from_the_blob_stor
     run = _run(acct, connect(acct, org), data, mapping)
     assert execute.run_import(run.id) == "succeeded"
     assert db.session.get(Run, run.id).rows_succeeded == 250 and len(_contacts(org, sf_session)) == 250
+
+
+def test_an_upload_that_expired_before_the_run_read_it_fails_the_run_with_a_message(app, org):
+    from backend.models import Job
+
+    acct = account()
+    run = _run(acct, connect(acct, org), contacts_csv(3))
+    blob = db.session.get(Blob, db.session.get(Job, run.job_id).source["blob_id"])
+    blob.expires_at = utcnow()  # e.g. a run paused an hour for the org's API allowance
+    db.session.commit()
+    assert execute.run_import(run.id) == "failed"
+    run = db.session.get(Run, run.id)
+    assert "uploaded file has expired" in run.error_summary and run.success_blob_id and run.error_blob_id
