@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf, sf_session  # noqa: F401
@@ -105,15 +105,16 @@ def worker(live_app, app_config, localorg) -> Iterator[subprocess.Popen]:  # noq
         proc.communicate()
 
 
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright, localorg) -> Iterator[Browser]:  # noqa: F811
-    # One Playwright driver per session (pytest-playwright's): modules that import this fixture get their
-    # own Chromium, and a second sync_playwright() in the same thread would refuse to start.
+@pytest.fixture(scope="module")
+def browser(localorg) -> Iterator[Browser]:  # noqa: F811
+    # Per module, and stopped at its end: a sync Playwright driver left running would make any later
+    # sync_playwright() in this thread (other modules import this fixture or start their own) refuse to start.
     cert, _key = _certs(localorg)
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-        *CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={_spki_hash(cert)}"])
-    yield browser
-    browser.close()
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={_spki_hash(cert)}"])
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -94,6 +94,13 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.select_option("select[data-kind=Description]", "formula")
     frame.fill("input[data-value=Description]", '"Imported from " & UPPER([Company])')
     frame.wait_for_selector("[data-preview-of=Description]:has-text('Imported from ANALYTICAL ENGINES')")
+    # A picklist: the file says "Website", the org's Lead Source value is "Web".
+    frame.select_option("[data-add-field]", "LeadSource")
+    frame.select_option("select[data-kind=LeadSource]", "formula")
+    frame.fill("input[data-value=LeadSource]", '"Website"')
+    frame.click("[data-row=LeadSource] summary")
+    frame.fill("textarea[data-value-map=LeadSource]", "Website = Web")
+    frame.wait_for_selector("[data-preview-of=LeadSource]:has-text('Web · Web')")
     shot(page, "04-wizard-mapping-1280")
     page.set_viewport_size({"width": 360, "height": 800})
     shot(page, "04-wizard-mapping-360")

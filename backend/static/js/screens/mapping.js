@@ -29,7 +29,7 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
   }
 
   function rowFor(f, kind = "none", value = "", score = null) {
-    return { field: f, kind, value, score, lookup: lookupDefaults(f, kind === "column" ? value : "") };
+    return { field: f, kind, value, score, valueMap: {}, lookup: lookupDefaults(f, kind === "column" ? value : "") };
   }
 
   async function build() {
@@ -41,6 +41,7 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
         const f = byName[fm.field] || { name: fm.field, label: fm.field, type: "string" };
         const kind = fm.column != null ? "column" : fm.constant != null ? "constant" : "formula";
         const row = rowFor(f, kind, fm[kind] ?? "");
+        row.valueMap = fm.value_map || {};
         const lk = (saved.lookups || []).find((l) => l.field === fm.field);
         row.lookup = lk ? { enabled: true, ...lk } : { ...row.lookup, enabled: false };
         rows.push(row);
@@ -107,6 +108,28 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
     return wrap;
   }
 
+  // Picklists: translate the file's values to the field's ("Hot = High"), one pair per line.
+  function valueMapEditor(row, i) {
+    const allowed = row.field.picklist || [];
+    if (!allowed.length || row.kind === "none" || row.kind === "constant") return null;
+    const text = Object.entries(row.valueMap).map(([k, v]) => `${k} = ${v}`).join("\n");
+    return h("details", { class: "slds-m-top_x-small", open: text ? true : null },
+      h("summary", {}, "Translate values"),
+      h("textarea", { class: "slds-textarea", id: `vm-${i}`, rows: "3", "data-value-map": row.field.name,
+        "aria-label": `${row.field.label}: translate values, one "file value = picklist value" per line`,
+        "aria-describedby": `vm-${i}-help`, placeholder: "Hot = High" }, text),
+      h("p", { class: "slds-form-element__help", id: `vm-${i}-help` }, `Picklist values: ${allowed.join(", ")}`));
+  }
+
+  function parseValueMap(text) {
+    const out = {};
+    text.split("\n").forEach((line) => {
+      const at = line.indexOf("=");
+      if (at > 0 && line.slice(0, at).trim()) out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    });
+    return out;
+  }
+
   function render() {
     clear(tbody);
     rows.forEach((row, i) => {
@@ -119,7 +142,7 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
           h("div", {}, f.required ? h("abbr", { class: "slds-required", title: "required" }, "*") : null, f.label),
           h("div", { class: "slds-text-body_small slds-text-color_weak" }, `${f.name} · ${f.type}`)),
         h("td", { "data-label": "Value from" }, h("div", { class: "slds-select_container" }, kindSel)),
-        h("td", { "data-label": "Value" }, valueEditor(row, `val-${i}`), lookupEditor(row)),
+        h("td", { "data-label": "Value" }, valueEditor(row, `val-${i}`), lookupEditor(row), valueMapEditor(row, i)),
         h("td", { "data-label": "Confidence" }, confidenceBadge(row.kind === "column" ? row.score : null)),
         h("td", { "data-label": "Preview", class: "inflow-preview-cell", "data-preview-of": f.name }, "")));
     });
@@ -143,6 +166,8 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
       const row = rowOf(t.dataset.value);
       row.value = t.value; row.score = null;
       if (row.kind === "column") row.lookup = { ...lookupDefaults(row.field, row.value), ...pick(row.lookup) };
+    } else if (t.dataset.valueMap) {
+      rowOf(t.dataset.valueMap).valueMap = parseValueMap(t.value);
     } else if (t.dataset.lk) {
       const row = rowOf(t.closest("[data-lookup]").dataset.lookup);
       row.lookup[t.dataset.lk] = t.type === "checkbox" ? t.checked : t.value;
@@ -151,7 +176,9 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
     schedulePreview();
   });
   tbody.addEventListener("input", (e) => {
-    if (e.target.dataset.value && e.target.tagName === "INPUT") { rowOf(e.target.dataset.value).value = e.target.value; schedulePreview(); }
+    const t = e.target;
+    if (t.dataset.value && t.tagName === "INPUT") { rowOf(t.dataset.value).value = t.value; schedulePreview(); }
+    if (t.dataset.valueMap) { rowOf(t.dataset.valueMap).valueMap = parseValueMap(t.value); schedulePreview(); }
   });
   addSelect.addEventListener("change", () => {
     const f = fieldsByName()[addSelect.value];
@@ -170,7 +197,8 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
     return {
       object: state.object, operation: state.operation,
       match_key: state.operation === "insert" ? null : matchKey || "Id",
-      fields: used.map((r) => ({ field: r.field.name, [r.kind]: r.value })),
+      fields: used.map((r) => ({ field: r.field.name, [r.kind]: r.value,
+        ...(Object.keys(r.valueMap).length ? { value_map: r.valueMap } : {}) })),
       lookups: used.filter((r) => r.field.type === "reference" && r.lookup.enabled && r.lookup.parent_object)
         .map((r) => ({ field: r.field.name, parent_object: r.lookup.parent_object, match_field: r.lookup.match_field || "Name",
           no_match: r.lookup.no_match, many_match: r.lookup.many_match })),
