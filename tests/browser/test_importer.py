@@ -171,6 +171,11 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     # Editing the saved job brings back its file, target and mapping (with the lookup), and saves changes.
     frame = open_tab(page, sf_org)
     screen(frame, "home")
+    assert "Rolled back" in frame.inner_text("[data-screen=home] table")
+    shot(page, "11-home-with-a-job-1280")
+    page.set_viewport_size({"width": 360, "height": 800})
+    shot(page, "11-home-with-a-job-360")
+    page.set_viewport_size({"width": 1280, "height": 900})
     frame.click("a.slds-button:has-text('Edit')")
     screen(frame, "wizard")
     frame.wait_for_selector("[data-source-summary]:has-text('contacts.csv')")
@@ -215,7 +220,7 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     assert frame.inner_text(f"{item} [data-status]") == "Connected"
     _tab_to(page, frame, "Disconnect Branch office")
     assert frame.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"  # visible focus
-    shot(page, "11-instances")
+    shot(page, "12-instances")
     page.keyboard.press("Enter")
     frame.wait_for_selector(f"{item} [data-disconnect]:has-text('Really disconnect')")
     page.keyboard.press("Enter")
@@ -224,7 +229,7 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     db.session.expire_all()
     assert db.session.get(OrgConnection, conn.id).status == "disconnected"
     assert other.sessions.check(other.ready_token) is None  # revoked at Salesforce too
-    shot(page, "12-instance-disconnected")
+    shot(page, "13-instance-disconnected")
 
 
 def test_a_tampered_signed_request_shows_an_error_page_and_nothing_else(page, sf_org):
@@ -241,7 +246,7 @@ def test_a_tampered_signed_request_shows_an_error_page_and_nothing_else(page, sf
     assert "could not verify" in frame.inner_text("h1")
     assert frame.query_selector("#inflow-screen") is None and frame.query_selector("nav") is None
     assert frame.query_selector("#inflow-boot") is None  # no app token was handed out
-    shot(page, "13-tampered")
+    shot(page, "14-tampered")
 
 
 def test_an_admin_changes_the_retention_inside_the_canvas(page, sf_org):
@@ -256,7 +261,7 @@ def test_an_admin_changes_the_retention_inside_the_canvas(page, sf_org):
     db.session.expire_all()
     account = db.session.scalars(db.select(Account).where(Account.salesforce_org_id == sf_org.id)).one()
     assert account.retention_days == 7
-    shot(page, "14-settings")
+    shot(page, "15-settings")
 
 
 def test_a_dropped_file_runs_with_live_progress_and_can_be_cancelled(page, sf_org, worker):
@@ -282,8 +287,8 @@ def test_a_dropped_file_runs_with_live_progress_and_can_be_cancelled(page, sf_or
     screen(frame, "run")
     frame.wait_for_selector("[data-field=state][data-state=running]", timeout=RUN_WAIT_MS)
     frame.wait_for_selector("[data-action=cancel]:not(.slds-hide)")
-    shot(page, "15-run-in-progress")
+    shot(page, "16-run-in-progress")
     frame.click("[data-action=cancel]")
     _wait_for_state(frame, "cancelled", worker)
     assert frame.is_hidden("[data-action=cancel]")
-    shot(page, "16-run-cancelled")
+    shot(page, "17-run-cancelled")
