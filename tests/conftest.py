@@ -48,8 +48,16 @@ def make_database(backend: str, tmp: Path) -> tuple[str, callable]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return os.environ.get("REDIS_URL") or embedded_redis_url(tmp_path_factory.mktemp("redis"))
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    url = embedded_redis_url(tmp_path_factory.mktemp("redis"))
+    yield url
+    try:
+        redis_lib.Redis.from_url(url).shutdown(nosave=True)  # the embedded server is a daemon: stop it
+    except redis_lib.ConnectionError:
+        pass  # it closes the connection as it goes
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -105,3 +113,30 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def chromium(localorg) -> Iterator:
+    """Debian's Chromium under Playwright, once per session: a second sync driver in one thread refuses to
+    start. It trusts exactly localorg's server key (which Inflow's HTTPS test servers reuse), nothing else."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from playwright.sync_api import sync_playwright
+
+    cert = x509.load_pem_x509_certificate((Path(localorg.ca_path).parent / "server.pem").read_bytes())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM,
+                                         args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"])
+        yield browser
+        browser.close()

@@ -23,10 +23,9 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from werkzeug.serving import make_server
 
-from sfdx.localorg.pytest_plugin import localorg, make_org, org, sf, sf_session  # noqa: F401
 from sfdx.localorg.tls import server_context
 from tests.web.canvas_support import CLIENT_ID, SECRET, canvas_config
 
@@ -105,16 +104,9 @@ def worker(live_app, app_config, localorg) -> Iterator[subprocess.Popen]:  # noq
         proc.communicate()
 
 
-@pytest.fixture(scope="module")
-def browser(localorg) -> Iterator[Browser]:  # noqa: F811
-    # Per module, and stopped at its end: a sync Playwright driver left running would make any later
-    # sync_playwright() in this thread (other modules import this fixture or start their own) refuse to start.
-    cert, _key = _certs(localorg)
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
-            *CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={_spki_hash(cert)}"])
-        yield browser
-        browser.close()
+@pytest.fixture
+def browser(chromium) -> Browser:
+    return chromium  # one Chromium for the whole session (tests/conftest.py)
 
 
 @pytest.fixture

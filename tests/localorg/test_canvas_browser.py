@@ -7,23 +7,18 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from flask import Flask, request
-from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from sfdx.localorg.canvas import register_canvas_app
 from sfdx.localorg.tls import server_context
 
 pytestmark = pytest.mark.browser
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 # What Sfdc.canvas.client sends (js/client.js postit + js/xd.js): a JSON string with seq and body,
 # window.name "canvas-frame-<instanceId>", the parent origin from the URL hash.
@@ -38,12 +33,6 @@ function postit(body) {{
 window.addEventListener('message', function (e) {{ replies.push(JSON.parse(e.data)); }});
 var client = {{oauthToken: 'null', instanceId: window.name.substring('canvas-frame-'.length), targetOrigin: '*'}};
 </script></body></html>"""
-
-
-def _spki(cert: Path) -> str:
-    key = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 @pytest.fixture
@@ -73,37 +62,32 @@ def verify(signed: str, secret: str) -> dict:
     return json.loads(base64.b64decode(enc_env))
 
 
-def test_refresh_resize_and_repost_through_post_message(org, localorg, canvas_app):
+def test_refresh_resize_and_repost_through_post_message(org, canvas_app, chromium):
     url, posts = canvas_app
     app = register_canvas_app(org, "Inflow", url, tab="Inflow")
-    cert = Path(localorg.ca_path).parent / "server.pem"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--no-first-run",
-            f"--ignore-certificate-errors-spki-list={_spki(cert)}"])
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(f"{org.instance_url}/secur/frontdoor.jsp?sid={org.ready_token}&retURL=/lightning/n/Inflow")
-            frame = page.frame_locator("#canvas-frame")
-            frame.locator("#posted").wait_for()
-            first = verify(posts[0], app.consumer_secret)
-            child = next(f for f in page.frames if f.url.startswith(url))
-            assert child.name == "canvas-frame-" + first["client"]["instanceId"]
+    page = chromium.new_page()
+    try:
+        page.set_default_timeout(20_000)
+        page.goto(f"{org.instance_url}/secur/frontdoor.jsp?sid={org.ready_token}&retURL=/lightning/n/Inflow")
+        frame = page.frame_locator("#canvas-frame")
+        frame.locator("#posted").wait_for()
+        first = verify(posts[0], app.consumer_secret)
+        child = next(f for f in page.frames if f.url.startswith(url))
+        assert child.name == "canvas-frame-" + first["client"]["instanceId"]
 
-            child.evaluate("postit({type: 'refresh', accessToken: 'null', config: {client: client}})")
-            child.wait_for_function("replies.length > 0")
-            reply = child.evaluate("replies[0]")
-            assert reply["type"] == "callback" and reply["seq"] == 1 and reply["status"] == 200
-            fresh = verify(reply["payload"]["response"], app.consumer_secret)
-            assert fresh["client"]["oauthToken"] != first["client"]["oauthToken"]
+        child.evaluate("postit({type: 'refresh', accessToken: 'null', config: {client: client}})")
+        child.wait_for_function("replies.length > 0")
+        reply = child.evaluate("replies[0]")
+        assert reply["type"] == "callback" and reply["seq"] == 1 and reply["status"] == 200
+        fresh = verify(reply["payload"]["response"], app.consumer_secret)
+        assert fresh["client"]["oauthToken"] != first["client"]["oauthToken"]
 
-            child.evaluate("postit({type: 'resize', config: {client: client}, size: {height: '432px', width: ''}})")
-            page.wait_for_function("document.getElementById('canvas-frame').style.height === '432px'")
+        child.evaluate("postit({type: 'resize', config: {client: client}, size: {height: '432px', width: ''}})")
+        page.wait_for_function("document.getElementById('canvas-frame').style.height === '432px'")
 
-            child.evaluate("postit({type: 'repost', accessToken: 'null', config: {client: client}, refresh: true})")
-            frame.locator("#posted", has_text="2").wait_for()
-            assert len(posts) == 2
-            assert verify(posts[1], app.consumer_secret)["client"]["oauthToken"] != first["client"]["oauthToken"]
-        finally:
-            browser.close()
+        child.evaluate("postit({type: 'repost', accessToken: 'null', config: {client: client}, refresh: true})")
+        frame.locator("#posted", has_text="2").wait_for()
+        assert len(posts) == 2
+        assert verify(posts[1], app.consumer_secret)["client"]["oauthToken"] != first["client"]["oauthToken"]
+    finally:
+        page.close()
