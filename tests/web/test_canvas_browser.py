@@ -49,7 +49,7 @@ def test_token_in_memory_sent_as_bearer_and_renewed_through_the_sdk(page, org, l
     page.route("**/canvas/sdk/js/**", lambda route: route.fulfill(
         status=200, content_type="application/javascript", body=SDK_STAND_IN))
     frame = open_tab(page, org)
-    frame.wait_for_function("window.Inflow && window.Inflow.token()")
+    frame.wait_for_function("() => window.Inflow && window.Inflow.token()")
     first = frame.evaluate("Inflow.token()")
     assert first.startswith("ift1.") and first not in frame.url
     # (cookies are per host, not port: localorg's own `sid` on 127.0.0.1 is there, and is not ours)
