@@ -7,6 +7,7 @@ once; a call after a crash resumes from the journal (finished chunks are skipped
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +24,7 @@ from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
 from backend.runs.journal import RunJournal
 from backend.runs.parts import BlobResultParts
-from backend.runs.service import enqueue
+from backend.runs.service import IMPORT_TASK, enqueue
 from backend.salesforce.mirror import RunMirror
 from backend.web.context import get_redis
 
@@ -37,6 +38,11 @@ INTERNAL_ERROR = "Inflow failed unexpectedly while running this import; the team
 
 def run_import(run_id: str) -> str:
     """The body of the RQ task; returns what happened (for RQ's result and the logs)."""
+    return under_run_lock(run_id, _locked, IMPORT_TASK)
+
+
+def under_run_lock(run_id: str, body: Callable[[str], tuple[str, datetime | None]], task: str) -> str:
+    """Run `body` while holding the run's lock; re-enqueue `task` when it asks to resume later."""
     conn = get_redis()
     lock = live.RunLock.acquire(conn, run_id)
     if lock is None:
@@ -44,12 +50,12 @@ def run_import(run_id: str) -> str:
     lock.start_heartbeat()
     resume_at: datetime | None = None
     try:
-        outcome, resume_at = _locked(run_id)
+        outcome, resume_at = body(run_id)
     finally:
         db.session.rollback()  # end any transaction; the task's app context removes the session
         lock.release()
     if resume_at is not None:
-        enqueue(run_id, at=resume_at, conn=conn)
+        enqueue(run_id, task=task, at=resume_at, conn=conn)
     return outcome
 
 

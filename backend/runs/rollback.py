@@ -12,9 +12,10 @@ from backend.pipeline import rollback as engine
 from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
+from backend.runs.execute import under_run_lock
 from backend.runs.journal import RunJournal
 from backend.runs.parts import BlobResultParts
-from backend.runs.service import ROLLBACK_TASK, enqueue
+from backend.runs.service import ROLLBACK_TASK
 from backend.salesforce.mirror import RunMirror
 from backend.web.context import get_redis
 
@@ -24,20 +25,7 @@ RESULT_HEADER = b"sf__Id,sf__Action,sf__Error\r\n"
 
 def rollback_run(run_id: str) -> str:
     """The body of the RQ task; resumes an interrupted rollback where the journal says it stopped."""
-    conn = get_redis()
-    lock = live.RunLock.acquire(conn, run_id)
-    if lock is None:
-        return "already running elsewhere"
-    lock.start_heartbeat()
-    resume_at: datetime | None = None
-    try:
-        outcome, resume_at = _locked(run_id)
-    finally:
-        db.session.rollback()  # end any transaction; the task's app context removes the session
-        lock.release()
-    if resume_at is not None:
-        enqueue(run_id, task=ROLLBACK_TASK, at=resume_at, conn=conn)
-    return outcome
+    return under_run_lock(run_id, _locked, ROLLBACK_TASK)
 
 
 def _locked(run_id: str) -> tuple[str, datetime | None]:
