@@ -1,15 +1,16 @@
 """RestSink: sObject Collections, 200 records per call, a few calls in parallel threads.
 
-Each 200-row call's results are journaled as soon as they arrive (key `rest/<chunk>`), so a run
-stopped mid-chunk (REQUEST_LIMIT_EXCEEDED, a crash) never sends those rows again. Rows failing with
-UNABLE_TO_LOCK_ROW are sent again with backoff, the last round one call at a time.
+Each 200-row call's results are journaled as soon as that call returns (key `rest/<chunk>`), and the
+next call starts only after, so a run stopped mid-chunk (REQUEST_LIMIT_EXCEEDED, a crash) sends again
+at most the calls that were on the wire. Rows failing with UNABLE_TO_LOCK_ROW are sent again with
+backoff, the last round one call at a time; their new results are journaled the same way.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ class RestSink:
     def submit(self, index: int, mapped: MappedChunk) -> list[Outcome]:
         records = rest_records(mapped, self.mapping.operation)
         key = f"rest/{index:06d}"
-        done: dict[str, list[list[Any]]] = self.journal.get(key) or {}
+        done: dict[str, list[list[Any]]] = self.journal.get(key) or {}  # call number -> its rows' results
         results = RowResults.empty(len(records))
         for b, rows in done.items():
             start = int(b) * BATCH
@@ -67,11 +68,13 @@ class RestSink:
 
         def record(rows: np.ndarray, part: RowResults) -> None:
             self._place(results, rows, part)
-            done[str(int(rows[0]) // BATCH)] = part.to_lists()
+            for b in {int(r) // BATCH for r in rows}:  # a lock retry's rows may span several calls
+                call = slice(b * BATCH, (b + 1) * BATCH)
+                done[str(b)] = RowResults(results.ids[call], results.created[call], results.errors[call]).to_lists()
             self.journal.put(key, done)
             self.heartbeat()
         self._send_all(records, batches, self.threads, record)
-        self._retry_locked(records, results)
+        self._retry_locked(records, results, record)
         return [Outcome(index, mapped, results)]
 
     def finish(self) -> list[Outcome]:
@@ -93,29 +96,35 @@ class RestSink:
         results.ids[rows], results.created[rows], results.errors[rows] = part.ids, part.created, part.errors
 
     def _send_all(self, records: list[dict[str, Any]], batches: list[np.ndarray], threads: int, record: Any) -> None:
-        """Send the batches, `threads` at a time; journal each as it lands; re-raise the first failure."""
+        """Send the batches, at most `threads` on the wire; record each as it lands; re-raise the first failure.
+
+        `record` runs in this thread, and a batch is sent only after a finished one is recorded: a crash
+        (or a raising `record`) leaves at most the calls still on the wire unrecorded.
+        """
         if not batches:
             return
-        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(batches)))) as pool:
-            futures: dict[Future[RowResults], np.ndarray] = {
-                pool.submit(self._call, [records[i] for i in rows]): rows for rows in batches}
-            pending = set(futures)
-            error: BaseException | None = None
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+        queue = iter(batches)
+        running: dict[Future[RowResults], np.ndarray] = {}
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            def send_next() -> None:
+                rows = next(queue, None)
+                if rows is not None:
+                    running[pool.submit(self._call, [records[i] for i in rows])] = rows
+            for _ in range(max(1, threads)):
+                send_next()
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
+                    rows = running.pop(fut)
                     if fut.exception() is not None:
                         error = error or fut.exception()
                         continue
-                    record(futures[fut], fut.result())
-                if error is not None:
-                    for fut in pending:
-                        fut.cancel()
-            if error is not None:
-                for fut in pending:  # calls already on the wire: keep their results
-                    if not fut.cancelled() and fut.exception() is None:
-                        record(futures[fut], fut.result())
-                raise error
+                    record(rows, fut.result())  # calls already on the wire keep their results
+                    if error is None:
+                        send_next()
+        if error is not None:
+            raise error
 
     def _call(self, records: list[dict[str, Any]]) -> RowResults:
         m = self.mapping
@@ -128,7 +137,7 @@ class RestSink:
             out.errors[i] = "" if item.get("success") else collection_error(item)
         return out
 
-    def _retry_locked(self, records: list[dict[str, Any]], results: RowResults) -> None:
+    def _retry_locked(self, records: list[dict[str, Any]], results: RowResults, record: Any) -> None:
         for attempt in range(LOCK_ROUNDS):
             locked = np.flatnonzero(results.locked())
             if not len(locked):
@@ -136,5 +145,4 @@ class RestSink:
             time.sleep(self.lock_backoff * 2 ** attempt)
             serial = attempt == LOCK_ROUNDS - 1
             batches = [locked[i:i + BATCH] for i in range(0, len(locked), BATCH)]
-            self._send_all(records, batches, 1 if serial else self.threads,
-                           lambda rows, part: self._place(results, rows, part))
+            self._send_all(records, batches, 1 if serial else self.threads, record)
