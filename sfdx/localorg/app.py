@@ -1,8 +1,8 @@
 """The Flask app behind every localorg listener: request hooks, error shapes and blueprint loading.
 
 Extension point: a module `sfdx/localorg/<name>.py` listed in EXTENSION_MODULES that defines a
-module-level `blueprint` is mounted automatically (bulk2.py, bulk1.py, canvas.py); other blueprints can
-be added with `register_extension(bp)` before the server starts.
+module-level `blueprint` is mounted automatically (bulk2.py, bulk1.py, canvas.py, canvas_sdk.py); other
+blueprints can be added with `register_extension(bp)` before the server starts.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .server import LocalOrgServer
 
 log = logging.getLogger(__name__)
-EXTENSION_MODULES = ("bulk2", "bulk1", "canvas")
+EXTENSION_MODULES = ("bulk2", "bulk1", "canvas", "canvas_sdk")
 _EXTRA: list[Blueprint] = []
 _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(?:/|$)")
 

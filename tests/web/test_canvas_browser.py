@@ -2,8 +2,8 @@
 (no cookie, storage or URL), travels as `Authorization: Bearer`, and is renewed from a signed request that
 the parent page hands over through the Canvas SDK's postMessage protocol.
 
-localorg does not serve Salesforce's Canvas SDK, so the test answers the SDK's URL with a small stand-in
-speaking the SDK's wire format (the same one tests/localorg/test_canvas_browser.py uses)."""
+The SDK is the one the page loads from the org, as in Salesforce: localorg serves its own
+/canvas/sdk/js/<version>/canvas-all.js (sfdx/localorg/canvas_sdk.py), nothing is faked in the browser."""
 
 from __future__ import annotations
 
@@ -17,38 +17,12 @@ from tests.browser.host import install_app, open_tab
 
 pytestmark = pytest.mark.browser
 
-SDK_STAND_IN = """
-window.Sfdc = {canvas: {client: (function () {
-  var seq = 0, waiting = {};
-  var parentOrigin = decodeURIComponent(location.hash.substring(1));
-  window.addEventListener('message', function (event) {
-    if (event.origin !== parentOrigin) { return; }
-    var message = JSON.parse(event.data);
-    if (message.type === 'callback' && waiting[message.seq]) { waiting[message.seq](message); }
-  });
-  function postit(body, callback) {
-    seq += 1;
-    waiting[seq] = callback;
-    parent.postMessage(JSON.stringify({seq: seq, src: 'client', clientVersion: '66.0', body: body,
-      targetModule: 'Canvas'}), parentOrigin);
-  }
-  var client = {oauthToken: 'null', instanceId: window.name.substring('canvas-frame-'.length),
-                targetOrigin: parentOrigin};
-  return {
-    refreshSignedRequest: function (callback) {
-      postit({type: 'refresh', accessToken: 'null', config: {client: client}}, callback);
-    },
-    autogrow: function () {}, resize: function () {}
-  };
-}())}};
-"""
-
 
 def test_token_in_memory_sent_as_bearer_and_renewed_through_the_sdk(page, org, live_app, inflow_url):  # noqa: F811
     install_app(org, inflow_url)
-    page.route("**/canvas/sdk/js/**", lambda route: route.fulfill(
-        status=200, content_type="application/javascript", body=SDK_STAND_IN))
-    frame = open_tab(page, org)
+    with page.expect_response(lambda r: r.url.startswith(f"{org.instance_url}/canvas/sdk/js/")) as sdk:
+        frame = open_tab(page, org)
+    assert sdk.value.ok  # the org's SDK, loaded by the canvas page
     frame.wait_for_function("() => window.Inflow && window.Inflow.token()")
     first = frame.evaluate("Inflow.token()")
     assert first.startswith("ift1.") and first not in frame.url
@@ -68,6 +42,7 @@ def test_token_in_memory_sent_as_bearer_and_renewed_through_the_sdk(page, org, l
     frame.wait_for_function("first => Inflow.token() !== first", arg=first)
     renewed = frame.evaluate("Inflow.token()")
     assert frame.evaluate("window.heard") == renewed
+    assert frame.evaluate("typeof Sfdc.canvas.client.signedrequest()") == "string"  # refreshed by localorg's SDK
     with page.expect_request(lambda r: r.url == f"{inflow_url}/api/instances") as seen:
         assert frame.evaluate("Inflow.fetch('/api/instances').then(r => r.status)") == 200
     assert seen.value.all_headers()["authorization"] == f"Bearer {renewed}"
