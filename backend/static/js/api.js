@@ -11,7 +11,8 @@ export function init() {
     try { launch = JSON.parse(el.textContent || "{}") || {}; } catch { launch = {}; }
     el.remove(); // the token stays in memory only, not in the DOM for other scripts to find
   }
-  token = launch.token || null;
+  // canvas-session.js has already taken the token out of the launch data inside the canvas.
+  token = launch.token || (window.Inflow && window.Inflow.token ? window.Inflow.token() : null) || null;
   delete launch.token;
   // canvas-session.js (the canvas engineer's) may renew the token; it announces a fresh one this way.
   window.addEventListener("inflow:token", (event) => setToken(event.detail && event.detail.token));

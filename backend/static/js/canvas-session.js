@@ -7,7 +7,7 @@
  * other scripts hear about it through the `inflow:token` event.
  *
  * Reads the launch data the canvas entry renders into <script type="application/json" id="inflow-launch">
- * (keys token, expires_at, token_url); the shell's own script removes that element afterwards.
+ * (keys token, expires_at, token_url) and takes the token out of it; the shell's script removes the rest.
  */
 (function () {
   "use strict";
@@ -15,6 +15,12 @@
   var launch = {};
   try { launch = JSON.parse((element && element.textContent) || "{}") || {}; } catch (e) { launch = {}; }
   var token = launch.token || null;
+  if (element && token) {
+    // Out of the DOM at once (the shell's module script runs later): the token lives in this closure only.
+    var rest = Object.assign({}, launch);
+    delete rest.token;
+    element.textContent = JSON.stringify(rest);
+  }
   var expiresAt = (launch.expires_at || 0) * 1000;
   var tokenUrl = launch.token_url || "/canvas/token";
   var RENEW_BEFORE_MS = 120000;
