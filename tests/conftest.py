@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 
 from backend import create_app
 from backend.extensions import db
@@ -87,6 +89,23 @@ def app(app_config: dict) -> Iterator:
         _empty_tables()
         redis_lib.Redis.from_url(app_config["redis_url"]).flushdb()
         db.engine.dispose()
+
+
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@event.listens_for(Engine, "engine_connect")
+def _remember_engine(connection) -> None:
+    _engines.add(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _close_database_connections() -> Iterator[None]:
+    """Close pooled connections of every engine a test made (apps built inside tests, CLI runs), so none
+    is left for the garbage collector to find open during a later test."""
+    yield
+    for engine in list(_engines):
+        engine.dispose()
 
 
 def _empty_tables() -> None:
