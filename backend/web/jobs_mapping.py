@@ -93,21 +93,16 @@ def _row_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return [{"row": e.row_number, "message": e.message} for e in errors[:MAX_REPORTED_ERRORS]]
 
 
-def _prepared() -> tuple[Any, Any, Any, dict[str, Any], list[str], Any]:
-    """What preview and validate both start from: mapping, client, source, describe, columns, report."""
+@bp.post("/api/mapping/preview")
+@login_required
+def mapping_preview() -> Response:
+    """The first rows as they would be sent (lookups show the value to look up), and the mapping's problems."""
     scope, body, client = _body()
     mapping = _mapping(body)
     d = client.describe(mapping.object)
     source = open_source(scope, body.get("source"))
     columns = source.columns()
-    return mapping, client, source, d, columns, validate_mapping(mapping, d, columns)
-
-
-@bp.post("/api/mapping/preview")
-@login_required
-def mapping_preview() -> Response:
-    """The first rows as they would be sent (lookups show the value to look up), and the mapping's problems."""
-    mapping, client, source, d, columns, report = _prepared()
+    report = validate_mapping(mapping, d, columns)
     result = preview(mapping, d, source.read(), columns, limit=PREVIEW_ROWS) if report.ok else None
     return jsonify(report=report.to_dict(), rows=result.rows if result else [],
                    row_numbers=result.row_numbers if result else [],
@@ -118,7 +113,12 @@ def mapping_preview() -> Response:
 @login_required
 def validate() -> Response:
     """Every row mapped and its lookups resolved, nothing written: which rows would fail, and why."""
-    mapping, client, source, d, columns, report = _prepared()
+    scope, body, client = _body()
+    mapping = _mapping(body)
+    d = client.describe(mapping.object)
+    source = open_source(scope, body.get("source"))
+    columns = source.columns()
+    report = validate_mapping(mapping, d, columns)
     if not report.ok:
         return jsonify(report=report.to_dict(), rows=0, valid=0, errors=[], error_count=0)
     mapper, resolver = Mapper(mapping, d, columns), LookupResolver(client, mapping)
