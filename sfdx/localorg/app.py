@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from . import rest_locks
 from .errors import SfError, limit_exceeded, not_found
 from .web import MAX_VERSION, MIN_VERSION, authenticate, bearer_token, sf_error, sf_json
 
@@ -62,13 +63,15 @@ def _before() -> Response | None:
     org, _ = authenticate(bearer_token())
     if request.environ.get("localorg.internal"):
         return None  # a /composite subrequest: the outer call was already counted
-    if org.knobs.latency_ms:
+    if org.knobs.latency_ms and not rest_locks.defer_latency():   # write views sleep it holding their locks
         time.sleep(org.knobs.latency_ms / 1000)
     meter(org)
     return None
 
 
 def _after(resp: Response) -> Response:
+    if g.get("org") is not None:
+        rest_locks.settle(g.org.knobs.latency_ms)   # a write view that failed before taking its locks
     org = g.get("metered")
     if org is not None:
         resp.headers["Sforce-Limit-Info"] = f"api-usage={org.api_used}/{org.knobs.api_allowance}"
@@ -101,6 +104,7 @@ def create_app(srv: LocalOrgServer) -> Flask:
     app.url_map.strict_slashes = False
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(lambda exc: rest_locks.release())
     app.register_error_handler(SfError, lambda e: sf_error(e, request.get_data(cache=True)))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -1,7 +1,7 @@
 """Bulk API 1.0 jobs and batches: CSV or JSON batches run by the org's bulk worker; XML/JSON renderings.
 
-Serial jobs never collide on record locks; Parallel jobs use one lock tracker across their batches
-(see locking.py). Query jobs run their SOQL once per batch and keep the rendered result.
+Serial jobs' batches never collide with each other on record locks; Parallel jobs use one lock tracker
+across their batches (see locking.py). Query jobs run their SOQL once per batch and keep the rendered result.
 """
 
 from __future__ import annotations
@@ -181,14 +181,15 @@ class Bulk1Job:
         with self.lock:
             unit = len(self.batches)
             self.batches[batch.id] = batch
-        plan = None if self.concurrency == "Serial" else LockPlan(unit, None)
+        # Serial batches all count as one unit: they never collide with each other, yet hold their parents
+        # against concurrent REST writes while they run.
+        plan = LockPlan(0 if self.concurrency == "Serial" else unit, None)
         shared = self.plan
 
         def run() -> None:
-            if plan is not None:
-                plan.tracker = shared.tracker
+            plan.tracker = shared.tracker
             batch.run(plan)
-            if plan is not None and shared.tracker is None:
+            if shared.tracker is None:
                 shared.tracker = plan.tracker
         batch.created_items = batch.items()  # the 201 answer shows Queued even if the worker is fast
         bulk_state(self.org).worker.submit(run)

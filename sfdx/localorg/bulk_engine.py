@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .bulk2_csv import Upload, bulk_error
 from .dml import apply_row
 from .errors import SfError
-from .locking import LockTracker
+from .locking import Holder, LockTracker
 from .values import format_datetime
 
 if TYPE_CHECKING:
@@ -139,13 +139,15 @@ class LockPlan:
     """How rows map to parallel units: a fixed unit (a Bulk 1.0 batch) or internal batches of 10,000.
 
     `overlapping` lists the plans of jobs that were in flight when this one was closed: parents they
-    touched are locked for this job too (two Bulk 2.0 jobs running at the same time).
+    touched are locked for this job too (two Bulk 2.0 jobs running at the same time). `holder` registers
+    the parents with the org's LockRegistry while the batch runs, so concurrent REST writes collide.
     """
 
     def __init__(self, unit: int | None = None, tracker: LockTracker | None = None) -> None:
         self.unit = unit
         self.tracker = tracker
         self.overlapping: list[LockPlan] = []
+        self.holder: Holder | None = None
 
     def foreign_owners(self) -> list[dict[str, int]]:
         return [p.tracker.owner for p in self.overlapping if p.tracker is not None]
@@ -171,13 +173,18 @@ def process(org: Org, batch: RowBatch, op: str, obj_name: str, ext_id: str | Non
         batch.error_message = header_error(obj, op, header, ext_id)
         if batch.error_message is not None:
             return
-        if plan is not None and plan.tracker is None and org.knobs.lock_rate > 0:
-            plan.tracker = LockTracker(org.store, obj, header, op, org.knobs.lock_rate, org.knobs.lock_seed)
+        if plan is not None and org.knobs.lock_rate > 0:
+            if plan.tracker is None:
+                plan.tracker = LockTracker(org.store, obj, header, op, org.knobs.lock_rate, org.knobs.lock_seed)
+            plan.holder = org.locks.holder()
         # Millions of new long-lived records make the cyclic GC rescan the growing heap again and again;
         # records hold no cycles, so pause it while writing and freeze what survived afterwards.
         with _gc_paused(batch.size > GC_PAUSE_BYTES):
             _write_rows(org, batch, op, obj.name, header, rows, ext_id, user, plan, aborted, batch.kind == "csv")
     finally:
+        if plan is not None and plan.holder is not None:
+            plan.holder.release()   # the batch is over: REST writes may lock its parents again
+            plan.holder = None
         batch.millis = int((time.monotonic() - started) * 1000)
         batch.freeze()
 
@@ -224,21 +231,33 @@ def _write_rows(org: Org, batch: RowBatch, op: str, obj: str, header: list[str],
         part = list(islice(rows, LOCK_SLICE))
         if not part:
             return
+        # Lock verdicts come before the write lock: the slice's parents count as held by this batch
+        # as soon as it reaches them, whoever holds the store at that moment.
+        verdicts = _lock_verdicts(plan, part, n, foreign)
         now = format_datetime(datetime.now(UTC))
         with store.lock:
             parents = _parent_columns(org, store.sobject(obj), header)  # per slice: indexes may be rebuilt
-            for values in part:
-                if plan is not None and plan.tracker is not None:
-                    unit = plan.unit if plan.unit is not None else n // INTERNAL_BATCH
-                    err = plan.tracker.check(unit, n, values, foreign)
-                    if err is not None:
-                        n += 1
-                        batch.add(FAILED, values.get("Id") if op != "insert" else None, bulk_error(err))
-                        continue
+            for values, err in zip(part, verdicts, strict=True):
                 n += 1
+                if err is not None:
+                    batch.add(FAILED, values.get("Id") if op != "insert" else None, bulk_error(err))
+                    continue
                 if parents:
                     _swap_parent_keys(values, parents)
                 _write_row(store, batch, op, obj, values, ext_id, csv, user, now)
+
+
+def _lock_verdicts(plan: LockPlan | None, part: list[dict[str, Any]], n: int,
+                   foreign: list[dict[str, int]]) -> list[SfError | None]:
+    """UNABLE_TO_LOCK_ROW or None for each row of the slice (row numbers from `n`)."""
+    tracker = plan.tracker if plan is not None else None
+    if plan is None or tracker is None:
+        return [None] * len(part)
+    out = []
+    for row_no, values in enumerate(part, n):
+        unit = plan.unit if plan.unit is not None else row_no // INTERNAL_BATCH
+        out.append(tracker.check(unit, row_no, values, foreign, plan.holder))
+    return out
 
 
 def _write_row(store: Any, batch: RowBatch, op: str, obj: str, values: dict[str, Any], ext_id: str | None,

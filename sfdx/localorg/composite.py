@@ -8,9 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from . import dml
+from . import dml, rest_locks
 from .errors import SfError
 from .records import record_json
+from .rest_locks import apply_locked, holds_parents
 from .web import base_path, bearer_token, current_org, current_session, json_body, sf_json
 
 blueprint = Blueprint("localorg_composite", __name__, url_prefix="/services/data/v<version>/composite")
@@ -41,23 +42,24 @@ def _respond(results: list[dml.RowResult], created: bool = False) -> Response:
 
 
 @blueprint.post("/sobjects")
+@holds_parents
 def create() -> Response:
     records, all_or_none = _records_body()
     bad = [i for i, r in enumerate(records) if any(k.lower() == "id" and v for k, v in r.items())]
     if bad:
         raise SfError("INVALID_FIELD", "Records may not set id", with_fields=False)
-    return _respond(dml.apply(current_org().store, "insert", None, records, all_or_none=all_or_none,
-                              user=current_session().user_id))
+    return _respond(apply_locked("insert", None, records, all_or_none=all_or_none, user=current_session().user_id))
 
 
 @blueprint.patch("/sobjects")
+@holds_parents
 def update() -> Response:
     records, all_or_none = _records_body()
-    return _respond(dml.apply(current_org().store, "update", None, records, all_or_none=all_or_none,
-                              user=current_session().user_id))
+    return _respond(apply_locked("update", None, records, all_or_none=all_or_none, user=current_session().user_id))
 
 
 @blueprint.patch("/sobjects/<name>/<key>")
+@holds_parents
 def upsert(name: str, key: str) -> Response:
     records, all_or_none = _records_body()
     store = current_org().store
@@ -66,11 +68,12 @@ def upsert(name: str, key: str) -> Response:
     if f is None or not (f.external_id or f.id_lookup):
         raise SfError("INVALID_FIELD", f"Field name provided, {key} is not an External ID or indexed field for "
                       f"{obj.name}", with_fields=False)
-    return _respond(dml.apply(store, "upsert", obj.name, records, key_field=f.name, all_or_none=all_or_none,
-                              user=current_session().user_id), created=True)
+    return _respond(apply_locked("upsert", obj.name, records, key_field=f.name, all_or_none=all_or_none,
+                                 user=current_session().user_id), created=True)
 
 
 @blueprint.delete("/sobjects")
+@holds_parents
 def delete() -> Response:
     ids = [i for i in request.args.get("ids", "").split(",") if i]
     if not ids:
@@ -79,8 +82,7 @@ def delete() -> Response:
         raise SfError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this "
                       "call", with_fields=False)
     all_or_none = request.args.get("allOrNone", "false").lower() == "true"
-    return _respond(dml.apply(current_org().store, "delete", None, [{"Id": i} for i in ids],
-                              all_or_none=all_or_none))
+    return _respond(apply_locked("delete", None, [{"Id": i} for i in ids], all_or_none=all_or_none))
 
 
 @blueprint.get("/sobjects/<name>")
@@ -104,6 +106,7 @@ def retrieve(name: str) -> Response:
 
 @blueprint.post("")
 @blueprint.post("/")
+@holds_parents
 def composite() -> Response:
     body = json_body()
     subs = body.get("compositeRequest") if isinstance(body, dict) else None
@@ -111,6 +114,7 @@ def composite() -> Response:
         raise SfError("INVALID_INPUT", "compositeRequest must hold 1 to 25 subrequests", with_fields=False)
     all_or_none = bool(body.get("allOrNone"))
     store = current_org().store
+    rest_locks.reserve(subs)   # before the transaction: its latency is slept outside the store lock
     results: list[dict[str, Any]] = []
     if not all_or_none:
         _run_all(subs, results, halt=False)
@@ -179,7 +183,8 @@ def _call(method: str, url: str, payload: Any, headers: dict[str, str]) -> tuple
     hdrs = {"Authorization": f"Bearer {bearer_token()}", **headers}
     resp = client.open(url, method=method.upper(), json=payload, headers=hdrs,
                        environ_overrides={"localorg.org": request.environ.get("localorg.org"),
-                                          "localorg.internal": True})
+                                          "localorg.internal": True,
+                                          rest_locks.HOLDER: rest_locks.request_holder()})
     out = resp.get_json(silent=True) if resp.data else None
     keep = {k: v for k, v in resp.headers.items() if k == "Location"}
     return resp.status_code, keep, out

@@ -8,6 +8,7 @@ from flask import Blueprint, Response
 
 from .describe import find_child_relationship
 from .errors import SfError
+from .rest_locks import claim, holds_parents
 from .schema import SObjectType
 from .store import Store
 from .web import current_org, current_session, json_body, sf_json
@@ -65,6 +66,7 @@ def _insert(store: Store, obj: SObjectType, records: list[dict[str, Any]], paren
 
 
 @blueprint.post("/<name>")
+@holds_parents
 def tree(name: str) -> Response:
     store = current_org().store
     obj = store.sobject(name)
@@ -74,6 +76,11 @@ def tree(name: str) -> Response:
         raise SfError("INVALID_INPUT", "records are required", with_fields=False)
     if _count(records, obj, store) > MAX_RECORDS:
         raise SfError("INVALID_INPUT", "Too many records. The maximum number of records is 200.", with_fields=False)
+    roots = [rec for rec in records if isinstance(rec, dict)]
+    for rec, err in zip(roots, claim([(obj, rec, None) for rec in roots]), strict=True):
+        if err is not None:   # the tree is one transaction: a root record that cannot lock fails it all
+            ref = (rec.get("attributes") or {}).get("referenceId")
+            return sf_json({"hasErrors": True, "results": [{"referenceId": ref, "errors": [err.collection()]}]}, 400)
     out: list[dict[str, Any]] = []
     try:
         with store.transaction():

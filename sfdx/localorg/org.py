@@ -11,6 +11,7 @@ from typing import Any
 
 from .fieldkit import system_fields
 from .ids import IdFactory
+from .locking import LockRegistry
 from .metadata import load_source_tree
 from .schema import Field, SObjectType
 from .sessions import SessionStore
@@ -25,7 +26,7 @@ class Knobs:
     latency_ms: int = 0
     api_allowance: int = 15000
     token_lifetime: float = 7200.0
-    lock_rate: float = 0.0          # for the Bulk engineer: share of rows that hit UNABLE_TO_LOCK_ROW
+    lock_rate: float = 0.0          # share of contested rows that hit UNABLE_TO_LOCK_ROW (see locking.py)
     lock_seed: int = 0
     fail_bulk_jobs: bool = False    # for the Bulk engineer: next Bulk jobs end in state Failed
     fail_bulk_message: str = "InternalServerError : forced failure (localorg knob)"
@@ -62,6 +63,7 @@ class Org:
         self.instance_url = ""
         self.api_used = 0
         self.usage_lock = threading.Lock()
+        self.locks = LockRegistry()   # parents held by in-flight REST writes and Bulk batches
         self.namespace: str | None = None
         self.on_change: Callable[[], None] | None = None  # the server rewrites its state file
         self.extra: dict[str, Any] = {}   # room for extensions (Bulk jobs, canvas state)

@@ -10,6 +10,7 @@ from .describe import _flags, _urls, global_describe, sobject_describe
 from .errors import MultipleMatches, SfError, entity_deleted, not_found
 from .ids import to18
 from .records import record_json
+from .rest_locks import hold_one, holds_parents
 from .schema import SObjectType
 from .table import Record
 from .web import MAX_VERSION, MIN_VERSION, api_version, base_path, current_org, current_session, json_body, sf_json
@@ -83,9 +84,11 @@ def describe(name: str) -> Response:
 
 
 @blueprint.post("/sobjects/<name>")
+@holds_parents
 def create(name: str) -> Response:
     obj = _sobject(name)
     body = _record_body()
+    hold_one(obj, body)
     rid = current_org().store.insert(obj.name, body, user=current_session().user_id)
     return sf_json({"id": rid, "success": True, "errors": []}, 201,
                    {"Location": f"{base_path()}/sobjects/{obj.name}/{rid}"})
@@ -132,6 +135,7 @@ def _field_list(obj: SObjectType) -> list[str] | None:
 
 
 @blueprint.post("/sobjects/<name>/<key>")
+@holds_parents
 def create_via_id_key(name: str, key: str) -> Response:
     """POST /sobjects/{obj}/Id (v37+): an upsert on Id without a value inserts."""
     if key.lower() != "id":
@@ -141,22 +145,28 @@ def create_via_id_key(name: str, key: str) -> Response:
 
 
 @blueprint.patch("/sobjects/<name>/<rid>")
+@holds_parents
 def update(name: str, rid: str) -> Response:
     obj = _sobject(name)
     rec = _existing(obj, rid)
-    current_org().store.update(obj.name, rec["Id"], _record_body(), user=current_session().user_id)
+    body = _record_body()
+    hold_one(obj, body, rec["Id"])
+    current_org().store.update(obj.name, rec["Id"], body, user=current_session().user_id)
     return Response(status=204)
 
 
 @blueprint.delete("/sobjects/<name>/<rid>")
+@holds_parents
 def delete(name: str, rid: str) -> Response:
     obj = _sobject(name)
     rec = _existing(obj, rid)
+    hold_one(obj, {}, rec["Id"])
     current_org().store.delete(rec["Id"], obj.name)
     return Response(status=204)
 
 
 @blueprint.route("/sobjects/<name>/<key>/<path:value>", methods=["PATCH", "POST"])
+@holds_parents
 def upsert(name: str, key: str, value: str) -> Response:
     obj = _sobject(name)
     org = current_org()
@@ -167,6 +177,7 @@ def upsert(name: str, key: str, value: str) -> Response:
                       status=405, with_fields=False)
     if request.args.get("updateOnly") == "true" and not org.store.match(org.store.table(obj.name), f, value):
         raise not_found()
+    hold_one(obj, body, by_key=(f.name, value))
     try:
         rid, created = org.store.upsert(obj.name, f.name, value, body, user=current_session().user_id)
     except MultipleMatches as err:
@@ -179,6 +190,7 @@ def upsert(name: str, key: str, value: str) -> Response:
 
 
 @blueprint.route("/sobjects/<name>/<key>/<path:value>", methods=["GET", "DELETE"])
+@holds_parents
 def by_external_id(name: str, key: str, value: str) -> Response:
     obj = _sobject(name)
     store = current_org().store
@@ -189,6 +201,7 @@ def by_external_id(name: str, key: str, value: str) -> Response:
     if len(ids) > 1:
         return sf_json([f"{base_path()}/sobjects/{obj.name}/{i}" for i in ids], 300)
     if request.method == "DELETE":
+        hold_one(obj, {}, ids[0])
         store.delete(ids[0], obj.name)
         return Response(status=204)
     return sf_json(record_json(obj, store.table(obj.name).rows[ids[0]], base_path()))
