@@ -11,13 +11,15 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import requests
 
-from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
+from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError, SalesforceError
 
 # Salesforce's daily allowance is a rolling 24 h window and it sends no Retry-After: try again in an hour.
 LIMIT_RETRY_SECONDS = 3600.0
@@ -71,6 +73,8 @@ class SalesforceClient:
         self._token_lock = threading.Lock()
         self._describes: dict[str, dict[str, Any]] = {}
         self.api_usage: tuple[int, int] | None = None
+        self._clock: tuple[datetime, float] | None = None  # (a response's Date header, monotonic time it came)
+        self._user_id: str | None = None
         # gzip saves time on a real network; on loopback (localorg) compressing costs more than it saves.
         is_loopback = self.instance_url.split("//", 1)[-1].startswith(("127.", "localhost", "[::1]"))
         self.result_encoding = "identity" if is_loopback else "gzip"
@@ -119,7 +123,32 @@ class SalesforceClient:
             used, _, total = info.split(";")[0].removeprefix("api-usage=").partition("/")
             if used.isdigit() and total.isdigit():
                 self.api_usage = (int(used), int(total))
+        self._note_clock(resp.headers.get("Date"))
         return resp
+
+    def _note_clock(self, header: str | None) -> None:
+        try:
+            self._clock = (parsedate_to_datetime(header), time.monotonic()) if header else self._clock
+        except (TypeError, ValueError):
+            pass  # a malformed Date header: keep the last good reading
+
+    def server_time(self) -> datetime | None:
+        """Salesforce's clock now, never ahead of it: the last Date header (whole seconds, sent before we got
+        it) plus the time since. None before the first response."""
+        if self._clock is None:
+            return None
+        seen, at = self._clock
+        return seen + timedelta(seconds=time.monotonic() - at)
+
+    def user_id(self) -> str | None:
+        """The id of the user this session acts as (OAuth userinfo), or None if Salesforce will not say
+        (a token without the openid/id scope may be refused)."""
+        if self._user_id is None:
+            try:
+                self._user_id = self.json("GET", "/services/oauth2/userinfo").get("user_id")
+            except (SalesforceError, ValueError, AttributeError):
+                return None
+        return self._user_id
 
     def _refresh(self, failed_token: str) -> bool:
         """Get a new token after a 401; threads that failed with the same token share one refresh."""

@@ -127,20 +127,50 @@ def test_a_killed_worker_s_rest_upsert_is_finished_by_the_next_worker(app, app_c
     org.knobs.latency_ms = 1500  # every call slow enough that the run is surely mid-way when killed
     run = service.start_run(TenantScope(acct.id), job.id)
 
-    def some_calls_journaled(r: Run) -> bool:
-        return len((r.checkpoint or {}).get("rest/000000") or {}) >= 3
-
-    journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, some_calls_journaled)
+    journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, _some_calls_journaled)
     assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == ("succeeded", ROWS, ROWS, 0), output
     rows = _success_rows(acct.id, run)
     assert sorted(r["Legacy Id"] for r in rows) == [f"L{i:06d}" for i in range(ROWS)]
     # Calls the first worker journaled are not sent again: their rows keep the "created" it recorded. Rows it
     # sent without journaling come back from the second worker's upsert as updates of what it had created.
-    assert sum(r["sf__Created"] == "true" for r in rows) >= len(journal["rest/000000"]) * 200
+    assert sum(r["sf__Created"] == "true" for r in rows) >= len(_journaled_calls(journal)) * 200
 
     sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
     in_org = sf.query_all("SELECT Id, Legacy_Id__c FROM Contact")["records"]
     assert sorted(r["Legacy_Id__c"] for r in in_org) == [f"L{i:06d}" for i in range(ROWS)]
+    assert sorted(r["sf__Id"] for r in rows) == sorted(r["Id"] for r in in_org)
+
+
+def _journaled_calls(journal: dict) -> list[str]:
+    return [k for k in journal.get("rest/000000") or {} if k.isdigit()]
+
+
+def _some_calls_journaled(r: Run) -> bool:
+    return len(_journaled_calls(r.checkpoint or {})) >= 3
+
+
+def test_a_killed_worker_s_rest_insert_calls_on_the_wire_are_not_inserted_twice(app, app_config,  # noqa: F811
+                                                                                 make_org, localorg,  # noqa: F811
+                                                                                 sf_session):  # noqa: F811
+    org = make_org()
+    acct = account()
+    mapping = {"object": "Contact", "operation": "insert", "fields": [
+        {"field": "FirstName", "column": "First Name"}, {"field": "LastName", "column": "Last Name"},
+        {"field": "Email", "column": "Email"}]}
+    job = csv_job(acct, connect(acct, org), _csv(ROWS), mapping, api="rest")
+    # Every call waits 1.5 s inside localorg before it writes: the worker dies with four calls on the wire,
+    # which localorg still carries out. Nobody recorded their results; the next worker must find them.
+    org.knobs.latency_ms = 1500
+    run = service.start_run(TenantScope(acct.id), job.id)
+    journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, _some_calls_journaled)
+    assert journal["rest/000000"].get("sent")  # the dead worker's calls on the wire, marked before they left
+    assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == ("succeeded", ROWS, ROWS, 0), output
+    rows = _success_rows(acct.id, run)
+    assert sorted(r["Email"] for r in rows) == sorted(f"ann{i}@example.com" for i in range(ROWS))
+    assert all(r["sf__Created"] == "true" for r in rows)
+    sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
+    in_org = sf.query_all("SELECT Id, Email FROM Contact")["records"]
+    assert sorted(r["Email"] for r in in_org) == sorted(f"ann{i}@example.com" for i in range(ROWS))  # once each
     assert sorted(r["sf__Id"] for r in rows) == sorted(r["Id"] for r in in_org)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from backend.salesforce.client import SalesforceClient
@@ -73,43 +71,6 @@ class CrashOn(MemoryJournal):
             self.key = ""
             raise SystemExit("killed")
         super().put(key, value)
-
-
-class CrashAfterCalls(MemoryJournal):
-    """A journal whose process 'dies' right after it committed the results of `calls` REST calls."""
-
-    def __init__(self, calls: int) -> None:
-        super().__init__()
-        self.left = calls
-
-    def put(self, key, value):
-        super().put(key, value)
-        if key.startswith("rest/") and value is not None:
-            self.left -= 1
-            if self.left == 0:
-                raise SystemExit("killed")
-
-
-@pytest.mark.parametrize("threads", [1, 4])
-def test_rest_insert_killed_mid_chunk_sends_again_only_the_calls_on_the_wire(client, org, threads):  # noqa: F811
-    n, journaled_calls = 2000, 2  # one chunk of ten 200-row calls; the worker dies after two are journaled
-    on_the_wire = (threads - 1) * 200  # other calls sent before the kill: their results died with the worker
-    journal, parts, options = CrashAfterCalls(journaled_calls), MemoryParts(), {"threads": threads}
-    with pytest.raises(SystemExit):
-        start(client, people(n), MAPPING, journal=journal, parts=parts, sink_options=options)
-    journaled = journal.get("rest/000000")
-    assert len(journaled) == journaled_calls and journal.get("chunk/000000") is None
-    assert journaled_calls * 200 <= len(records(org, "Contact")) <= journaled_calls * 200 + on_the_wire
-    result, _, _ = start(client, people(n), MAPPING, journal=journal, parts=parts, sink_options=options)
-    assert (result.rows_read, result.succeeded, result.failed) == (n, n, 0)
-    in_org = Counter(r["LastName"] for r in records(org, "Contact"))
-    assert set(in_org) == {f"L{i}" for i in range(n)} and in_org.total() <= n + on_the_wire
-    assert all(in_org[f"L{int(c) * 200 + i}"] == 1 for c in journaled for i in range(200))  # not sent again
-    ok = parts.csv_rows("success")
-    assert sorted(r["Last"] for r in ok) == sorted(in_org)  # each row once, journaled calls' results included
-    assert {row[0] for rows in journaled.values() for row in rows} <= {r["sf__Id"] for r in ok}
-    if threads == 1:
-        assert_complete(org, parts, n)
 
 
 def test_bulk2_job_in_flight_is_resumed_by_id_never_created_twice(client, org):  # noqa: F811

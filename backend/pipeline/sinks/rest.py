@@ -4,24 +4,35 @@ Each 200-row call's results are journaled as soon as that call returns (key `res
 next call starts only after, so a run stopped mid-chunk (REQUEST_LIMIT_EXCEEDED, a crash) sends again
 at most the calls that were on the wire. Rows failing with UNABLE_TO_LOCK_ROW are sent again with
 backoff, the last round one call at a time; their new results are journaled the same way.
+
+Sending an update, upsert or delete again writes the same values, but sending an insert again creates
+the records twice: Salesforce has no idempotency key, and a call that reached Salesforce before its
+process died (SIGKILL, a lost machine) created records nobody recorded. So an insert call is marked
+"sent" in the journal (when it started by Salesforce's clock, and who sent it) before it leaves; the
+mark rides in the put that records the call that just returned, costing no extra write. A resumed run
+first settles the marked calls by asking the org what they created (rest_resume.py) and sends again only
+the rows that left no record.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from itertools import islice
 from typing import Any
 
 import numpy as np
 
 from backend.pipeline.mapping import MappedChunk, Mapping
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults, collection_error
+from backend.pipeline.sinks.rest_resume import BATCH, CallLog, settle_sent, stamp
 from backend.salesforce.client import SalesforceClient
 
-BATCH = 200
 THREADS = 4
 LOCK_ROUNDS = 3
+
+__all__ = ["BATCH", "LOCK_ROUNDS", "THREADS", "RestSink", "rest_records"]
 
 
 def rest_records(mapped: MappedChunk, operation: str) -> list[dict[str, Any]]:
@@ -56,26 +67,12 @@ class RestSink:
 
     def submit(self, index: int, mapped: MappedChunk) -> list[Outcome]:
         records = rest_records(mapped, self.mapping.operation)
-        key = f"rest/{index:06d}"
-        done: dict[str, list[list[Any]]] = self.journal.get(key) or {}  # call number -> its rows' results
-        results = RowResults.empty(len(records))
-        for b, rows in done.items():
-            start = int(b) * BATCH
-            part = RowResults.from_lists(rows)
-            self._place(results, np.arange(start, start + len(rows)), part)
-        todo = [b for b in range(0, len(records), BATCH) if str(b // BATCH) not in done]
-        batches = [np.arange(b, min(b + BATCH, len(records))) for b in todo]
-
-        def record(rows: np.ndarray, part: RowResults) -> None:
-            self._place(results, rows, part)
-            for b in {int(r) // BATCH for r in rows}:  # a lock retry's rows may span several calls
-                call = slice(b * BATCH, (b + 1) * BATCH)
-                done[str(b)] = RowResults(results.ids[call], results.created[call], results.errors[call]).to_lists()
-            self.journal.put(key, done)
-            self.heartbeat()
-        self._send_all(records, batches, self.threads, record)
-        self._retry_locked(records, results, record)
-        return [Outcome(index, mapped, results)]
+        log = CallLog(self.journal, f"rest/{index:06d}", len(records))
+        if log.marks:
+            settle_sent(self.client, self.mapping, records, log)
+        self._send_all(records, log.batches(), self.threads, log)
+        self._retry_locked(records, log)
+        return [Outcome(index, mapped, log.results)]
 
     def finish(self) -> list[Outcome]:
         return []
@@ -91,15 +88,20 @@ class RestSink:
     def close(self) -> None:
         pass
 
-    @staticmethod
-    def _place(results: RowResults, rows: np.ndarray, part: RowResults) -> None:
-        results.ids[rows], results.created[rows], results.errors[rows] = part.ids, part.created, part.errors
+    def _take(self, queue: Iterator[np.ndarray], k: int, log: CallLog) -> list[np.ndarray]:
+        """The next `k` batches, marked in flight (and, for an insert, sent) in `log`; the caller saves it."""
+        batches = list(islice(queue, k))
+        if batches:
+            mark = stamp(self.client) if self.mapping.operation == "insert" else None
+            for rows in batches:
+                log.fly(rows, mark)
+        return batches
 
-    def _send_all(self, records: list[dict[str, Any]], batches: list[np.ndarray], threads: int, record: Any) -> None:
+    def _send_all(self, records: list[dict[str, Any]], batches: list[np.ndarray], threads: int, log: CallLog) -> None:
         """Send the batches, at most `threads` on the wire; record each as it lands; re-raise the first failure.
 
-        `record` runs in this thread, and a batch is sent only after a finished one is recorded: a crash
-        (or a raising `record`) leaves at most the calls still on the wire unrecorded.
+        Recording runs in this thread, and a batch is sent only after the put that records a finished one
+        and marks the new one: a crash (or a raising put) leaves at most the marked calls unrecorded.
         """
         if not batches:
             return
@@ -107,22 +109,25 @@ class RestSink:
         running: dict[Future[RowResults], np.ndarray] = {}
         error: BaseException | None = None
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            def send_next() -> None:
-                rows = next(queue, None)
-                if rows is not None:
+            def send(rows_list: list[np.ndarray]) -> None:
+                for rows in rows_list:
                     running[pool.submit(self._call, [records[i] for i in rows])] = rows
-            for _ in range(max(1, threads)):
-                send_next()
+            first = self._take(queue, max(1, threads), log)
+            if log.marks:
+                log.save()  # the marks are durable before the calls leave
+            send(first)
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     rows = running.pop(fut)
                     if fut.exception() is not None:
-                        error = error or fut.exception()
+                        error = error or fut.exception()  # its mark stays: it may have reached Salesforce
                         continue
-                    record(rows, fut.result())  # calls already on the wire keep their results
-                    if error is None:
-                        send_next()
+                    following = self._take(queue, 1, log) if error is None else []
+                    log.land(rows, fut.result())  # calls already on the wire keep their results
+                    log.save()
+                    self.heartbeat()
+                    send(following)
         if error is not None:
             raise error
 
@@ -137,12 +142,12 @@ class RestSink:
             out.errors[i] = "" if item.get("success") else collection_error(item)
         return out
 
-    def _retry_locked(self, records: list[dict[str, Any]], results: RowResults, record: Any) -> None:
+    def _retry_locked(self, records: list[dict[str, Any]], log: CallLog) -> None:
         for attempt in range(LOCK_ROUNDS):
-            locked = np.flatnonzero(results.locked())
+            locked = np.flatnonzero(log.results.locked())
             if not len(locked):
                 return
             time.sleep(self.lock_backoff * 2 ** attempt)
             serial = attempt == LOCK_ROUNDS - 1
             batches = [locked[i:i + BATCH] for i in range(0, len(locked), BATCH)]
-            self._send_all(records, batches, 1 if serial else self.threads, record)
+            self._send_all(records, batches, 1 if serial else self.threads, log)
