@@ -22,7 +22,7 @@ from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
-from backend.runs.journal import RunJournal
+from backend.runs.journal import RunJournal, run_row_write
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import IMPORT_TASK, enqueue
 from backend.salesforce.mirror import RunMirror
@@ -149,7 +149,7 @@ class Execution:
             # end of the run and block the journal's own commits.
             self.api = str(self.journal.get("api"))
             live.publish(self.conn, self.run.id, api=self.api)
-            with db.engine.begin() as conn:
+            with run_row_write(self.run.id) as conn:
                 conn.execute(update(Run).where(Run.id == self.run.id).values(api=self.api))
         self._sync_mirror()
         db.session.commit()  # no transaction of the session stays open between progress calls

@@ -4,12 +4,43 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from backend.extensions import db
 from backend.models.runs import Run
+
+# How long a write of the run's row may wait for another transaction's lock (PostgreSQL's lock_timeout,
+# SQLite's busy timeout: 30 s, as every SQLite connection gets in backend/__init__.py). Nothing should
+# hold it for more than a moment; waiting longer means a transaction left open (once the worker's own
+# ORM session, which the journal then waited on forever), so fail loudly instead of hanging the run.
+LOCK_TIMEOUT_MS = 30_000
+
+
+class RunRowLocked(RuntimeError):
+    """A write to the Run row waited LOCK_TIMEOUT_MS for a lock another transaction still holds."""
+
+
+@contextmanager
+def run_row_write(run_id: str) -> Iterator[Connection]:
+    """A short transaction of its own for writing the run's row, with a bounded lock wait."""
+    try:
+        with db.engine.begin() as conn:
+            wait = int(LOCK_TIMEOUT_MS)
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"SET LOCAL lock_timeout = {wait}"))
+            elif conn.dialect.name == "sqlite":
+                conn.execute(text(f"PRAGMA busy_timeout = {wait}"))  # per connection; outside the write
+            yield conn
+    except OperationalError as err:
+        if getattr(err.orig, "sqlstate", None) == "55P03" or "database is locked" in str(err.orig):
+            raise RunRowLocked(f"run {run_id}: writing its row waited over {LOCK_TIMEOUT_MS // 1000} s for a "
+                               "lock held by another transaction that stays open") from err
+        raise
 
 
 class RunJournal:
@@ -17,6 +48,7 @@ class RunJournal:
 
     Writes go through their own short transaction on the engine, never the ORM session, so a put
     cannot be rolled back with unrelated work and holds no lock while the runner talks to Salesforce.
+    A put that cannot get the row's lock within LOCK_TIMEOUT_MS raises RunRowLocked.
     Values must be JSON; they are stored as JSON, so tuples come back as lists.
     """
 
@@ -32,7 +64,7 @@ class RunJournal:
     def put(self, key: str, value: Any) -> None:
         value = json.loads(json.dumps(value))  # fail here, not at commit, on values JSON cannot hold
         data = {**self._data, key: value}
-        with db.engine.begin() as conn:
+        with run_row_write(self.run_id) as conn:
             conn.execute(update(Run).where(Run.id == self.run_id).values(checkpoint=data))
         self._data = data
 
@@ -40,7 +72,7 @@ class RunJournal:
         return list(self._data)
 
     def clear(self) -> None:
-        with db.engine.begin() as conn:
+        with run_row_write(self.run_id) as conn:
             conn.execute(update(Run).where(Run.id == self.run_id).values(checkpoint={}))
         self._data = {}
 

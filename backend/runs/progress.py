@@ -16,8 +16,8 @@ from typing import Any
 import redis
 from sqlalchemy import update
 
-from backend.extensions import db
 from backend.models.runs import Run
+from backend.runs.journal import run_row_write
 
 LOCK_TTL_MS = 20_000
 HEARTBEAT_SECONDS = 4.0
@@ -132,7 +132,7 @@ class ProgressReporter:
             self.write_row(snap)
 
     def write_row(self, snap: Snapshot) -> None:
-        with db.engine.begin() as conn:
+        with run_row_write(self.run_id) as conn:
             conn.execute(update(Run).where(Run.id == self.run_id).values(
                 phase=snap.phase[:32], rows_read=snap.rows_read, rows_succeeded=snap.succeeded,
                 rows_failed=snap.failed))

@@ -39,10 +39,13 @@ def _locked(run_id: str) -> tuple[str, datetime | None]:
         client = pieces.client()
         mirror = RunMirror(client, pieces.org.namespace_prefix, job=pieces.mirror_job(), run_key=run.id)
         _sync(mirror, run)
-        parts = BlobResultParts(pieces.store, run.account_id, run.id, pieces.account.retention_days)
+        parts = BlobResultParts(pieces.store, run.account_id, run_id, pieces.account.retention_days)
+        # End the session's transaction before the long part: nothing of it may stay open (or hold a
+        # lock) while the journal writes the run's row through connections of its own.
+        db.session.commit()
         result = engine.rollback(engine.RollbackContext(
-            client, RunJournal(run.id), parts,
-            progress=lambda ok, bad: live.publish(conn, run.id, phase="rolling back", rolled_back=ok,
+            client, RunJournal(run_id), parts,
+            progress=lambda ok, bad: live.publish(conn, run_id, phase="rolling back", rolled_back=ok,
                                                   rollback_failed=bad)))
         file_id = parts.assemble(engine.RESULT_PART, f"{run.id}-rollback.csv", lambda s: s.write(RESULT_HEADER))
     except RetriableSalesforceError as err:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+from sqlalchemy import update
+
 from backend.extensions import db
 from backend.models import Blob, Job, Run
 from backend.models.base import utcnow
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
-from backend.runs.journal import RunJournal
+from backend.runs import journal as run_journal
+from backend.runs.journal import RunJournal, RunRowLocked
 from backend.runs.parts import BOM, BlobResultParts
 from backend.web.context import get_blob_store
 from tests.runs.factories import account
@@ -45,6 +49,19 @@ def test_journal_values_are_copies(app):
     got = journal.get("k")
     got["ids"].append(2)
     assert journal.get("k") == {"ids": [1]}
+
+
+def test_a_put_waiting_on_a_transaction_that_stays_open_fails_instead_of_hanging(app, monkeypatch):
+    run = _run(account())
+    journal = RunJournal(run.id)
+    monkeypatch.setattr(run_journal, "LOCK_TIMEOUT_MS", 200)  # production waits 30 s
+    with db.engine.connect() as holder:  # e.g. a session that wrote the run and never committed
+        holder.execute(update(Run).where(Run.id == run.id).values(phase="held"))
+        with pytest.raises(RunRowLocked, match="held by another transaction"):
+            journal.put("chunk/000000", {"rows": 1})
+        holder.rollback()
+    journal.put("chunk/000000", {"rows": 1})  # once the other transaction ends, writes go through
+    assert RunJournal(run.id).get("chunk/000000") == {"rows": 1}
 
 
 def _part(columns, rows, *, bom=False) -> bytes:

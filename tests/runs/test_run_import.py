@@ -10,7 +10,7 @@ from rq.registry import ScheduledJobRegistry
 from simple_salesforce import Salesforce
 
 from backend.extensions import db
-from backend.models import Blob, Run
+from backend.models import Blob, Run, User
 from backend.models.base import TenantScope, utcnow
 from backend.runs import execute, service
 from backend.runs import rollback as run_rollback
@@ -64,6 +64,24 @@ def test_an_import_with_a_bad_row_ends_partial_with_both_files_and_history(app, 
 
     assert execute.run_import(run.id) == "partial"  # a second delivery of the job changes nothing
     assert len(_contacts(org, sf_session)) == 29
+
+
+def test_a_run_started_by_a_user_with_the_api_left_to_the_engine_finishes(app, org, sf_session):
+    # The shape of every run started from the UI: a user who started it (run history names them) and
+    # the API chosen by the engine mid-run. Once, learning that API wrote the Run through the worker's
+    # session, whose next query (the user's Salesforce id) flushed it and kept the row locked: the
+    # journal's next write then waited forever on PostgreSQL ("database is locked" on SQLite).
+    acct = account()
+    user = User(account_id=acct.id, email="ada@example.com", salesforce_user_id=org.admin_id[:18])
+    db.session.add(user)
+    db.session.commit()
+    job = csv_job(acct, connect(acct, org), contacts_csv(3), CONTACT_MAPPING, api="auto")
+    run = service.create_run(TenantScope(acct.id), job.id, initiated_by=user.id)
+
+    assert execute.run_import(run.id) == "succeeded"
+    run = db.session.get(Run, run.id)
+    assert (run.state, run.api, run.rows_succeeded) == ("succeeded", "rest", 3)
+    assert len(_contacts(org, sf_session)) == 3
 
 
 def test_an_org_without_the_package_objects_still_imports(app, org, sf_session):
