@@ -20,7 +20,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token-lifetime", type=float, default=7200.0, help="access token lifetime, seconds")
     p.add_argument("--api-allowance", type=int, default=15000, help="daily API requests per org")
     p.add_argument("--latency-ms", type=int, default=0, help="added to every API call")
-    p.add_argument("--lock-rate", type=float, default=0.0, help="record-lock contention rate, Bulk and concurrent REST writes (0..1)")
+    p.add_argument("--lock-rate", type=float, default=0.0,
+                   help="record-lock contention rate, Bulk and concurrent REST writes (0..1)")
     p.add_argument("--lock-seed", type=int, default=0)
     p.add_argument("--canvas-url", default="https://127.0.0.1:5000/canvas")
     p.add_argument("--callback-url", action="append", default=[],

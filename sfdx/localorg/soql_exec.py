@@ -14,6 +14,7 @@ from .describe import _child_rel, find_child_relationship
 from .ids import to18
 from .records import attributes
 from .schema import Field, SObjectType
+from .soql_filters import comparison, value_key
 from .soql_parser import Condition, Count, FieldPath, Query, Subquery, parse, soql_error
 from .store import Store
 from .table import Record, Table
@@ -179,12 +180,14 @@ class Executor:
     def _sort(self, rows: list[Record]) -> None:
         for path, desc, nulls_first in reversed(self.q.order):
             res = self.resolve(path)
+            by = value_key(res.field)   # the same per-type key filters compare with
 
-            def key(r: Record, res: Resolved = res, nulls_first: bool = nulls_first, desc: bool = desc) -> Any:
-                v = res.get(self.store, r)
+            def key(r: Record, res: Resolved = res, nulls_first: bool = nulls_first, desc: bool = desc,
+                    by: Callable[[Any], Any] = by) -> Any:
+                v = by(res.get(self.store, r))
                 if v is None:
                     return (0 if nulls_first != desc else 2, "")
-                return (1, v.lower() if isinstance(v, str) else v)
+                return (1, v)
             rows.sort(key=key, reverse=desc)
 
     def shape(self, rows: list[Record]) -> list[dict[str, Any]]:
@@ -248,7 +251,6 @@ class Executor:
         if c.op == "not":
             inner = self.predicate(c.items[0])
             return lambda r: not inner(r)
-        from .soql_filters import comparison
         assert c.path is not None
         res = self.resolve(c.path)
         test = comparison(self.q.text, c, res.field)

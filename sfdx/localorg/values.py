@@ -24,8 +24,9 @@ def format_datetime(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
 
 
-def parse_datetime(text: str) -> str | None:
-    """Accept ISO-8601 forms Salesforce accepts (Z, +hh:mm, +hhmm, date only); None when invalid."""
+def to_datetime(text: str) -> datetime | None:
+    """An aware instant from the ISO-8601 forms Salesforce accepts (Z, +hh:mm, +hhmm, no offset meaning UTC,
+    date only meaning midnight UTC); None when invalid. SOQL compares datetimes as these instants."""
     s = text.strip()
     if _DATE.match(s):
         s += "T00:00:00Z"
@@ -38,9 +39,13 @@ def parse_datetime(text: str) -> str | None:
         dt = datetime.fromisoformat(s)
     except ValueError:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return format_datetime(dt)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def parse_datetime(text: str) -> str | None:
+    """The stored wire form of an accepted datetime text; None when invalid."""
+    dt = to_datetime(text)
+    return None if dt is None else format_datetime(dt)
 
 
 def parse_date(text: str) -> str | None:

@@ -150,3 +150,69 @@ def test_lookup_batches_by_any_text_field_see_fresh_writes(sf, org):
     assert len(sf.query("SELECT Id FROM Account WHERE Site IN ('s1', 'S2')")["records"]) == 20
     sf.Account.create({"Name": "Late", "Site": "S1"})  # the cached lookup index must notice this
     assert len(sf.query("SELECT Id FROM Account WHERE Site = 's1'")["records"]) == 11
+
+
+@pytest.fixture
+def stamped(org):
+    """Accounts created at known instants around 2024-03-10T08:00Z, plus one created now."""
+    for name, at in (("Prior", "2024-03-09T23:30:00.000+0000"), ("Early", "2024-03-10T07:59:59.000+0000"),
+                     ("Exact", "2024-03-10T08:00:00.000+0000"), ("Later", "2024-03-10T08:00:01.000+0000")):
+        org.store.insert("Account", {"Name": name}, now=at)
+    org.store.insert("Account", {"Name": "Now"})
+
+
+@pytest.mark.parametrize("where, expected", [
+    ("CreatedDate >= 2024-03-10T08:00:00Z", ["Exact", "Later", "Now"]),
+    ("CreatedDate > 2024-03-10T08:00:00Z", ["Later", "Now"]),
+    ("CreatedDate < 2024-03-10T08:00:00Z", ["Early", "Prior"]),
+    ("CreatedDate <= 2024-03-10T08:00:00Z", ["Early", "Exact", "Prior"]),
+    ("CreatedDate >= 2024-03-10T08:00:00.000Z", ["Exact", "Later", "Now"]),
+    ("CreatedDate = 2024-03-10T09:00:00+01:00", ["Exact"]),
+    ("CreatedDate != 2024-03-10T03:00:00-05:00", ["Early", "Later", "Now", "Prior"]),
+    ("CreatedDate < 2024-03-10T00:00:00-08:00", ["Early", "Prior"]),
+    ("CreatedDate <= 2024-03-10T00:00:00-08:00", ["Early", "Exact", "Prior"]),
+    ("CreatedDate < 2024-03-10T01:00:00+01:00", ["Prior"]),
+    ("CreatedDate >= 2024-03-10T00:00:00Z AND CreatedDate < 2024-03-11T00:00:00Z", ["Early", "Exact", "Later"]),
+    ("CreatedDate IN (2024-03-10T03:00:00-05:00, 2024-03-09T23:30:00Z)", ["Exact", "Prior"]),
+    ("CreatedDate NOT IN (2024-03-10T08:00:00Z)", ["Early", "Later", "Now", "Prior"]),
+    ("CreatedDate = TODAY", ["Now"]),
+    ("CreatedDate < TODAY", ["Early", "Exact", "Later", "Prior"]),
+    ("CreatedDate = LAST_N_DAYS:3", ["Now"]),
+])
+def test_datetime_filters_compare_instants(sf, stamped, where, expected):
+    assert names(sf.query(f"SELECT Name FROM Account WHERE {where} ORDER BY Name")) == expected
+
+
+def test_order_by_datetime_is_chronological(sf, stamped):
+    chronological = ["Prior", "Early", "Exact", "Later", "Now"]
+    assert names(sf.query("SELECT Name FROM Account ORDER BY CreatedDate")) == chronological
+    assert names(sf.query("SELECT Name FROM Account ORDER BY CreatedDate DESC")) == chronological[::-1]
+
+
+def test_datetime_written_with_offset_is_stored_utc_and_filtered_as_instant(sf):
+    sf.Event.create({"Subject": "Standup", "ActivityDateTime": "2024-03-10T09:00:00.000+01:00",
+                     "DurationInMinutes": 15})
+    sf.Event.create({"Subject": "Retro", "ActivityDateTime": "2024-03-10T17:00:00Z", "DurationInMinutes": 60})
+    rows = sf.query("SELECT Subject, ActivityDateTime FROM Event ORDER BY ActivityDateTime")["records"]
+    assert [(r["Subject"], r["ActivityDateTime"]) for r in rows] == [
+        ("Standup", "2024-03-10T08:00:00.000+0000"), ("Retro", "2024-03-10T17:00:00.000+0000")]
+    pacific_morning = "SELECT Subject FROM Event WHERE ActivityDateTime = 2024-03-10T00:00:00-08:00"
+    assert [r["Subject"] for r in sf.query(pacific_morning)["records"]] == ["Standup"]
+    after = "SELECT Subject FROM Event WHERE ActivityDateTime > 2024-03-10T09:00:00-08:00"
+    assert [r["Subject"] for r in sf.query(after)["records"]] == []
+    after_noon = "SELECT Subject FROM Event WHERE ActivityDateTime >= 2024-03-10T18:00:00+01:00"
+    assert [r["Subject"] for r in sf.query(after_noon)["records"]] == ["Retro"]
+
+
+@pytest.mark.parametrize("where, expected", [
+    ("Birthdate >= 1912-06-23", ["Turing"]),
+    ("Birthdate < 1912-06-23", ["Lovelace"]),
+    ("Birthdate <= 1912-06-23", ["Lovelace", "Turing"]),
+    ("Birthdate = 1815-12-10", ["Lovelace"]),
+    ("Birthdate != 1815-12-10", ["Hopper", "Turing"]),
+    ("Birthdate IN (1912-06-23, 2000-01-01)", ["Turing"]),
+    ("Birthdate < TODAY", ["Lovelace", "Turing"]),
+])
+def test_date_filters_compare_dates(sf, people, where, expected):
+    rows = sf.query(f"SELECT LastName FROM Contact WHERE {where} ORDER BY LastName")["records"]
+    assert [r["LastName"] for r in rows] == expected
