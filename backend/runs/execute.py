@@ -24,7 +24,7 @@ from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
 from backend.runs.journal import RunJournal, run_row_write
 from backend.runs.parts import BlobResultParts
-from backend.runs.service import IMPORT_TASK, enqueue
+from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK, enqueue
 from backend.salesforce.mirror import RunMirror
 from backend.web.context import get_redis
 
@@ -56,7 +56,23 @@ def under_run_lock(run_id: str, body: Callable[[str], tuple[str, datetime | None
         lock.release()
     if resume_at is not None:
         enqueue(run_id, task=task, at=resume_at, conn=conn)
+    else:
+        _start_requested_rollback(run_id, conn)
     return outcome
+
+
+def _start_requested_rollback(run_id: str, conn: Any) -> None:
+    """Start a rollback that was asked for while this worker held the lock.
+
+    The request commits `rolling_back` and then finds the lock held, so it enqueues nothing (enqueue
+    skips a locked run). We read the state after releasing the lock, so one of the two always sees the
+    other: without this the rollback would wait for the stale-run sweep (worker/cron.py, every 15 s).
+    A rollback task never leaves the run `rolling_back` without a resume time, so this cannot loop.
+    """
+    with db.engine.connect() as c:  # a fresh read, not the session's view from before the release
+        state = c.execute(select(Run.state).where(Run.id == run_id)).scalar()
+    if state == "rolling_back":
+        enqueue(run_id, task=ROLLBACK_TASK, conn=conn)
 
 
 def _locked(run_id: str) -> tuple[str, datetime | None]:
