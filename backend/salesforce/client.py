@@ -57,7 +57,8 @@ class SalesforceClient:
 
     def __init__(self, instance_url: str, access_token: str, *, api_version: str = "66.0",
                  on_unauthorized: Callable[[], str] | None = None, ca_bundle: str | None = None,
-                 session: requests.Session | None = None, timeout: float = TIMEOUT) -> None:
+                 session: requests.Session | None = None, timeout: float = TIMEOUT,
+                 user_id: str | None = None) -> None:
         self.instance_url = instance_url.rstrip("/")
         self.access_token = access_token
         self.api_version = api_version
@@ -74,7 +75,7 @@ class SalesforceClient:
         self._describes: dict[str, dict[str, Any]] = {}
         self.api_usage: tuple[int, int] | None = None
         self._clock: tuple[datetime, float] | None = None  # (a response's Date header, monotonic time it came)
-        self._user_id: str | None = None
+        self._user_id = user_id or None  # known up front for a stored connection (OrgConnection.connected_by)
         # gzip saves time on a real network; on loopback (localorg) compressing costs more than it saves.
         is_loopback = self.instance_url.split("//", 1)[-1].startswith(("127.", "localhost", "[::1]"))
         self.result_encoding = "identity" if is_loopback else "gzip"
@@ -141,8 +142,9 @@ class SalesforceClient:
         return seen + timedelta(seconds=time.monotonic() - at)
 
     def user_id(self) -> str | None:
-        """The id of the user this session acts as (OAuth userinfo), or None if Salesforce will not say
-        (a token without the openid/id scope may be refused)."""
+        """The id of the user this session acts as: the one given to the constructor, else OAuth userinfo's
+        answer (a bare access token, as the CLI's --access-token), or None if Salesforce will not say
+        (userinfo may refuse a token with only the api and refresh_token scopes)."""
         if self._user_id is None:
             try:
                 self._user_id = self.json("GET", "/services/oauth2/userinfo").get("user_id")

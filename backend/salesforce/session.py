@@ -37,8 +37,13 @@ def refresh_access_token(app: Flask, org_id: str, keyring: Keyring, settings: Se
 
 
 def client_for(org: OrgConnection, keyring: Keyring, settings: Settings, **kwargs: Any) -> SalesforceClient:
-    """A client for `org`; a 401 INVALID_SESSION_ID refreshes the token once and repeats the call."""
+    """A client for `org`; a 401 INVALID_SESSION_ID refreshes the token once and repeats the call.
+
+    It acts as the user whose tokens are stored (`connected_by`), so it need not ask userinfo, which may refuse
+    a token with only the api and refresh_token scopes; a connection saved before that column asks still.
+    """
     bundle = kwargs.pop("ca_bundle", None) or ca_bundle()
+    kwargs.setdefault("user_id", org.connected_by)
     app, org_id = current_app._get_current_object(), org.id
 
     return SalesforceClient(org.instance_url, org.get_secret("access_token", keyring) or "",

@@ -24,14 +24,16 @@ def account(company: str = "Acme", retention_days: int = 14) -> Account:
     return row
 
 
-def connect(acct: Account, org: Any, *, access_token: str | None = None, namespace: str = "") -> OrgConnection:
-    """An OrgConnection to a localorg org, with a real refresh token from a registered client app."""
+def connect(acct: Account, org: Any, *, access_token: str | None = None, namespace: str = "",
+            known_user: bool = True) -> OrgConnection:
+    """An OrgConnection to a localorg org with a real refresh token from a registered client app, the org
+    admin's; `known_user=False`: saved before `connected_by` existed, so it does not say whose they are."""
     if not any(app.consumer_key == CLIENT_ID for app in org.apps.values()):
         org.register_app("Inflow", ["https://127.0.0.1/oauth/callback"], consumer_key=CLIENT_ID,
                          consumer_secret=CLIENT_SECRET)
     refresh = org.sessions.new_refresh_token(org.admin_id, CLIENT_ID, "api refresh_token")
     conn = OrgConnection(account_id=acct.id, name=org.name, org_id=org.id, instance_url=org.instance_url,
-                         namespace_prefix=namespace)
+                         namespace_prefix=namespace, connected_by=org.admin_id if known_user else None)
     conn.set_secret("access_token", access_token if access_token is not None else org.ready_token)
     conn.set_secret("refresh_token", refresh)
     db.session.add(conn)

@@ -1,11 +1,16 @@
-"""client_for renews an expired token and saves it encrypted; run history is upserted into the org by key."""
+"""client_for renews an expired token and saves it encrypted and knows whose it is; run history is upserted
+into the org by key."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+import requests
 
 from backend.extensions import db
 from backend.models import OrgConnection
+from backend.pipeline.sinks.rest_resume import stamp
 from backend.salesforce.mirror import RunMirror
 from backend.salesforce.session import client_for
 from backend.web.context import get_keyring, get_settings
@@ -25,6 +30,20 @@ def test_an_expired_token_is_renewed_once_and_saved_encrypted(app, org):
     assert token != "00Dexpired!token" and client.access_token == token
     assert token not in (fresh.access_token or "")  # stored as ciphertext, not as the token
     assert org.sessions.check(token) is not None
+
+
+@pytest.mark.parametrize("known_user", [True, False])
+def test_the_client_knows_the_connected_user_and_asks_userinfo_only_when_it_must(app, org, known_user):
+    # Real Salesforce may refuse userinfo to a token with only the api and refresh_token scopes, so a run's
+    # REST "sent" marks (rest_resume.stamp) take the user from the connection instead.
+    conn = connect(account(), org, known_user=known_user)
+    paths: list[str] = []
+    session = requests.Session()
+    session.hooks["response"].append(lambda resp, **_: paths.append(urlsplit(resp.url).path))
+    client = client_for(conn, get_keyring(), get_settings(), session=session)
+    assert client.describe("Contact")["name"] == "Contact"
+    assert stamp(client)[1] == org.admin_id
+    assert ("/services/oauth2/userinfo" in paths) is not known_user
 
 
 def test_a_revoked_refresh_token_fails_with_a_message_to_reconnect(app, org):

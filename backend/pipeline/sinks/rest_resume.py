@@ -23,8 +23,9 @@ is not recognised and is sent again (a duplicate). A record created in the margi
 the same user with the same values (the previous chunk's identical row, say) could be claimed instead
 of the row's own record. A call still running on Salesforce when the run resumes is not seen yet:
 Runs resumes a crashed run only after its lock expires (20 s) or a retry delay (30 s or more), longer
-than an sObject Collections call runs. If Salesforce will not name the user (a token without the
-openid/id scope), the query goes without the `CreatedById` condition.
+than an sObject Collections call runs. The user is the one whose tokens a run uses (the OrgConnection's
+`connected_by`, given to the client up front); only a client with a bare access token (the CLI's
+--access-token) asks OAuth userinfo, and if Salesforce will not say, the query goes without `CreatedById`.
 """
 
 from __future__ import annotations
