@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.mapping import MappedChunk
@@ -100,7 +102,27 @@ def write_after_snapshot(results: ResultParts, outcome: Outcome, sobject: str, o
                    {"object": sobject, "operation": operation, "ids": ids, "created": created})
 
 
-def without_frame(mapped: MappedChunk) -> MappedChunk:
-    """The chunk minus its mapped values (kept by sinks that wait for results: source and numbers only)."""
-    from dataclasses import replace
-    return replace(mapped, frame=mapped.frame.iloc[:0])
+@dataclass(frozen=True)
+class Parked:
+    """A chunk waiting for its results: source values as LZ4-compressed Arrow IPC, mapped values dropped.
+
+    Bulk jobs keep several chunks waiting; compressed, their source values take about a quarter of the
+    memory, and no slice of a bigger Arrow buffer (the read block, the mapped frame) is kept alive.
+    """
+
+    mapped: MappedChunk
+    source: bytes
+
+    @classmethod
+    def of(cls, mapped: MappedChunk) -> Parked:
+        table = pa.Table.from_pandas(mapped.source.astype(STRING_DTYPE), preserve_index=False)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
+            w.write_table(table)
+        empty = pd.DataFrame({c: pd.array([], dtype=STRING_DTYPE) for c in mapped.frame.columns})
+        return cls(replace(mapped, frame=empty, source=empty.iloc[:, :0]), sink.getvalue().to_pybytes())
+
+    def unpark(self) -> MappedChunk:
+        table = pa.ipc.open_stream(self.source).read_all()
+        source = table.to_pandas(types_mapper={pa.string(): STRING_DTYPE}.get)
+        return replace(self.mapped, source=source)

@@ -19,6 +19,7 @@ import numpy as np
 from backend.pipeline.chunk import Chunk
 from backend.pipeline.lookups import LookupResolver
 from backend.pipeline.mapping import MappedChunk, Mapper, Mapping
+from backend.pipeline.memory import lean_allocators
 from backend.pipeline.parts import ResultParts, write_after_snapshot, write_chunk_parts, write_snapshot
 from backend.pipeline.rollback import capture_before
 from backend.pipeline.sinks import REST_THRESHOLD, choose_sink, make_sink
@@ -99,6 +100,7 @@ class _Run:
 
 def run(ctx: RunContext) -> RunResult:
     """Import `ctx.source` into Salesforce; see the module docstring for resume and pause."""
+    lean_allocators()
     progress = _Counts(ctx.journal.get("api") or ctx.api)
     try:
         return _run(ctx, progress)

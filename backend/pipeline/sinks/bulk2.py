@@ -24,7 +24,7 @@ import numpy as np
 
 from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.pipeline.mapping import MappedChunk, Mapping
-from backend.pipeline.parts import without_frame
+from backend.pipeline.parts import Parked
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults
 from backend.pipeline.sinks.bulk2_collect import Collector
 from backend.pipeline.sinks.bulk_csv import csv_bytes, row_keys, upload_frame
@@ -71,7 +71,7 @@ class Bulk2Sink:
         self.poll, self.lock_backoff = poll, lock_backoff
         self.open: _Job | None = None       # taking chunks
         self.resumed: _Job | None = None    # uploaded before a restart: collecting its chunks again
-        self.order: deque[tuple[int, MappedChunk, _Job | None]] = deque()
+        self.order: deque[tuple[int, Parked, _Job | None]] = deque()
         self.jobs_created = 0
         self._early: list[Outcome] = []  # outcomes that came in while waiting to start a job
         self.collector = Collector(client, mapping, poll, lock_backoff)
@@ -91,7 +91,7 @@ class Bulk2Sink:
         if job is not None and frame is not None:
             job.keys[index] = row_keys(frame)
             job.columns = list(frame.columns)
-        self.order.append((index, without_frame(mapped), job))
+        self.order.append((index, Parked.of(mapped), job))
         if job is not None and job is self.resumed and index == job.chunks[-1]:
             self._complete_upload(job, uploaded=True)
             self.resumed = None
@@ -119,7 +119,7 @@ class Bulk2Sink:
         """Stopping: abort the job still uploading, wait for the jobs Salesforce already has."""
         aborted = self.open
         self.close()
-        kept: deque[tuple[int, MappedChunk, _Job | None]] = deque()
+        kept: deque[tuple[int, Parked, _Job | None]] = deque()
         for entry in self.order:
             if entry[2] is not None and entry[2] in (aborted, self.resumed):
                 break  # later chunks must wait for these, which will be sent again by the next run
@@ -280,7 +280,7 @@ class Bulk2Sink:
         """Outcomes of finished chunks, in chunk order; waits for the collector when `block`."""
         out: list[Outcome] = []
         while self.order:
-            index, mapped, job = self.order[0]
+            index, parked, job = self.order[0]
             if job is not None and job.results is None:
                 if job is self.open or job is self.resumed or job.done is None:
                     break
@@ -292,5 +292,5 @@ class Bulk2Sink:
                     raise job.failure
             self.order.popleft()
             results = job.results.pop(index) if job is not None else RowResults.empty(0)  # type: ignore
-            out.append(Outcome(index, mapped, results))
+            out.append(Outcome(index, parked.unpark(), results))
         return out

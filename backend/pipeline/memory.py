@@ -1,0 +1,38 @@
+"""Allocator settings that keep an import's memory flat: freed chunk buffers go back to the OS.
+
+Every chunk allocates and frees many arrays of a few hundred KB (pyarrow buffers, numpy arrays of
+pandas columns). glibc raises its mmap threshold after each such free, so later ones come from the
+heap, which it rarely gives back; pyarrow's default pool (mimalloc) also keeps freed pages per thread.
+Together they held 100 to 150 MB more than the live data of a run (docs/benchmarks.md). With a fixed
+threshold those arrays are mmapped and unmapped as they come and go, and pyarrow allocates through
+the same malloc.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import threading
+
+import pyarrow as pa
+
+M_MMAP_THRESHOLD = -3  # mallopt parameter (glibc malloc.h); setting it also fixes the trim threshold
+MMAP_THRESHOLD = 64 * 1024
+
+_done = False
+_lock = threading.Lock()
+
+
+def lean_allocators() -> None:
+    """Apply the settings once per process (the worker's and the CLI's); later calls do nothing."""
+    global _done
+    with _lock:
+        if _done:
+            return
+        _done = True
+        name = ctypes.util.find_library("c")
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "mallopt"):  # glibc only; other libcs keep their defaults
+            libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        pa.set_memory_pool(pa.system_memory_pool())
+
