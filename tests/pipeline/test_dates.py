@@ -76,6 +76,17 @@ def test_input_formats(formats: list[str], values: list[str], expected: list) ->
     assert dates(values, formats + ["iso"]) == expected
 
 
+def test_days_that_do_not_exist_are_errors_never_rolled_into_the_next_month() -> None:
+    values = ["30/02/2026", "29/02/2025", "31/04/2026", "29/02/2024", "05/03/26", "00/01/2026", "05/13/2026"]
+    assert dates(values, ["eu_slash"]) == [None, None, None, "2024-02-29", None, None, None]
+
+
+def test_times_out_of_range_are_errors_and_padding_is_optional() -> None:
+    values = ["24/01/2026 24:00", "24/01/2026 10:61", "24/01/2026 09:05", "4/1/2026 9:05", "04/01/2026 9:05 PM"]
+    assert datetimes(values, "UTC", ["eu_slash"]) == [None, None, "2026-01-24T09:05:00.000Z",
+                                                      "2026-01-04T09:05:00.000Z", "2026-01-04T21:05:00.000Z"]
+
+
 def test_excel_serial_datetimes_are_local_to_the_job_zone() -> None:
     assert datetimes(["46110.5"], "Europe/Berlin", ["excel"]) == ["2026-03-29T10:00:00.000Z"]
 

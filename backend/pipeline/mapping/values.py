@@ -121,12 +121,48 @@ def parse_local(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Se
 def _first_match(part: pd.Series, patterns: list[str]) -> pd.Series:
     result = pd.Series(pd.NaT, index=part.index, dtype="datetime64[us]")
     for pattern in patterns:
-        missing = result.isna()
-        if not missing.any():
-            break
-        got = pd.to_datetime(part[missing], format=pattern, errors="coerce")
-        result[got.index] = got
+        for parse in (_exact_fast, _pandas_pattern):
+            missing = result.isna()
+            if not missing.any():
+                return result
+            got = parse(part[missing], pattern)
+            result[got.index] = got
     return result
+
+
+def _pandas_pattern(part: pd.Series, pattern: str) -> pd.Series:
+    return pd.to_datetime(part, format=pattern, errors="coerce")
+
+
+# Fixed-width directives Arrow's strptime reads as pandas does, with the component each one sets.
+_FIXED = {"%d": (r"\d{2}", pc.day), "%m": (r"\d{2}", pc.month), "%Y": (r"\d{4}", pc.year),
+          "%H": (r"\d{2}", pc.hour), "%M": (r"\d{2}", pc.minute), "%S": (r"\d{2}", pc.second)}
+
+
+def _exact_fast(part: pd.Series, pattern: str) -> pd.Series:
+    """Values written exactly as `pattern` formats them (zero-padded), parsed by Arrow; the rest NaT.
+
+    About five times faster than pandas' strptime. Arrow accepts more than pandas (" 5/3/2026", a
+    two-digit %Y) and rolls 30 February over to March, so a value is taken only when it has the
+    pattern's exact shape and every field of the result is the number written; pandas reads the rest.
+    """
+    tokens = re.split(r"(%[dmYHMS])", pattern)
+    if any("%" in t for t in tokens[::2]):
+        return pd.Series(pd.NaT, index=part.index, dtype="datetime64[us]")  # %p, %b, %f...: pandas only
+    a = pc.cast(arrow(part), pa.string())
+    regex = "^" + "".join(_FIXED[t][0] if i % 2 else re.escape(t) for i, t in enumerate(tokens)) + "$"
+    ok = pc.fill_null(pc.match_substring_regex(a, regex), False)
+    a = pc.if_else(ok, a, pa.scalar(None, pa.string()))  # only the exact shape is sliced into numbers
+    got = pc.strptime(a, format=pattern, unit="s", error_is_null=True)
+    pos = 0
+    for i, t in enumerate(tokens):
+        width = len(t) if i % 2 == 0 else (4 if t == "%Y" else 2)
+        if i % 2:
+            written = pc.cast(pc.utf8_slice_codeunits(a, pos, pos + width), pa.int64())
+            ok = pc.and_(ok, pc.equal(_FIXED[t][1](got), written))
+        pos += width
+    got = pc.if_else(pc.fill_null(ok, False), got, pa.scalar(None, got.type))
+    return pd.Series(got.to_numpy(zero_copy_only=False).astype("datetime64[us]"), index=part.index)
 
 
 def parse_dates(values: pd.Series, formats: list[str]) -> pd.Series:
