@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .bulk2_csv import CSV_TYPE, DELIMITERS, LINE_ENDINGS, chunked, gzipped
+from .bulk2_csv import CSV_TYPE, DELIMITERS, LINE_ENDINGS, gzipped
 from .bulk2_jobs import TERMINAL, IngestJob, Job, QueryJob
 from .bulk_engine import RowBatch
 from .bulk_worker import bulk_state
@@ -223,7 +223,7 @@ def results(job_id: str, kind: str) -> Response:
     assert isinstance(job, IngestJob)
     if which != "unprocessed" and job.state not in TERMINAL:
         raise job_error("INVALIDJOBSTATE", "Job is not yet completed; results are not available")
-    return _csv_response(chunked(job.result_lines(which)))
+    return _csv_response(job.result_chunks(which))
 
 
 def _csv_response(chunks: Iterable[bytes], headers: dict[str, str] | None = None) -> Response:

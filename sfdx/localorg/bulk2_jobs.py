@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .bulk2_csv import DELIMITERS, LINE_ENDINGS, query_value, quote, result_lines
+from .bulk2_csv import DELIMITERS, LINE_ENDINGS, query_value, quote, result_chunks
 from .bulk_engine import CREATED, FAILED, UNPROCESSED, UPDATED, LockPlan, RowBatch, process
 from .bulk_worker import now_iso
 from .soql_exec import Executor
@@ -131,8 +131,8 @@ class IngestJob(Job):
         else:
             self.set_state("JobComplete")
 
-    def result_lines(self, kind: str) -> Iterator[str]:
-        """successfulResults / failedResults / unprocessedrecords as CSV lines."""
+    def result_chunks(self, kind: str) -> Iterator[bytes]:
+        """successfulResults / failedResults / unprocessedrecords as pieces of CSV."""
         if self.batch is None:
             return iter(())
         batch, delim, eol = self.batch, self.delimiter, self.eol
@@ -149,7 +149,7 @@ class IngestJob(Job):
                 elif kind == "unprocessed" and status == UNPROCESSED:
                     yield [], row
         prefix = {"success": ["sf__Id", "sf__Created"], "failed": ["sf__Id", "sf__Error"], "unprocessed": []}
-        return result_lines(prefix[kind], raw_header, rows(), delim, eol)
+        return result_chunks(prefix[kind], raw_header, rows(), delim, eol)
 
 
 class QueryJob(Job):
