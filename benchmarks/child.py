@@ -42,6 +42,7 @@ def pipeline(src: str, out: str, instance_url: str, token: str, **_: Any) -> dic
     from backend.pipeline.lookups import LookupResolver
     from backend.pipeline.mapping import Mapper, Mapping
     from backend.pipeline.memory import lean_allocators
+    from backend.pipeline.readahead import read_ahead
     from backend.pipeline.sinks.bulk_csv import csv_bytes, upload_frame
     from backend.pipeline.sources import create_source
 
@@ -55,7 +56,7 @@ def pipeline(src: str, out: str, instance_url: str, token: str, **_: Any) -> dic
     mapper, resolver = Mapper(mapping, describe, source.columns()), LookupResolver(client, mapping)
     rows = errors = 0
     with open(out, "wb") as f:
-        for chunk in source.read():
+        for chunk in read_ahead(source.read()):  # as runner.run reads
             mapped = resolver.resolve(mapper.map_chunk(chunk))
             f.write(csv_bytes(upload_frame(mapped, "insert"), header=rows == 0))
             rows += len(mapped)

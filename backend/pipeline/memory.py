@@ -17,7 +17,7 @@ import threading
 import pyarrow as pa
 
 M_MMAP_THRESHOLD = -3  # mallopt parameter (glibc malloc.h); setting it also fixes the trim threshold
-MMAP_THRESHOLD = 64 * 1024
+MMAP_THRESHOLD = 256 * 1024  # 64 KiB saved 4 MB more but cost 10 % of the pipeline's speed
 
 _done = False
 _lock = threading.Lock()

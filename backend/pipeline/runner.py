@@ -21,6 +21,7 @@ from backend.pipeline.lookups import LookupResolver
 from backend.pipeline.mapping import MappedChunk, Mapper, Mapping
 from backend.pipeline.memory import lean_allocators
 from backend.pipeline.parts import ResultParts, write_after_snapshot, write_chunk_parts, write_snapshot
+from backend.pipeline.readahead import read_ahead
 from backend.pipeline.rollback import capture_before
 from backend.pipeline.sinks import REST_THRESHOLD, choose_sink, make_sink
 from backend.pipeline.sinks.base import Journal, Outcome
@@ -119,7 +120,7 @@ class _Counts:
 
 def _run(ctx: RunContext, counts: _Counts) -> RunResult:
     r = _Run(ctx, counts)
-    chunks = ctx.source.read()
+    chunks = read_ahead(ctx.source.read())
     if ctx.journal.get("api") is None:
         counts.api, chunks = _choose(ctx, chunks)
         ctx.journal.put("api", counts.api)
@@ -150,6 +151,7 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
             sink.done(outcome.index)
     finally:
         sink.close()
+        chunks.close()  # stops the read-ahead thread when the loop ended early
     r.report("done", force=True)
     return RunResult(counts.api, counts.read, counts.succeeded, counts.failed, stopped)
 

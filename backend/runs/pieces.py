@@ -23,8 +23,8 @@ READ_BUFFER = 1024 * 1024
 
 
 class AppContextReader(io.RawIOBase):
-    """A blob stream readable from any thread: pyarrow's CSV reader pulls bytes from a thread of its own,
-    and the blob store needs the app (its database engine) to fetch each chunk."""
+    """A blob stream readable from any thread: the engine reads ahead in a thread, pyarrow's CSV reader
+    pulls bytes from a thread of its own, and the blob store needs the app (its database engine)."""
 
     def __init__(self, app: Flask, inner: io.RawIOBase) -> None:
         super().__init__()
@@ -62,8 +62,13 @@ class RunPieces:
         blob_id = spec.get("blob_id")
         store, account_id, app = self.store, self.account.id, current_app._get_current_object()
 
-        def opener() -> io.BufferedReader:
-            return io.BufferedReader(AppContextReader(app, store.open(account_id, blob_id)), READ_BUFFER)
+        def opener() -> io.BufferedReader:  # called by the engine's read-ahead thread too
+            if has_app_context():
+                blob = store.open(account_id, blob_id)
+            else:
+                with app.app_context():
+                    blob = store.open(account_id, blob_id)
+            return io.BufferedReader(AppContextReader(app, blob), READ_BUFFER)
 
         return create_source(spec["type"], spec.get("config") or {}, open_stream=opener if blob_id else None)
 
