@@ -9,18 +9,18 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_CHUNK_SIZE = 5_000  # rows, for a table of about 50 columns; see default_chunk_rows
-# A chunk's mapping allocates several copies of it; a quarter million cells keep a run near 400 MB
-# (docs/benchmarks.md), at about 7 % of the speed of half a million.
-DEFAULT_CHUNK_CELLS = 250_000
+# A chunk's mapping allocates several copies of it; 200,000 cells keep a 1,000,000-row run under 400 MB
+# (docs/benchmarks.md), at about 10 % less speed than half a million.
+DEFAULT_CHUNK_CELLS = 200_000
 MIN_CHUNK_ROWS, MAX_CHUNK_ROWS = 1_000, 50_000
 STRING_DTYPE = pd.StringDtype("pyarrow")
 
 
 def default_chunk_rows(columns: int) -> int:
-    """Rows per chunk when the caller does not choose: about a quarter million cells.
+    """Rows per chunk when the caller does not choose: about 200,000 cells.
 
     Per-chunk costs are fixed (a few dozen vector calls per field), so narrow files get big chunks
-    (10 columns: 25,000 rows) and wide ones small chunks (1,000 columns: 1,000 rows) for flat memory.
+    (10 columns: 20,000 rows) and wide ones small chunks (1,000 columns: 1,000 rows) for flat memory.
     """
     return max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, DEFAULT_CHUNK_CELLS // max(columns, 1)))
 

@@ -47,8 +47,8 @@ def write_chunk_parts(results: ResultParts, outcome: Outcome, columns: list[str]
     ok = r.ok[order]
     good, bad = order[ok], order[~ok]
     if len(good):
-        buf = io.BytesIO(success_csv(m.source.iloc[good], r.ids[good], r.created[good], columns))
-        _put(results, part_name("success", outcome.index), buf)
+        with results.open_part(part_name("success", outcome.index)) as out:
+            write_success(out, m.source.iloc[good], r.ids[good], r.created[good], columns)
     if len(bad) or m.errors:
         buf = io.BytesIO()
         writer = ErrorFileWriter(buf, columns, bom=False)
@@ -59,19 +59,19 @@ def write_chunk_parts(results: ResultParts, outcome: Outcome, columns: list[str]
     return int(len(good)), int(len(bad) + len(m.errors))
 
 
-def success_csv(source: pd.DataFrame, ids: np.ndarray, created: np.ndarray, columns: list[str]) -> bytes:
-    """The success part as SuccessFileWriter lays it out (no BOM), written vectorised by pyarrow."""
+def write_success(out: BinaryIO, source: pd.DataFrame, ids: np.ndarray, created: np.ndarray,
+                  columns: list[str]) -> None:
+    """The success part as SuccessFileWriter lays it out (no BOM), written vectorised by pyarrow
+    straight into `out` (no copy of the part in memory)."""
     head = io.BytesIO()
     SuccessFileWriter(head, columns, bom=False)
     body = escape_frame(source.reindex(columns=columns))
     body.columns = [f"c{i}" for i in range(len(columns))]  # source names may clash with sf__ names
-    body.insert(0, "created", np.where(created, "true", "false"))
+    body.insert(0, "created", pd.array(np.where(created, "true", "false"), dtype=STRING_DTYPE))
     body.insert(0, "id", pd.array([escape_cell(i) for i in ids], dtype=STRING_DTYPE))
-    out = io.BytesIO()
     out.write(head.getvalue())
-    table = pa.Table.from_pandas(body.astype(STRING_DTYPE), preserve_index=False)
+    table = pa.Table.from_pandas(body, preserve_index=False)
     pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, eol="\r\n"))
-    return out.getvalue()
 
 
 def _put(results: ResultParts, name: str, buf: io.BytesIO) -> None:

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.mapping.mapper import RowError
 
 SUCCESS_COLUMNS = ["sf__Id", "sf__Created"]
@@ -34,8 +35,8 @@ def escape_cell(value: object) -> str:
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Vectorised escape_cell over a frame of strings (NA becomes empty)."""
     out = {}
-    for name in frame.columns:
-        s = frame[name].astype("string").fillna("")
+    for name in frame.columns:  # Arrow strings throughout: no Python object per cell
+        s = frame[name].astype(STRING_DTYPE).fillna("")
         out[name] = s.where(~s.str.match(_RISKY_PATTERN), "'" + s)
     return pd.DataFrame(out, index=frame.index)
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.pipeline.chunk import Chunk
 from backend.pipeline.lookups import LookupResolver
 from backend.pipeline.mapping import MappedChunk, Mapper, Mapping
-from backend.pipeline.memory import lean_allocators
+from backend.pipeline.memory import give_back, lean_allocators
 from backend.pipeline.parts import ResultParts, write_after_snapshot, write_chunk_parts, write_snapshot
 from backend.pipeline.readahead import read_ahead
 from backend.pipeline.rollback import capture_before
@@ -146,6 +147,7 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
                 r.finish(outcome)
                 sink.done(outcome.index)
             r.report("reading")
+            give_back()
         for outcome in sink.finish() if stopped is None else sink.drain():
             r.finish(outcome)
             sink.done(outcome.index)
@@ -200,6 +202,7 @@ def order_by_parent(mapped: MappedChunk, parent: str | None) -> MappedChunk:
                None)
     if col is None or len(mapped) < 2:
         return mapped
-    order = np.argsort(mapped.frame[col].fillna("").to_numpy(dtype=object).astype(str), kind="stable")
+    keys = pa.array(mapped.frame[col].array)  # Arrow's stable sort: no Python string per row
+    order = pc.sort_indices(keys).to_numpy()
     return replace(mapped, frame=mapped.frame.iloc[order].reset_index(drop=True),
                    row_numbers=mapped.row_numbers[order], source=mapped.source.iloc[order].reset_index(drop=True))

@@ -226,9 +226,9 @@ def test_malformed_records_anywhere_never_lose_or_repeat_rows(every: int, chunk_
     assert [r.row_number for r in rejected] == bad_lines
 
 
-def test_default_chunks_hold_about_a_quarter_million_cells() -> None:
+def test_default_chunks_hold_about_200_000_cells() -> None:
     from backend.pipeline.chunk import default_chunk_rows
-    assert [default_chunk_rows(n) for n in (1, 10, 50, 100, 1000, 5000)] == [50000, 25000, 5000, 2500, 1000, 1000]
+    assert [default_chunk_rows(n) for n in (1, 10, 50, 100, 1000, 5000)] == [50000, 20000, 4000, 2000, 1000, 1000]
     data = ("id,v\n" + "".join(f"{i},x\n" for i in range(60000))).encode()
     chunks = list(create_source("csv", {}, open_stream=stream_opener(data)).read())
     assert [len(c) for c in chunks] == [50000, 10000]

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow
 from backend.pipeline.errors import ConfigError
@@ -156,9 +158,7 @@ class Mapper:
             s = self.formulas[fm.field].text(ctx)
         s = V.text(s)
         if fm.value_map:
-            table = {str(k).strip().casefold(): v for k, v in fm.value_map.items()}
-            mapped = s.str.casefold().map(table).astype(STRING_DTYPE)
-            s = mapped.where(mapped.notna(), s)
+            s = _value_map(s, fm.value_map)
         meta = self.meta.get(fm.field.lower())
         if meta is None:
             return s
@@ -200,6 +200,20 @@ class Mapper:
                 dupes[i] = True
                 firsts.append(f"Duplicate of row {first} (same {', '.join(cols)})")
         return [(dupes, pd.Series(firsts, index=frame.index[dupes], dtype=object))] if dupes.any() else []
+
+
+def _value_map(s: pd.Series, value_map: dict[str, Any]) -> pd.Series:
+    """Replace values found in `value_map` (keys compared casefolded); others stay as they are.
+
+    Mapped columns (picklists) hold few distinct values: each is looked up once, not once per row.
+    """
+    table = {str(k).strip().casefold(): v for k, v in value_map.items()}
+    values = pc.cast(V.arrow(s), pa.string())
+    distinct = pc.unique(values)
+    found = [table.get(u.casefold()) if u is not None else None for u in distinct.to_pylist()]
+    mapped = pc.take(pa.array([None if v is None else str(v) for v in found], pa.string()),
+                     pc.index_in(values, value_set=distinct))
+    return V.series(pc.coalesce(mapped, values), s.index)
 
 
 def _messages(problems: Problems, keep: np.ndarray) -> dict[int, str]:

@@ -26,7 +26,7 @@ from backend.pipeline.sinks.base import RowResults
 NOT_PROCESSED = "NOT_PROCESSED:The Bulk job ended before Salesforce processed this row"
 # pyarrow reads many blocks ahead (4 MiB blocks held about 80 MB); a result row must fit in one block,
 # and Bulk API records are at most 400,000 characters.
-BLOCK = 2 << 20
+BLOCK = 1 << 20
 NO_RESULT = "NO_RESULT:Salesforce returned no result for this row"
 
 
