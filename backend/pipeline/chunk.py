@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 DEFAULT_CHUNK_SIZE = 5_000  # rows, for a table of about 50 columns; see default_chunk_rows
 # A chunk's mapping allocates several copies of it; 200,000 cells keep a 1,000,000-row run under 400 MB
@@ -68,3 +69,16 @@ def make_chunk(columns: Sequence[str], rows: Sequence[Sequence[str]], row_number
     """Build a chunk from row-wise data (each row as long as `columns`); handy for tests and small sources."""
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
     return Chunk(frame_from_columns(columns, cols), np.asarray(row_numbers, dtype=np.int64), rejected or [])
+
+
+def holds_any_byte(columns: Sequence[pa.Array | pa.ChunkedArray], chars: bytes) -> bool:
+    """Whether any string value of `columns` may contain one of `chars`: a memchr over the raw data
+    buffers (about 1 ms for 6 MB), far cheaper than a string kernel per column. May say yes for bytes
+    outside a slice."""
+    for col in columns:
+        for arr in (col.chunks if isinstance(col, pa.ChunkedArray) else [col]):
+            data = arr.buffers()[2] if len(arr.buffers()) > 2 and arr.buffers()[2] is not None else None
+            raw = data.to_pybytes() if data is not None else b""
+            if any(bytes([c]) in raw for c in chars):
+                return True
+    return False

@@ -64,7 +64,10 @@ def _check_length(conv: Converted, meta: dict[str, Any], truncate: bool) -> Conv
     limit = int(meta.get("length") or 0)
     if limit <= 0:
         return conv
-    lengths = pc.fill_null(pc.utf8_length(V.arrow(conv.values)), 0).to_numpy(zero_copy_only=False)
+    values = V.arrow(conv.values)
+    if (pc.max(pc.binary_length(values)).as_py() or 0) <= limit:
+        return conv  # bytes bound characters from above; counting characters is the slow part
+    lengths = pc.fill_null(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False)
     long = lengths > limit
     if not long.any():
         return conv

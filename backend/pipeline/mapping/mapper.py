@@ -137,7 +137,7 @@ class Mapper:
         good[list(messages)] = False
         errors = [rejected_error(rej) for rej in chunk.rejected]
         positions = sorted(messages)
-        originals = frame.iloc[positions].astype(object).to_dict("records")
+        originals = frame.iloc[positions].astype(object).to_dict("records") if positions else []
         errors += [RowError(int(chunk.row_numbers[pos]), messages[pos], values)
                    for pos, values in zip(positions, originals, strict=True)]
         errors.sort(key=lambda e: e.row_number)

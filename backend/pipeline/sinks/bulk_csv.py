@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from backend.pipeline.chunk import STRING_DTYPE
+from backend.pipeline.chunk import STRING_DTYPE, holds_any_byte
 from backend.pipeline.errors import FatalSalesforceError
 from backend.pipeline.mapping import MappedChunk
 from backend.pipeline.sinks.base import RowResults
@@ -42,11 +42,9 @@ def csv_bytes(frame: pd.DataFrame, header: bool) -> bytes:
     """UTF-8 CSV, LF line endings; unquoted unless some value needs quotes (then every text is quoted)."""
     table = pa.Table.from_pandas(frame.astype(STRING_DTYPE), preserve_index=False)
     buf = io.BytesIO()
-    try:  # pyarrow's "needed" quotes every string: smaller uploads when no value needs it
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="none"))
-    except pa.ArrowInvalid:
-        buf = io.BytesIO()
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    # pyarrow's "needed" quotes every string: smaller uploads when no value needs it.
+    quoting = "needed" if holds_any_byte(table.columns, b',"\r\n') else "none"
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style=quoting))
     return buf.getvalue()
 
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, make_chunk
+from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, holds_any_byte, make_chunk
 from backend.pipeline.errors import SourceError
 from backend.pipeline.sources.base import Source, register
 from backend.pipeline.sources.headers import check_header
@@ -256,8 +256,10 @@ def _record_lines(batch: pa.RecordBatch, first_line: int) -> tuple[np.ndarray, n
     n = batch.num_rows
     spans = np.ones(n, dtype=np.int64)
     keep = np.zeros(n, dtype=bool)
+    newlines = holds_any_byte(batch.columns, b"\n")  # most files have none: then every record is one line
     for col in batch.columns:
-        spans += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False)
+        if newlines:
+            spans += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False)
         keep |= pc.binary_length(col).to_numpy(zero_copy_only=False) > 0
     ends = np.cumsum(spans)
     starts = first_line + ends - spans
