@@ -72,10 +72,8 @@ class MappedChunk:
 
     def bulk_frame(self) -> pd.DataFrame:
         """Bulk API CSV values: blanks empty, or `#N/A` where the field is in `null_fields`."""
-        out = self.frame.copy()
-        for name in out.columns:
-            out[name] = out[name].fillna(NULL_MARKER_BULK if name in self.null_fields else "")
-        return out
+        return pd.DataFrame({name: self.frame[name].fillna(NULL_MARKER_BULK if name in self.null_fields else "")
+                             for name in self.frame.columns}, index=self.frame.index)
 
 
 def rejected_error(rej: RejectedRow) -> RowError:

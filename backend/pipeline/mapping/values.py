@@ -67,9 +67,34 @@ def series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(values, dtype=STRING_DTYPE), index=index)
 
 
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[[9, 10, 11, 12, 13, 32]] = True
+_EDGE_BYTES[0x80:] = True  # a multi-byte character might be Unicode white space: let the kernel look
+
+
+def _already_text(a: pa.Array) -> bool:
+    """No empty string and no value starting or ending with possible white space (from the buffers)."""
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        return False
+    bufs = a.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64 if pa.types.is_large_string(a.type) else np.int32)
+    offsets = offsets[a.offset:a.offset + len(a) + 1]
+    lengths = np.diff(offsets)
+    valid = a.is_valid().to_numpy(zero_copy_only=False) if a.null_count else np.ones(len(a), dtype=bool)
+    if (valid & (lengths == 0)).any():
+        return False
+    full = valid & (lengths > 0)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return not (_EDGE_BYTES[data[offsets[:-1][full]]].any() or _EDGE_BYTES[data[offsets[1:][full] - 1]].any())
+
+
 def text(values: pd.Series) -> pd.Series:
     """Coerce to the engine's string dtype, stripped; blanks become NA."""
-    a = pc.utf8_trim_whitespace(arrow(values))
+    whole = arrow(values)
+    if values.dtype == STRING_DTYPE and all(
+            _already_text(c) for c in (whole.chunks if isinstance(whole, pa.ChunkedArray) else [whole])):
+        return values  # the common case, decided from the buffers: no copy, no kernel
+    a = pc.utf8_trim_whitespace(whole)
     return series(pc.if_else(pc.greater(pc.binary_length(a), 0), a, pa.scalar(None, a.type)), values.index)
 
 
@@ -83,6 +108,12 @@ def _iso_fast(s: pd.Series) -> pd.Series:
     return pd.Series(got.to_numpy(zero_copy_only=False).astype("datetime64[us]"), index=s.index)
 
 
+def _looks_iso(s: pd.Series) -> bool:
+    """Whether the first value is written YYYY-MM-DD: worth the exact-ISO pass over the whole column."""
+    first = s.first_valid_index()
+    return first is not None and re.match(r"\d{4}-\d{2}-\d{2}", str(s[first])) is not None
+
+
 def parse_local(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Series]:
     """Parse date/datetime text; returns (naive local datetimes, datetimes with an explicit offset as UTC).
 
@@ -90,7 +121,7 @@ def parse_local(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Se
     """
     s = text(values)
     aware = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
-    if "iso" in formats and all(f in FORMAT_NAMES for f in formats):
+    if "iso" in formats and all(f in FORMAT_NAMES for f in formats) and _looks_iso(s):
         # No named format can read YYYY-MM-DD differently, so the fast exact-ISO pass may go first.
         local = _iso_fast(s)
     else:
