@@ -40,8 +40,10 @@ def upload_frame(mapped: MappedChunk, operation: str) -> pd.DataFrame:
 
 def csv_bytes(frame: pd.DataFrame, header: bool) -> bytes:
     """UTF-8 CSV, LF line endings; unquoted unless some value needs quotes (then every text is quoted)."""
-    same = all(t == STRING_DTYPE for t in frame.dtypes)
-    table = pa.Table.from_pandas(frame if same else frame.astype(STRING_DTYPE), preserve_index=False)
+    if not all(t == STRING_DTYPE for t in frame.dtypes):
+        frame = frame.astype(STRING_DTYPE)
+    # The columns' own Arrow arrays: Table.from_pandas would also build pandas metadata for every chunk.
+    table = pa.table([pa.array(frame[c].array) for c in frame.columns], names=[str(c) for c in frame.columns])
     buf = io.BytesIO()
     # pyarrow's "needed" quotes every string: smaller uploads when no value needs it.
     quoting = "needed" if holds_any_byte(table.columns, b',"\r\n') else "none"
