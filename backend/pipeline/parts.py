@@ -59,10 +59,13 @@ def write_chunk_parts(results: ResultParts, outcome: Outcome, columns: list[str]
     return int(len(good)), int(len(bad) + len(m.errors))
 
 
+SUCCESS_SLICE = 4096
+
+
 def write_success(out: BinaryIO, source: pd.DataFrame, ids: np.ndarray, created: np.ndarray,
                   columns: list[str]) -> None:
-    """The success part as SuccessFileWriter lays it out (no BOM), written vectorised by pyarrow
-    straight into `out` (no copy of the part in memory)."""
+    """The success part as SuccessFileWriter lays it out (no BOM), written vectorised by pyarrow into
+    `out` a slice of rows at a time."""
     head = io.BytesIO()
     SuccessFileWriter(head, columns, bom=False)
     body = escape_frame(source.reindex(columns=columns))
@@ -71,7 +74,11 @@ def write_success(out: BinaryIO, source: pd.DataFrame, ids: np.ndarray, created:
     body.insert(0, "id", pd.array([escape_cell(i) for i in ids], dtype=STRING_DTYPE))
     out.write(head.getvalue())
     table = pa.Table.from_pandas(body, preserve_index=False)
-    pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, eol="\r\n"))
+    options = pacsv.WriteOptions(include_header=False, eol="\r\n")
+    for start in range(0, table.num_rows, SUCCESS_SLICE):  # a slice at a time: the part is never whole in memory
+        piece = io.BytesIO()
+        pacsv.write_csv(table.slice(start, SUCCESS_SLICE), piece, options)
+        out.write(piece.getvalue())
 
 
 def _put(results: ResultParts, name: str, buf: io.BytesIO) -> None:
