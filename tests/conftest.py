@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from backend import create_app
 from backend.extensions import db
 from backend.queues import embedded_redis_url
+from tests.servers import stop_server, track_requests
 
 # One localorg server (and one CA) for the whole session, shared by every test directory.
 pytest_plugins = ["sfdx.localorg.pytest_plugin"]
@@ -127,11 +128,11 @@ def live_server(app) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    track_requests(server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    stop_server(server, thread)
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -27,6 +27,7 @@ from playwright.sync_api import Browser, Page
 from werkzeug.serving import make_server
 
 from sfdx.localorg.tls import server_context
+from tests.servers import stop_server, track_requests
 from tests.web.canvas_support import CLIENT_ID, SECRET, canvas_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,11 +63,11 @@ def inflow_server(localorg) -> Iterator[tuple[str, _Late]]:  # noqa: F811
     cert, key = _certs(localorg)
     late = _Late()
     server = make_server("127.0.0.1", 0, late, threaded=True, ssl_context=server_context(cert, key))
+    track_requests(server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"https://127.0.0.1:{server.server_port}", late
-    server.shutdown()
-    thread.join(5)
+    stop_server(server, thread)
 
 
 @pytest.fixture
