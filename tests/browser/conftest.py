@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +59,23 @@ class _Late:
 
 
 @pytest.fixture
-def inflow_server(localorg) -> Iterator[tuple[str, _Late]]:  # noqa: F811
+def inflow_server(localorg) -> Iterator[tuple[str, _Late, Callable[[], None]]]:  # noqa: F811
+    """The HTTPS server, its late-bound app, and `stop` (idempotent): live_app stops serving before the app's
+    own teardown empties tables and closes connections, so no request is mid-way through them."""
     cert, key = _certs(localorg)
     late = _Late()
     server = make_server("127.0.0.1", 0, late, threaded=True, ssl_context=server_context(cert, key))
     track_requests(server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"https://127.0.0.1:{server.server_port}", late
-    stop_server(server, thread)
+    stopped: list[bool] = []
+
+    def stop() -> None:
+        if not stopped:
+            stopped.append(True)
+            stop_server(server, thread)
+    yield f"https://127.0.0.1:{server.server_port}", late, stop
+    stop()
 
 
 @pytest.fixture
@@ -81,9 +89,10 @@ def app_config(app_config, localorg, inflow_url, monkeypatch):  # noqa: F811
 
 
 @pytest.fixture
-def live_app(app, inflow_server) -> Any:
+def live_app(app, inflow_server) -> Iterator[Any]:
     inflow_server[1].app = app
-    return app
+    yield app
+    inflow_server[2]()
 
 
 @pytest.fixture
