@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,20 @@ class AppContextReader(io.RawIOBase):
             return self.inner.readinto(buffer)
 
 
+def blob_opener(store: BlobStore, account_id: str, blob_id: str) -> Callable[[], io.BufferedReader]:
+    """A source's `open_stream` over an uploaded blob, callable from any thread (the engine's read-ahead)."""
+    app = current_app._get_current_object()
+
+    def opener() -> io.BufferedReader:
+        if has_app_context():
+            blob = store.open(account_id, blob_id)
+        else:
+            with app.app_context():
+                blob = store.open(account_id, blob_id)
+        return io.BufferedReader(AppContextReader(app, blob), READ_BUFFER)
+    return opener
+
+
 @dataclass
 class RunPieces:
     scope: TenantScope
@@ -60,15 +75,7 @@ class RunPieces:
         if not spec.get("type"):
             raise ConfigError("The job has no source; choose a file or a connection.")
         blob_id = spec.get("blob_id")
-        store, account_id, app = self.store, self.account.id, current_app._get_current_object()
-
-        def opener() -> io.BufferedReader:  # called by the engine's read-ahead thread too
-            if has_app_context():
-                blob = store.open(account_id, blob_id)
-            else:
-                with app.app_context():
-                    blob = store.open(account_id, blob_id)
-            return io.BufferedReader(AppContextReader(app, blob), READ_BUFFER)
+        opener = blob_opener(self.store, self.account.id, blob_id)
 
         return create_source(spec["type"], spec.get("config") or {}, open_stream=opener if blob_id else None)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from flask import Blueprint, Response, abort, g, jsonify, request
 
 from backend.extensions import db
 from backend.models import Job, OrgConnection, TenantScope
@@ -13,14 +12,13 @@ from backend.models.audit import record
 from backend.pipeline.errors import ConfigError, InflowError, SalesforceError
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
-from backend.runs.pieces import AppContextReader
+from backend.runs.pieces import blob_opener
 from backend.storage.blobs import BlobWriter, expiry_for
 from backend.web.authn import current_identity, login_required
 from backend.web.context import get_blob_store
 
 bp = Blueprint("jobs", __name__)
 SAMPLE_ROWS = 5
-READ_BUFFER = 1024 * 1024
 APIS = ("auto", "rest", "bulk2", "bulk1")
 EXCEL_TYPES = (".xlsx",)
 
@@ -42,15 +40,11 @@ def open_source(scope: TenantScope, spec: dict[str, Any], **kwargs: Any) -> Sour
         raise ConfigError("Choose a file or a connection as the source.")
     source_class(spec["type"])  # unknown type: ConfigError naming the known ones
     blob_id = spec.get("blob_id")
-    store, account_id, app = get_blob_store(), scope.account_id, current_app._get_current_object()
+    store = get_blob_store()
     if blob_id:
-        store.get_blob(account_id, str(blob_id))  # another account's or an expired file: 404
-
-    def opener() -> io.BufferedReader:
-        # pyarrow's CSV reader pulls bytes from a thread of its own, where the blob store needs the app.
-        return io.BufferedReader(AppContextReader(app, store.open(account_id, str(blob_id))), READ_BUFFER)
-
-    return create_source(spec["type"], spec.get("config") or {}, open_stream=opener if blob_id else None, **kwargs)
+        store.get_blob(scope.account_id, str(blob_id))  # another account's or an expired file: 404
+    opener = blob_opener(store, scope.account_id, str(blob_id)) if blob_id else None
+    return create_source(spec["type"], spec.get("config") or {}, open_stream=opener, **kwargs)
 
 
 def inspect(source: Source) -> dict[str, Any]:
