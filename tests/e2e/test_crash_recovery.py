@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ROWS = 4000
 BULK_ROWS = 30_000
 WAIT_SECONDS = 180  # a generous bound on waiting, not an assertion about speed
+INSERT_CONTACTS = {"object": "Contact", "operation": "insert", "fields": [
+    {"field": "FirstName", "column": "First Name"}, {"field": "LastName", "column": "Last Name"},
+    {"field": "Email", "column": "Email"}]}
 
 
 @pytest.fixture
@@ -154,9 +157,7 @@ def test_a_killed_worker_s_rest_insert_calls_on_the_wire_are_not_inserted_twice(
                                                                                  sf_session):  # noqa: F811
     org = make_org()
     acct = account()
-    mapping = {"object": "Contact", "operation": "insert", "fields": [
-        {"field": "FirstName", "column": "First Name"}, {"field": "LastName", "column": "Last Name"},
-        {"field": "Email", "column": "Email"}]}
+    mapping = INSERT_CONTACTS
     job = csv_job(acct, connect(acct, org), _csv(ROWS), mapping, api="rest")
     # Every call waits 1.5 s inside localorg before it writes: the worker dies with four calls on the wire,
     # which localorg still carries out. Nobody recorded their results; the next worker must find them.
@@ -179,9 +180,7 @@ def test_a_killed_worker_s_bulk_insert_is_finished_without_duplicates(app, app_c
     org = make_org()
     acct = account()
     rows_in = BULK_ROWS
-    mapping = {"object": "Contact", "operation": "insert", "fields": [
-        {"field": "FirstName", "column": "First Name"}, {"field": "LastName", "column": "Last Name"},
-        {"field": "Email", "column": "Email"}]}
+    mapping = INSERT_CONTACTS
     job = csv_job(acct, connect(acct, org), _csv(rows_in), mapping, api="bulk2")
     org.knobs.latency_ms = 1500
     run = service.start_run(TenantScope(acct.id), job.id)
