@@ -43,7 +43,6 @@ class Settings:
     salesforce_sandbox_login_url: str = "https://test.salesforce.com"
     canvas_frame_ancestors: tuple[str, ...] = SALESFORCE_FRAME_ANCESTORS
     app_token_minutes: int = 15
-    canvas_request_max_age_minutes: int = 120  # a signed request's oauthToken lasts about 2 h
 
     @property
     def is_production(self) -> bool:
@@ -79,7 +78,6 @@ class Settings:
             canvas_frame_ancestors=tuple(env.get("INFLOW_CANVAS_FRAME_ANCESTORS", "").split())
             or SALESFORCE_FRAME_ANCESTORS,
             app_token_minutes=int(env.get("INFLOW_APP_TOKEN_MINUTES", "15")),
-            canvas_request_max_age_minutes=int(env.get("INFLOW_CANVAS_REQUEST_MAX_AGE_MINUTES", "120")),
         )
         settings.check()
         return settings

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 
 from backend.extensions import db
 from backend.models.audit import record
+from backend.salesforce.identity import IdentityUnavailable, TokenNotConfirmed, confirm_token
 from backend.salesforce.oauth import authorization_url, salesforce_url
 from backend.security import ratelimit
 from backend.security.canvas import CanvasError, CanvasRequest, verify_signed_request
@@ -36,15 +37,35 @@ def _client_ip() -> str:
 
 
 def _verify(signed_request: str) -> CanvasRequest:
+    """The signed request, checked by its HMAC and then by asking the org whose token it carries."""
     settings = get_settings()
     try:
-        return verify_signed_request(signed_request, settings.salesforce_client_secret,
-                                     settings.canvas_request_max_age_minutes * 60)
+        canvas = verify_signed_request(signed_request, settings.salesforce_client_secret)
     except CanvasError as err:
         _reject(err.reason)
         raise _Stop(401, "Inflow could not verify this request",
                     "Open Inflow from its tab in Salesforce. If this keeps happening, ask your Salesforce "
                     "admin to check that the Inflow package is installed and up to date.") from None
+    _confirm(canvas)
+    return canvas
+
+
+def _confirm(canvas: CanvasRequest) -> None:
+    """Replay is bounded by the envelope's token, not by issuedAt (docs/accounts.md)."""
+    settings = get_settings()
+    try:
+        instance_url = salesforce_url(canvas.instance_url, settings)
+        confirm_token(get_redis(), instance_url, canvas.oauth_token, canvas.user_id, canvas.org_id,
+                      allow_loopback=settings.egress_allow_loopback)
+    except (ValueError, TokenNotConfirmed) as err:
+        _reject(f"token not confirmed: {err}")
+        raise _Stop(401, "Your Salesforce session has ended",
+                    "Reload this Salesforce tab to open Inflow again. If you logged out of Salesforce or an "
+                    "admin disconnected Inflow, log in again first.") from None
+    except IdentityUnavailable:
+        db.session.rollback()
+        raise _Stop(503, "Salesforce did not answer",
+                    "Inflow could not confirm your Salesforce session. Reload the tab in a minute.") from None
 
 
 def _reject(reason: str) -> None:
@@ -76,7 +97,7 @@ def _launch(signed_request: str) -> tuple[Launch, CanvasRequest]:
         db.session.rollback()
         raise _Stop(403, "Inflow cannot open here", str(err)) from None
     record("canvas.launch", account_id=launch.account.id, user_id=launch.user.id, target=launch.org.id,
-           ip=_client_ip(), org_id=canvas.org_id, first_launch=launch.first_launch)
+           ip=_client_ip(), org_id=canvas.org_id, first_launch=launch.first_launch, issued_at=canvas.issued_at)
     db.session.commit()
     return launch, canvas
 
@@ -122,10 +143,14 @@ def entry() -> tuple[str, int] | str:
 
 
 def _record_id(canvas: CanvasRequest) -> str | None:
-    # Lightning leaves environment.record empty; the Aura host passes the record id in parameters.
-    parameters = canvas.environment.get("parameters")
-    value = parameters.get("recordId") if isinstance(parameters, dict) else None
-    return str(value)[:18] if isinstance(value, str) and value.isalnum() else None
+    # Lightning (force:canvasApp) leaves environment.record empty and the Aura host passes the record id in
+    # parameters; page layouts and Visualforce fill environment.record ({"attributes": ..., "Id": ...}).
+    parameters, record = canvas.environment.get("parameters"), canvas.environment.get("record")
+    for source in (parameters, record):
+        value = source.get("recordId" if source is parameters else "Id") if isinstance(source, dict) else None
+        if isinstance(value, str) and value.isalnum() and len(value) in (15, 18):
+            return value
+    return None
 
 
 @bp.post("/canvas/token")

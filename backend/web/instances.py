@@ -20,6 +20,7 @@ from backend.extensions import db
 from backend.models import Account, Job, OrgConnection, Run, TenantScope, User
 from backend.models.audit import record
 from backend.salesforce import oauth
+from backend.salesforce.identity import forget_org
 from backend.security.tokens import TokenError, seal, unseal
 from backend.web.authn import admin_required, current_identity, login_required
 from backend.web.context import get_keyring, get_redis, get_settings
@@ -165,6 +166,7 @@ def disconnect(instance_id: str) -> Response:
     me = current_identity()
     org = me.scope.get(OrgConnection, instance_id)
     revoked = oauth.revoke_org(org)
+    forget_org(get_redis(), org.org_id)  # envelopes of this org are asked about at Salesforce again at once
     org.access_token = org.refresh_token = None
     org.status = "disconnected"
     record("instance.disconnected", account_id=me.account.id, user_id=me.user.id, target=org.id,

@@ -23,6 +23,7 @@ from backend.extensions import db
 from backend.models import Blob, BlobChunk, OrgConnection, User
 from backend.models.audit import record
 from backend.models.base import utcnow
+from backend.salesforce.identity import forget_org
 from backend.security import egress, passwords, sessions
 from backend.security.crypto import DecryptionError
 from backend.web.auth import audit, client_ip
@@ -136,6 +137,7 @@ def revoke_org_tokens(account_id: str) -> tuple[int, int]:
     revoked = failed = 0
     session = egress.safe_session()
     for org in db.session.scalars(select(OrgConnection).where(OrgConnection.account_id == account_id)):
+        forget_org(get_redis(), org.org_id)
         base = (org.login_url or org.instance_url).rstrip("/")
         for column in ("refresh_token", "access_token"):  # a refresh token's revocation ends its access tokens
             try:

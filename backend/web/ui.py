@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_from_directory
+from flask import Blueprint, render_template, request, send_from_directory
 
 from backend.extensions import db
 from backend.models import Job, OrgConnection, Run, User
@@ -90,8 +90,8 @@ def record_page(record_id: str):
     """A canvas on an Import_Run__c or Import_Job__c record page: that run's details, or that job's runs."""
     me = current_identity()
     found = ui_data.find_by_record(me, record_id)
-    if found is None:
-        abort(404)
+    if found is None:  # another object's record page, or a record of another org: an empty state, not an error
+        return render_template("ui/record_empty.html", record_id=record_id[:18])
     kind, row = found
     if kind == "run":
         return run_page(row.id)

@@ -4,7 +4,9 @@ Log in with `GET /secur/frontdoor.jsp?sid=<access token>[&retURL=/lightning/n/In
 session cookie) or the form at `/login` (username + password from the state file). Pages:
   /lightning/n/<Tab>                 app tab of the canvas app whose `tab` is <Tab> (namespace__<Tab> too)
   /lightning/r/<Object>/<Id>/view    record page: the record's fields plus the canvas app (parameters carry
-                                     recordId and sObjectName; `?c__canvasApp=<developerName>` picks the app)
+                                     recordId and sObjectName; `?c__canvasApp=<developerName>` picks the app;
+                                     `?c__displayLocation=PageLayout` hosts it as a page-layout canvas does:
+                                     environment.record filled, parameters empty)
 Each page auto-POSTs `signed_request` into the iframe `canvas-frame-<instanceId>`; the page script answers
 the SDK's refresh / repost / resize / ajax / ctx messages. `POST /lightning/canvas/signedrequest` (header
 `X-Canvas-Page-Token`, same session cookie) mints a fresh signed request for that page.
@@ -136,18 +138,25 @@ def record_page(obj_name: str, rid: str) -> Response:
     card = record_card(obj.label, {k: rec.get(k) for k in obj.fields})
     if app is None:
         return _html(f"<!DOCTYPE html><html><body>{card}</body></html>")
-    return _render(org, app, user, f"{obj.label}: {rec.get('Name') or rec['Id']}",
-                   {"recordId": rec["Id"], "sObjectName": obj.name}, card)
+    title = f"{obj.label}: {rec.get('Name') or rec['Id']}"
+    if request.args.get("c__displayLocation") == "PageLayout":
+        where = {"display_location": "PageLayout", "record": {"type": obj.name, "Id": rec["Id"]}}
+        return _render(org, app, user, title, {}, card, where)
+    return _render(org, app, user, title, {"recordId": rec["Id"], "sObjectName": obj.name}, card)
 
 
-def _render(org: Org, app: ClientApp, user: str, title: str, params: dict[str, Any], card: str) -> Response:
+def _render(org: Org, app: ClientApp, user: str, title: str, params: dict[str, Any], card: str,
+            where: dict[str, Any] | None = None) -> Response:
     settings = app.canvas or {}
-    iid = f"_:{settings['developer_name']}:{next(_instances)};a:canvasapp"
+    where = where or {}
+    # Aura hosts name the instance after the component; page layouts after the app's reference id (captures).
+    iid = f"{settings['reference_id']}:" if where.get("display_location") == "PageLayout" else \
+        f"_:{settings['developer_name']}:{next(_instances)};a:canvasapp"
     location = org.instance_url + request.full_path.rstrip("?")
     token = secrets.token_urlsafe(24)
-    pages: OrderedDict[str, tuple[str, str, str, str, dict[str, Any]]] = \
+    pages: OrderedDict[str, tuple[str, str, str, str, dict[str, Any], dict[str, Any]]] = \
         org.extra.setdefault("canvas_pages", OrderedDict())
-    pages[token] = (app.consumer_key, user, location, iid, params)
+    pages[token] = (app.consumer_key, user, location, iid, params, where)
     while len(pages) > MAX_PAGES:
         pages.popitem(last=False)
     assert app.canvas_url is not None
@@ -155,7 +164,7 @@ def _render(org: Org, app: ClientApp, user: str, title: str, params: dict[str, A
     if needs_approval(org, app, user):
         signed, src = None, f"{app.canvas_url}?_sfdc_canvas_authvalue=user_approval_required{origin}"
     else:
-        signed, src = signed_request(org, app, user, location, iid, params), "about:blank"
+        signed, src = signed_request(org, app, user, location, iid, params, **where), "about:blank"
     config = {"refreshUrl": "/lightning/canvas/signedrequest", "pageToken": token, "version": API_VERSION,
               "instanceId": iid}
     return _html(canvas_page(title, org.name, app.name, settings["developer_name"], iid, app.canvas_url,
@@ -173,8 +182,8 @@ def refresh() -> Response:
     app = org.apps[page[0]]
     if needs_approval(org, app, user):
         return Response("user_approval_required", status=403, content_type="text/plain")
-    return Response(signed_request(org, app, user, page[2], page[3], page[4]), content_type="text/plain",
-                    headers={"Cache-Control": "no-store"})
+    return Response(signed_request(org, app, user, page[2], page[3], page[4], **page[5]),
+                    content_type="text/plain", headers={"Cache-Control": "no-store"})
 
 
 @blueprint.after_app_request

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -85,7 +84,8 @@ def _user(org: Org, user_id: str) -> dict[str, Any]:
     return {"userId": user_id, "userName": u.get("Username"), "firstName": u.get("FirstName"),
             "lastName": u.get("LastName"), "email": u.get("Email"),
             "fullName": " ".join(p for p in (u.get("FirstName"), u.get("LastName")) if p),
-            "locale": "en_US", "language": "en_US", "timeZone": "America/Los_Angeles",
+            "locale": u.get("LocaleSidKey") or "en_US", "language": u.get("LanguageLocaleKey") or "en_US",
+            "timeZone": u.get("TimeZoneSidKey") or "America/Los_Angeles",
             "profileId": "00e" + org.id[3:15], "roleId": None, "userType": "STANDARD", "currencyISOCode": "USD",
             "profilePhotoUrl": base + "/F", "profileThumbnailUrl": base + "/T", "siteUrl": None,
             "siteUrlPrefix": None, "networkId": None, "accessibilityModeEnabled": False, "isDefaultNetwork": True}
@@ -104,17 +104,34 @@ def _links(org: Org, user_id: str) -> dict[str, Any]:
             "chatterFeedItemsUrl": "/services/data/v31.0/chatter/feed-items", "userUrl": f"/{user_id}"}
 
 
+def opaque_issued_at(token: str) -> int:
+    """What real orgs send as `issuedAt`: a signed 32-bit number that is not Unix time (captures carry
+    -1882588807, -1555461611, -1364736570, -246115464 and 1677461276 on a v35 envelope; README, Sources)."""
+    return int.from_bytes(hashlib.sha256(token.encode("utf-8")).digest()[:4], "big", signed=True)
+
+
+def _record(org: Org, record: dict[str, Any] | None) -> dict[str, Any]:
+    # Filled only where Salesforce fills it (page layouts, Visualforce): attributes first, then Id.
+    if not record:
+        return {}
+    rtype = record["type"]
+    return {"attributes": {"type": rtype, "url": f"/services/data/v{API_VERSION}/sobjects/{rtype}/{record['Id']}"},
+            "Id": record["Id"]}
+
+
 def build_envelope(org: Org, app: ClientApp, user_id: str, location_url: str, instance_id: str,
-                   parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+                   parameters: dict[str, Any] | None = None, *, display_location: str = "Aura",
+                   record: dict[str, Any] | None = None) -> dict[str, Any]:
     """A CanvasRequest for `user_id`, with a fresh OAuth token issued to the app (and a refresh token
-    when the app has the refresh_token scope)."""
+    when the app has the refresh_token scope). `record` ({"type", "Id"}) fills environment.record, as a
+    page-layout canvas gets it; a Lightning (Aura) host leaves it empty and passes ids in `parameters`."""
     settings = app.canvas or {}
     scope = " ".join(app.scopes)
     refresh = org.sessions.new_refresh_token(user_id, app.consumer_key, scope) \
         if "refresh_token" in app.scopes else None
     session = org.sessions.issue(user_id, app.consumer_key, scope, refresh)
     return {
-        "algorithm": "HMACSHA256", "issuedAt": int(time.time()), "userId": user_id,
+        "algorithm": "HMACSHA256", "issuedAt": opaque_issued_at(session.token), "userId": user_id,
         "client": {"refreshToken": refresh, "instanceId": instance_id, "targetOrigin": org.instance_url,
                    "instanceUrl": org.instance_url, "oauthToken": session.token},
         "context": {
@@ -126,14 +143,16 @@ def build_envelope(org: Org, app: ClientApp, user_id: str, location_url: str, in
                 "developerName": settings.get("developer_name", app.name)},
             "organization": {"organizationId": org.id, "name": org.name, "multicurrencyEnabled": False,
                              "namespacePrefix": org.namespace, "currencyIsoCode": "USD"},
-            "environment": {"referer": None, "locationUrl": location_url, "displayLocation": "Aura",
+            "environment": {"referer": None, "locationUrl": location_url, "displayLocation": display_location,
                             "sublocation": None, "uiTheme": "Theme4d",
                             "dimensions": {"width": "100%", "height": "900px", "maxWidth": "1000px",
                                            "maxHeight": "2000px", "clientWidth": "1200px", "clientHeight": "900px"},
-                            "parameters": dict(parameters or {}), "record": {},
+                            "parameters": dict(parameters or {}), "record": _record(org, record),
                             "version": {"season": _season(API_VERSION), "api": API_VERSION}}}}
 
 
 def signed_request(org: Org, app: ClientApp, user_id: str, location_url: str, instance_id: str,
-                   parameters: dict[str, Any] | None = None) -> str:
-    return sign(build_envelope(org, app, user_id, location_url, instance_id, parameters), app.consumer_secret)
+                   parameters: dict[str, Any] | None = None, **where: Any) -> str:
+    """`where`: display_location and record, as build_envelope takes them."""
+    return sign(build_envelope(org, app, user_id, location_url, instance_id, parameters, **where),
+                app.consumer_secret)

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from sfdx.localorg.canvas import approve, register_canvas_app
+from sfdx.localorg.canvas_request import opaque_issued_at
 
 CANVAS_URL = "https://127.0.0.1:5000/canvas"
 
@@ -57,6 +58,8 @@ def test_tab_page_posts_a_verifiable_signed_request(org, app, sf_session):
     assert list(env) == ["algorithm", "issuedAt", "userId", "client", "context"]
     assert env["algorithm"] == "HMACSHA256" and env["userId"] == org.admin_id
     client = env["client"]
+    # Like real orgs: a signed 32-bit number that is no timestamp (captures in sfdx/localorg/README.md).
+    assert env["issuedAt"] == opaque_issued_at(client["oauthToken"]) and -2**31 <= env["issuedAt"] < 2**31
     assert client["instanceUrl"] == client["targetOrigin"] == org.instance_url and client["refreshToken"]
     iid = client["instanceId"]
     assert f'<iframe name="canvas-frame-{iid}"' in page.text
@@ -89,6 +92,22 @@ def test_record_page_shows_fields_and_passes_the_record_id(org, app, sf, sf_sess
     assert env["context"]["environment"]["parameters"] == {"recordId": acc, "sObjectName": "Account"}
     missing = sf_session.get(f"{org.instance_url}/lightning/r/Contact/{acc}/view")
     assert missing.status_code == 404
+
+
+def test_a_page_layout_canvas_gets_the_record_in_its_environment(org, app, sf, sf_session):
+    acc = sf.Account.create({"Name": "Acme"})["id"]
+    login(sf_session, org)
+    page = sf_session.get(f"{org.instance_url}/lightning/r/Account/{acc}/view?c__displayLocation=PageLayout")
+    env = verify(signed_from(page.text), app.consumer_secret)
+    envr = env["context"]["environment"]
+    assert envr["displayLocation"] == "PageLayout" and envr["parameters"] == {}
+    assert envr["record"] == {"attributes": {"type": "Account", "url": f"/services/data/v66.0/sobjects/Account/{acc}"},
+                              "Id": acc}
+    assert env["client"]["instanceId"] == app.canvas["reference_id"] + ":"
+    cfg = page_config(page.text)
+    again = verify(sf_session.post(org.instance_url + cfg["refreshUrl"],
+                                   headers={"X-Canvas-Page-Token": cfg["pageToken"]}).text, app.consumer_secret)
+    assert again["context"]["environment"]["record"]["Id"] == acc  # a refresh keeps the page's context
 
 
 def test_refresh_gives_a_new_signed_request_for_the_same_page(org, app, sf_session):

@@ -123,6 +123,9 @@ def test_password_grant_userinfo_and_identity(localorg, sf_session, org, client_
     assert wrong.json() == {"error": "invalid_grant", "error_description": "authentication failure"}
     assert sf_session.get(org.instance_url + "/services/oauth2/userinfo",
                           headers={"Authorization": "Bearer junk"}).status_code == 403
+    assert sf_session.post(localorg.base_url + "/services/oauth2/revoke", data={"token": tok["access_token"]}).ok
+    gone = sf_session.get(org.instance_url + "/services/oauth2/userinfo", headers=auth)
+    assert gone.status_code == 403 and gone.text == "Bad_OAuth_Token"  # a revoked token, as Salesforce answers
 
 
 def test_revoke_unknown_token_is_400(localorg, sf_session):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from backend.security.canvas import make_signed_request
@@ -36,7 +35,11 @@ def install(org: Any) -> Any:
                             canvas_url=PUBLIC_URL + "/canvas", consumer_key=CLIENT_ID, consumer_secret=SECRET)
 
 
-def envelope(org: Any, user_id: str | None = None, *, issued_at: float | None = None, user_type: str = "STANDARD",
+# issuedAt as real orgs send it (a v63 capture; see sfdx/localorg/README.md): opaque, negative, not a time.
+REAL_ISSUED_AT = -246115464
+
+
+def envelope(org: Any, user_id: str | None = None, *, issued_at: Any = REAL_ISSUED_AT, user_type: str = "STANDARD",
              email: str | None = None, refresh: bool = True, namespace: str = "inflow",
              algorithm: str = "HMACSHA256") -> dict[str, Any]:
     """A CanvasRequest shaped like the captured ones in the reference, with real localorg tokens."""
@@ -46,7 +49,7 @@ def envelope(org: Any, user_id: str | None = None, *, issued_at: float | None = 
     access = org.sessions.issue(user_id, CLIENT_ID, "api refresh_token", refresh_token).token
     base = org.instance_url
     return {
-        "algorithm": algorithm, "issuedAt": int(time.time() if issued_at is None else issued_at), "userId": user_id,
+        "algorithm": algorithm, "issuedAt": issued_at, "userId": user_id,
         "client": {"refreshToken": refresh_token, "instanceId": "_:Inflow:1:1;a:canvasapp",
                    "targetOrigin": base, "instanceUrl": base, "oauthToken": access},
         "context": {

@@ -3,9 +3,11 @@ code (not ours), the page's refresh endpoint renews them, and self-authorize sta
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -61,6 +63,23 @@ def test_tab_page_launches_inflow_and_its_refresh_renews_the_token(client, sf_se
     renewed = client.post("/canvas/token", data={"signed_request": fresh.text.strip()})
     assert renewed.status_code == 200 and renewed.json["token"] != launch["token"]
     assert client.get("/api/instances", headers=bearer(renewed.json["token"])).status_code == 200
+
+
+def test_refresh_works_after_the_first_envelopes_token_expired(client, sf_session, org):  # noqa: F811
+    _install(org)
+    page = _open(sf_session, org, "/lightning/n/Inflow")
+    first = _signed(page)
+    assert client.post("/canvas", data={"signed_request": first}).status_code == 200
+    token = json.loads(base64.b64decode(first.split(".", 1)[1]))["client"]["oauthToken"]
+    org.sessions.check(token).expires_at = time.time() - 1  # two hours later: the session behind it ended
+    config = json.loads(html.unescape(CONFIG.search(page).group(1)))
+    fresh = sf_session.post(f"{org.instance_url}{urlsplit(config['refreshUrl']).path}",
+                            headers={"X-Canvas-Page-Token": config["pageToken"]}, timeout=30)
+    renewed = client.post("/canvas/token", data={"signed_request": fresh.text.strip()})
+    assert renewed.status_code == 200  # refreshSignedRequest: a new envelope with a live token
+    assert client.get("/api/instances", headers=bearer(renewed.json["token"])).status_code == 200
+    repost = client.post("/canvas", data={"signed_request": fresh.text.strip()})  # repost(true) posts it again
+    assert repost.status_code == 200 and boot_of(repost.get_data(as_text=True))["token"]
 
 
 def test_record_page_passes_its_record_id(client, sf_session, org):  # noqa: F811
