@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REGIONS = ("eu-frankfurt", "us-dallas", "au-sydney")
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,12 +21,14 @@ class SettingsError(RuntimeError):
 
 @dataclass(frozen=True)
 class Settings:
-    env: str = "development"
+    # Fail closed: a deployment that forgets INFLOW_ENV runs with production's checks, never with dev keys.
+    env: str = "production"
     instance_path: Path = ROOT / "instance"
     database_url: str = ""
     redis_url: str = ""
     region: str = "eu-frankfurt"
     region_urls: dict[str, str] = field(default_factory=dict)
+    region_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # each region's storage hosts
     keys: str = ""
     key_file: Path | None = None
     salesforce_client_id: str = ""
@@ -49,17 +52,19 @@ class Settings:
         return self.env == "production"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, *, check: bool = True) -> Settings:
+        """`check=False` for a caller that overrides fields first and checks the result itself."""
         env = dict(os.environ if environ is None else environ)
         instance = Path(env.get("INFLOW_INSTANCE_PATH") or ROOT / "instance")
         key_file = env.get("INFLOW_KEY_FILE")
         settings = cls(
-            env=env.get("INFLOW_ENV", "development"),
+            env=env.get("INFLOW_ENV", "production"),
             instance_path=instance,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'inflow.db'}",
             redis_url=env.get("REDIS_URL", ""),
             region=env.get("INFLOW_REGION", "eu-frankfurt"),
             region_urls=_parse_region_urls(env.get("INFLOW_REGION_URLS", "")),
+            region_hosts=_parse_region_hosts(env.get("INFLOW_REGION_HOSTS", "")),
             keys=env.get("INFLOW_KEYS", ""),
             key_file=Path(key_file) if key_file else None,
             salesforce_client_id=env.get("SALESFORCE_CLIENT_ID", ""),
@@ -79,7 +84,8 @@ class Settings:
             or SALESFORCE_FRAME_ANCESTORS,
             app_token_minutes=int(env.get("INFLOW_APP_TOKEN_MINUTES", "15")),
         )
-        settings.check()
+        if check:
+            settings.check()
         return settings
 
     def check(self) -> None:
@@ -105,8 +111,24 @@ class Settings:
             missing.append("SALESFORCE_CLIENT_ID (the canvas app's consumer key)")
         if self.database_url.startswith("sqlite"):
             missing.append("DATABASE_URL pointing at PostgreSQL")
+        if not self.redis_url:
+            missing.append("REDIS_URL (the embedded Redis serves one machine only)")
+        if self.region not in self.region_hosts:
+            missing.append(f"INFLOW_REGION_HOSTS naming the database and Redis hosts of {self.region}")
         if missing:
             raise SettingsError("Inflow refuses to start in production without: " + "; ".join(missing))
+        self._check_storage_in_region()
+
+    def _check_storage_in_region(self) -> None:
+        """Data never leaves its region: the database and Redis must be hosts listed for this region."""
+        for name, url in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url)):
+            host = (urlsplit(url).hostname or "").lower()
+            if host in self.region_hosts[self.region]:
+                continue
+            owner = next((r for r, hosts in self.region_hosts.items() if host in hosts), None)
+            where = f"it belongs to {owner}" if owner else "it is not listed in INFLOW_REGION_HOSTS"
+            raise SettingsError(f"Inflow refuses to start: {name} host {host!r} is not a {self.region} "
+                                f"storage host ({where}); data must stay in its region")
 
 
 def _parse_region_urls(text: str) -> dict[str, str]:
@@ -118,3 +140,15 @@ def _parse_region_urls(text: str) -> dict[str, str]:
             raise SettingsError(f"INFLOW_REGION_URLS entry {part!r} must look like region=https://host")
         urls[name] = url.rstrip("/")
     return urls
+
+
+def _parse_region_hosts(text: str) -> dict[str, tuple[str, ...]]:
+    """`eu-frankfurt=db.fra.internal,redis.fra.internal;us-dallas=...` -> {region: hosts}."""
+    hosts: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, _, names = part.partition("=")
+        listed = tuple(h.strip().lower() for h in names.split(",") if h.strip())
+        if name.strip() not in REGIONS or not listed:
+            raise SettingsError(f"INFLOW_REGION_HOSTS entry {part!r} must look like region=host,host")
+        hosts[name.strip()] = listed
+    return hosts

@@ -35,6 +35,48 @@ def test_production_refuses_sqlite_and_reports_each_missing_setting(tmp_path):
     assert not (tmp_path / "keys.json").exists()
 
 
+PRODUCTION = {"INFLOW_ENV": "production", "INFLOW_KEYS": '{"primary": "k1", "keys": {"k1": "x"}}',
+              "SALESFORCE_CLIENT_ID": "cid", "SALESFORCE_CLIENT_SECRET": "secret", "INFLOW_REGION": "eu-frankfurt",
+              "DATABASE_URL": "postgresql+psycopg://inflow@pg.fra.internal/inflow",
+              "REDIS_URL": "redis://redis.fra.internal:6379/0",
+              "INFLOW_REGION_HOSTS": "eu-frankfurt=pg.fra.internal,redis.fra.internal;"
+                                     "us-dallas=pg.dal.internal,redis.dal.internal"}
+
+
+def test_without_inflow_env_the_app_fails_closed_as_production(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("INFLOW_", "SALESFORCE_", "DATABASE", "REDIS_URL"))}
+    env["INFLOW_INSTANCE_PATH"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-c", "from backend import create_app; create_app()"],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "refuses to start in production without" in result.stderr
+    for named in ("INFLOW_KEYS", "SALESFORCE_CLIENT_SECRET", "SALESFORCE_CLIENT_ID", "DATABASE_URL", "REDIS_URL",
+                  "INFLOW_REGION_HOSTS"):
+        assert named in result.stderr
+    assert not (tmp_path / "keys.json").exists() and not (tmp_path / "inflow.db").exists()
+
+
+def test_a_complete_production_configuration_starts():
+    settings = Settings.from_env(PRODUCTION)
+    assert settings.is_production and settings.region_hosts["us-dallas"] == ("pg.dal.internal", "redis.dal.internal")
+
+
+@pytest.mark.parametrize(("variable", "url", "says"), [
+    ("DATABASE_URL", "postgresql+psycopg://inflow@pg.dal.internal/inflow", "it belongs to us-dallas"),
+    ("REDIS_URL", "redis://redis.dal.internal:6379/0", "it belongs to us-dallas"),
+    ("DATABASE_URL", "postgresql+psycopg://inflow@db.elsewhere.example/inflow", "not listed in INFLOW_REGION_HOSTS"),
+])
+def test_production_refuses_storage_of_another_region(variable, url, says):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({**PRODUCTION, variable: url})
+    assert variable in str(info.value) and says in str(info.value) and "eu-frankfurt" in str(info.value)
+
+
+def test_malformed_region_hosts_are_refused():
+    with pytest.raises(SettingsError, match="INFLOW_REGION_HOSTS entry"):
+        Settings.from_env({**PRODUCTION, "INFLOW_REGION_HOSTS": "mars=pg.mars"})
+
+
 def test_development_generates_keys_once_into_the_instance_folder(tmp_path):
     app = create_app({"env": "development", "instance_path": tmp_path, "database_url": "sqlite://"})
     key_file = tmp_path / "keys.json"
