@@ -1,14 +1,11 @@
-"""The Flask app behind every localorg listener: request hooks, error shapes and blueprint loading.
+"""The Flask app behind every localorg listener: request hooks, error shapes and the blueprints it mounts.
 
-Extension point: a module `sfdx/localorg/<name>.py` listed in EXTENSION_MODULES that defines a
-module-level `blueprint` is mounted automatically (bulk2.py, bulk1.py, canvas.py, canvas_sdk.py); other
-blueprints can be added with `register_extension(bp)` before the server starts.
+To add an API, write a module with a module-level `blueprint`, import it here and list it in BLUEPRINT_MODULES;
+other blueprints can be added with `register_extension(bp)` before the server starts.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import re
 import secrets
@@ -18,16 +15,31 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import rest_locks
-from .errors import SfError, limit_exceeded, not_found
+from . import (
+    admin,
+    bulk1,
+    bulk2,
+    canvas,
+    canvas_sdk,
+    composite,
+    composite_tree,
+    oauth,
+    oauth_authorize,
+    query,
+    rest,
+    rest_locks,
+    soap,
+)
+from .errors import SfError, not_found
+from .metering import add_usage_header, meter
 from .web import MAX_VERSION, MIN_VERSION, authenticate, bearer_token, sf_error, sf_json
 
 if TYPE_CHECKING:
-    from .org import Org
-    from .server import LocalOrgServer
+    from .host import Host
 
 log = logging.getLogger(__name__)
-EXTENSION_MODULES = ("bulk2", "bulk1", "canvas", "canvas_sdk")
+BLUEPRINT_MODULES = (rest, query, composite, composite_tree, oauth, oauth_authorize, soap, admin,
+                     bulk2, bulk1, canvas, canvas_sdk)
 _EXTRA: list[Blueprint] = []
 _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(?:/|$)")
 
@@ -35,21 +47,6 @@ _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(?:/|$)")
 def register_extension(bp: Blueprint) -> None:
     """Mount `bp` in apps created from now on (call before LocalOrgServer.start)."""
     _EXTRA.append(bp)
-
-
-def meter(org: Org) -> None:
-    """Count one API call against the org's daily allowance; REQUEST_LIMIT_EXCEEDED when it is spent."""
-    today = time.strftime("%Y-%m-%d", time.gmtime())
-    with org.usage_lock:
-        if org.extra.get("usage_day") != today:  # the allowance is per UTC day
-            if org.extra.get("usage_day") is not None:
-                org.api_used = 0
-            org.extra["usage_day"] = today
-        if org.api_used >= org.knobs.api_allowance:
-            g.metered = org
-            raise limit_exceeded()
-        org.api_used += 1
-    g.metered = org
 
 
 def _before() -> Response | None:
@@ -72,9 +69,7 @@ def _before() -> Response | None:
 def _after(resp: Response) -> Response:
     if g.get("org") is not None:
         rest_locks.settle(g.org.knobs.latency_ms)   # a write view that failed before taking its locks
-    org = g.get("metered")
-    if org is not None:
-        resp.headers["Sforce-Limit-Info"] = f"api-usage={org.api_used}/{org.knobs.api_allowance}"
+    add_usage_header(resp)
     return resp
 
 
@@ -95,10 +90,8 @@ def _unexpected(exc: Exception) -> Response:
                      f"this ErrorId if you contact support: {error_id}"}], 500)
 
 
-def create_app(srv: LocalOrgServer) -> Flask:
+def create_app(srv: Host) -> Flask:
     """The WSGI app shared by all listeners of `srv` (the org comes from the listener)."""
-    from . import admin, composite, composite_tree, oauth, oauth_authorize, query, rest, soap
-
     app = Flask("sfdx.localorg")
     app.extensions["localorg"] = srv
     app.url_map.strict_slashes = False
@@ -109,11 +102,8 @@ def create_app(srv: LocalOrgServer) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.register_blueprint(rest.versions_bp)
-    for module in (rest, query, composite, composite_tree, oauth, oauth_authorize, soap, admin):
+    for module in BLUEPRINT_MODULES:
         app.register_blueprint(module.blueprint)
-    for name in EXTENSION_MODULES:
-        if importlib.util.find_spec(f"{__package__}.{name}") is not None:
-            app.register_blueprint(importlib.import_module(f"{__package__}.{name}").blueprint)
     for bp in _EXTRA:
         app.register_blueprint(bp)
     return app

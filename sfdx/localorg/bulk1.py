@@ -15,11 +15,11 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, g, request
 
-from .app import meter
 from .bulk1_jobs import JSON_TYPE, NS, XML_TYPE, Bulk1Job, as_json, xml_doc
 from .bulk2_csv import chunked
 from .bulk_worker import bulk_state
 from .errors import SfError
+from .metering import meter
 from .web import MAX_VERSION, authenticate, bearer_token
 
 blueprint = Blueprint("localorg_bulk1", __name__, url_prefix="/services/async/<version>")

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .bulk2_csv import DELIMITERS, LINE_ENDINGS, query_value, quote, result_chunks
+from .bulk2_csv import DELIMITERS, LINE_ENDINGS, Upload, query_value, quote, result_chunks
 from .bulk_engine import CREATED, FAILED, UNPROCESSED, UPDATED, LockPlan, RowBatch, process
 from .bulk_worker import now_iso
 from .soql_exec import Executor
@@ -136,7 +136,6 @@ class IngestJob(Job):
         if self.batch is None:
             return iter(())
         batch, delim, eol = self.batch, self.delimiter, self.eol
-        from .bulk2_csv import Upload
         raw_header = Upload(batch.data()[:65536], batch.delimiter).raw_header
         v53 = self.api_version >= 53
 

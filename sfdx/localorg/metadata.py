@@ -1,15 +1,12 @@
-"""Load custom objects and fields from an SFDX source tree (objects/<Obj>/<Obj>.object-meta.xml, fields/*)."""
+"""Read custom objects and fields from an SFDX source tree (objects/<Obj>/<Obj>.object-meta.xml, fields/*)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from .schema import Field
-
-if TYPE_CHECKING:
-    from .org import Org
 
 _NS = "{http://soap.sforce.com/2006/04/metadata}"
 _SIMPLE = {"Text": "string", "TextArea": "textarea", "LongTextArea": "textarea", "Html": "textarea",
@@ -93,14 +90,25 @@ def parse_object(path: Path) -> dict[str, Any]:
             "display_format": _text(name_field, "displayFormat") or None}
 
 
-def load_source_tree(org: Org, root: Path, namespace: str | None = None) -> list[str]:
-    """Define every object under `root` (a package dir, `.../main/default` or its `objects`); returns names."""
+class ObjectSource(NamedTuple):
+    """One object folder: `name_field` (with `label`, `plural`) only for a custom object that has its
+    .object-meta.xml; without it the folder just adds `fields` to an object defined elsewhere."""
+
+    name: str
+    fields: list[Field]
+    name_field: Field | None = None
+    label: str | None = None
+    plural: str | None = None
+
+
+def read_source_tree(root: Path, namespace: str | None = None) -> list[ObjectSource]:
+    """Every object folder under `root` (a package dir, `.../main/default` or its `objects`), in name order."""
     candidates = [root / "objects", root / "main/default/objects", root / "force-app/main/default/objects", root]
     objects_dir = next((p for p in candidates if p.is_dir() and (any(p.glob("*/*.object-meta.xml"))
                                                                  or any(p.glob("*/fields")))), None)
     if objects_dir is None:
         return []
-    loaded = []
+    found = []
     for obj_dir in sorted(p for p in objects_dir.iterdir() if p.is_dir()):
         name = _qualify(obj_dir.name, namespace)
         meta = obj_dir / f"{obj_dir.name}.object-meta.xml"
@@ -112,16 +120,7 @@ def load_source_tree(org: Org, root: Path, namespace: str | None = None) -> list
             name_f = Field("Name", "string", info["name_label"], length=80, nillable=auto, name_field=True,
                            createable=not auto, updateable=not auto, auto_number=auto, defaulted_on_create=True,
                            display_format=info["display_format"])
-            org.define_object(name, info["label"], [name_f], plural=info["plural"])
-        elif org.schema.get(name) is None:
-            continue
-        org.define_object(name, fields=fields) if name.endswith("__c") else _extend(org, name, fields)
-        loaded.append(name)
-    return loaded
-
-
-def _extend(org: Org, name: str, fields: list[Field]) -> None:
-    obj = org.schema.get(name)
-    if obj is not None:
-        obj.add(*fields)
-        org.store.table(obj.name).refresh_indexes()
+            found.append(ObjectSource(name, fields, name_f, info["label"], info["plural"]))
+        else:
+            found.append(ObjectSource(name, fields))
+    return found

@@ -12,7 +12,7 @@ from typing import Any
 from .fieldkit import system_fields
 from .ids import IdFactory
 from .locking import LockRegistry
-from .metadata import load_source_tree
+from .metadata import read_source_tree
 from .schema import Field, SObjectType
 from .sessions import SessionStore
 from .standard_objects import build_standard_schema
@@ -149,7 +149,25 @@ class Org:
     def load_metadata(self, source_dir: Path, namespace: str | None = None) -> list[str]:
         """Load custom objects/fields from an SFDX tree (force-app/main/default/objects)."""
         self.namespace = namespace or self.namespace
-        return load_source_tree(self, Path(source_dir), namespace)
+        loaded = []
+        for src in read_source_tree(Path(source_dir), namespace):
+            if src.name_field is not None:
+                self.define_object(src.name, src.label, [src.name_field], plural=src.plural)
+            elif self.schema.get(src.name) is None:
+                continue   # fields for an object this org does not have
+            if src.name.endswith("__c"):
+                self.define_object(src.name, fields=src.fields)
+            else:
+                self._extend(src.name, src.fields)
+            loaded.append(src.name)
+        return loaded
+
+    def _extend(self, name: str, fields: list[Field]) -> None:
+        """Add fields from the source tree to a standard object."""
+        obj = self.schema.get(name)
+        if obj is not None:
+            obj.add(*fields)
+            self.store.table(obj.name).refresh_indexes()
 
     def info(self) -> dict[str, Any]:
         """What the state file lists for this org."""

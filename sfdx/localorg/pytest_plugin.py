@@ -72,6 +72,7 @@ def sf_session(localorg: LocalOrgServer) -> Iterator[requests.Session]:
 
 @pytest.fixture
 def sf(org: Org, sf_session: requests.Session) -> Any:
+    # Imported here: the plugin loads in every test session, only tests using `sf` need the client (~0.9 s).
     from simple_salesforce import Salesforce
 
     return Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)

@@ -9,10 +9,10 @@ from .schema import Field, SObjectType
 from .validation import ParentKey
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .catalog import Catalog
 
 
-def check_reference(store: Store, obj: SObjectType, f: Field, rid: str) -> None:
+def check_reference(store: Catalog, obj: SObjectType, f: Field, rid: str) -> None:
     """Raise unless `rid` is a live record of a type the lookup allows.
 
     Wrong object type: FIELD_INTEGRITY_EXCEPTION "{Label}: id value of incorrect type: {id}" (as real orgs
@@ -38,7 +38,7 @@ def _bad_record_type(f: Field, rid: str) -> SfError:
                    [f.name])
 
 
-def resolve_parent(store: Store, obj: SObjectType, p: ParentKey) -> str:
+def resolve_parent(store: Catalog, obj: SObjectType, p: ParentKey) -> str:
     """The id of the parent named by a key (Account.Ext__c, RecordType.DeveloperName)."""
     target_name = p.target or p.field.reference_to[0]
     if target_name not in p.field.reference_to:

@@ -14,6 +14,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_app
+from .ids import IdFactory
 from .org import Knobs, Org
 from .tls import ensure_certificates, server_context, write_bundle
 
@@ -108,7 +109,6 @@ class LocalOrgServer:
             if name in self.orgs:
                 raise ValueError(f"org {name!r} exists")
             pod = f"{_b62(n)}D0"
-            from .ids import IdFactory
             org_id = IdFactory(pod).new("00D")
             org = Org(name, org_id, pod, Knobs(**asdict(self.knobs)))
             self.orgs[name] = org

@@ -1,4 +1,4 @@
-"""The record store of one org: validated writes, lookups, recycle bin and all-or-none transactions.
+"""The record store of one org: validated writes, recycle bin and all-or-none transactions over a Catalog.
 
 Every write path (REST, composite, Bulk) goes through `Store.insert/update/upsert/delete/undelete/
 hard_delete` or the batch form `dml.apply`. Writes hold `Store.lock`; readers take snapshots.
@@ -14,10 +14,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from .catalog import Catalog
 from .derived import derive, reference_names
 from .errors import MultipleMatches, SfError, entity_deleted, not_found
 from .ids import IdFactory, to18
-from .schema import Field, Schema, SObjectType
+from .references import check_reference, resolve_parent
+from .schema import Schema, SObjectType
 from .table import Record, Table
 from .validation import ParentKey, validator
 from .values import format_datetime
@@ -25,55 +27,17 @@ from .values import format_datetime
 WriteHook = Callable[[str, str, "str | None"], "SfError | None"]
 
 
-class Store:
-    """Records of one org, keyed by 18-character id; objects come from `schema`."""
+class Store(Catalog):
+    """Records of one org, keyed by 18-character id; objects come from `schema`, lookups from Catalog."""
 
     def __init__(self, schema: Schema, ids: IdFactory) -> None:
-        self.schema = schema
+        super().__init__(schema)
         self.ids = ids
         self.lock = threading.RLock()
-        self.tables: dict[str, Table] = {}
         self.default_user: str | None = None
         self.before_write: list[WriteHook] = []
         self._undo: list[tuple[Table, str, Record | None, Record | None]] | None = None
         self._cascaded: dict[str, list[tuple[Table, str]]] = {}  # parent id -> children deleted with it
-
-    # ---- lookups -------------------------------------------------------------------------------
-    def sobject(self, name: str) -> SObjectType:
-        obj = self.schema.get(name)
-        if obj is None:
-            raise not_found()
-        return obj
-
-    def table(self, name: str) -> Table:
-        obj = self.sobject(name)
-        t = self.tables.get(obj.name)
-        if t is None or t.obj is not obj:
-            t = self.tables[obj.name] = Table(obj)
-        return t
-
-    def locate(self, rid: str) -> tuple[Table | None, Record | None, bool]:
-        """(table, record, is_deleted) for an 18-char id; table is None for an unknown key prefix."""
-        obj = self.schema.by_prefix(rid[:3])
-        if obj is None:
-            return None, None, False
-        t = self.table(obj.name)
-        rec = t.rows.get(rid)
-        if rec is not None:
-            return t, rec, False
-        rec = t.bin.get(rid)
-        return t, rec, rec is not None
-
-    def get(self, rid: str) -> Record | None:
-        """The live record with id `rid` (15 or 18 chars), or None."""
-        full = to18(rid)
-        if full is None:
-            return None
-        t, rec, deleted = self.locate(full)
-        return None if deleted else rec
-
-    def count(self, name: str) -> int:
-        return len(self.table(name).rows)
 
     # ---- transactions --------------------------------------------------------------------------
     @contextmanager
@@ -230,24 +194,6 @@ class Store:
             self._purge_children(cid)
 
     # ---- helpers -------------------------------------------------------------------------------
-    def key_field(self, obj: SObjectType, name: str) -> Field:
-        """The upsert key `name` on `obj` (Id, an External ID or an idLookup field)."""
-        f = obj.field(name)
-        if f is None or not (f.external_id or f.id_lookup):
-            raise SfError("NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {name}",
-                          status=404, with_fields=False)
-        return f
-
-    def match(self, t: Table, f: Field, value: Any) -> list[str]:
-        if f.name == "Id":
-            full = to18(value) if isinstance(value, str) else None
-            if value not in (None, "") and full is None:
-                raise SfError("MALFORMED_ID", f"malformed id {value}")
-            return [full] if full and full in t.rows else []
-        if f.type in ("int", "double", "currency", "percent") and isinstance(value, str):
-            value = validator(t.obj, True).fields[f.name.lower()][1](value)
-        return t.find(f.name, value)
-
     def _full_id(self, rid: str) -> str:
         full = to18(rid) if isinstance(rid, str) else None
         if full is None:
@@ -276,7 +222,6 @@ class Store:
                               f"with id: {others[0][:15]}", [])
 
     def _resolve(self, obj: SObjectType, rec: Record, parents: list[ParentKey]) -> None:
-        from .references import check_reference, resolve_parent
         for p in parents:
             rec[p.field.name] = resolve_parent(self, obj, p)
         fields = obj.fields

@@ -10,15 +10,15 @@ from flask import Response, current_app, g, request
 from .errors import SfError, invalid_session, not_found
 
 if TYPE_CHECKING:
+    from .host import Host
     from .org import Org
-    from .server import LocalOrgServer
     from .sessions import Session
 
 JSON_TYPE = "application/json;charset=UTF-8"
 MIN_VERSION, MAX_VERSION = 31, 66
 
 
-def server() -> LocalOrgServer:
+def server() -> Host:
     return current_app.extensions["localorg"]
 
 
