@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
@@ -23,6 +23,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rolled_back": (),
 }
 FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled", "rolled_back"})
+ACTIVE = frozenset({"queued", "running", "cancelling"})  # at most one such run per job (active_job_id)
 
 
 class InvalidTransition(ValueError):
@@ -31,6 +32,7 @@ class InvalidTransition(ValueError):
 
 class Run(TenantOwned, db.Model):
     __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("account_id", "idempotency_key", name="uq_runs_account_idempotency_key"),)
 
     job_id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
@@ -47,12 +49,20 @@ class Run(TenantOwned, db.Model):
     error_summary: Mapped[str] = mapped_column(Text, default="")
     initiated_by: Mapped[str | None] = mapped_column(String(32), default=None)
     checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The job's id while this run is queued, running or cancelling, else NULL: a unique column, so the
+    # database itself refuses a second active run of one job (NULLs do not collide).
+    active_job_id: Mapped[str | None] = mapped_column(String(32), default=None, unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Ownership by one worker (backend/runs/lease.py): never Redis alone, which can forget.
+    lease_owner: Mapped[str | None] = mapped_column(String(32), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def transition(self, new_state: str, *, error: str | None = None) -> None:
         """Move to new_state if the machine allows it; stamps start and finish times."""
         if new_state not in TRANSITIONS.get(self.state, ()):
             raise InvalidTransition(f"run {self.id} cannot go from {self.state} to {new_state}")
         self.state = new_state
+        self.active_job_id = self.job_id if new_state in ACTIVE else None
         if new_state == "running" and self.started_at is None:
             self.started_at = utcnow()
         if new_state in FINISHED:

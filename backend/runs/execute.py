@@ -1,7 +1,9 @@
-"""Executing a run inside a worker: lock, resume from the journal, run the engine, finish or reschedule.
+"""Executing a run inside a worker: lease, resume from the journal, run the engine, finish or reschedule.
 
-`run_import(run_id)` is idempotent: a second call while a worker holds the run's lock returns at
-once; a call after a crash resumes from the journal (finished chunks are skipped by the runner).
+`run_import(run_id)` is idempotent: a second call while a worker holds the run's lease returns at
+once; a call after a crash resumes from the journal (finished chunks are skipped by the runner). A
+worker that loses the lease (backend/runs/lease.py) stops before its next write and leaves the run
+to its new owner.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models.base import NotFound, utcnow
@@ -22,7 +24,8 @@ from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
-from backend.runs.journal import RunJournal, run_row_write
+from backend.runs.journal import RunJournal, write_run_row
+from backend.runs.lease import LeaseLost, RunLease
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK, enqueue
 from backend.salesforce.mirror import RunMirror
@@ -41,19 +44,22 @@ def run_import(run_id: str) -> str:
     return under_run_lock(run_id, _locked, IMPORT_TASK)
 
 
-def under_run_lock(run_id: str, body: Callable[[str], tuple[str, datetime | None]], task: str) -> str:
-    """Run `body` while holding the run's lock; re-enqueue `task` when it asks to resume later."""
+def under_run_lock(run_id: str, body: Callable[[str, RunLease], tuple[str, datetime | None]], task: str) -> str:
+    """Run `body` while holding the run's lease; re-enqueue `task` when it asks to resume later."""
     conn = get_redis()
-    lock = live.RunLock.acquire(conn, run_id)
-    if lock is None:
+    lease = RunLease.acquire(run_id)
+    if lease is None:
         return "already running elsewhere"
-    lock.start_heartbeat()
+    lease.start_heartbeat()
     resume_at: datetime | None = None
     try:
-        outcome, resume_at = body(run_id)
+        outcome, resume_at = body(run_id, lease)
+    except LeaseLost as err:
+        log.warning("%s", err)
+        return "lease lost"  # the run has another owner now: schedule nothing, write nothing
     finally:
         db.session.rollback()  # end any transaction; the task's app context removes the session
-        lock.release()
+        lease.release()
     if resume_at is not None:
         enqueue(run_id, task=task, at=resume_at, conn=conn)
     else:
@@ -75,31 +81,39 @@ def _start_requested_rollback(run_id: str, conn: Any) -> None:
         enqueue(run_id, task=ROLLBACK_TASK, conn=conn)
 
 
-def _locked(run_id: str) -> tuple[str, datetime | None]:
+def claim(lease: RunLease) -> None:
+    """Open the session's transaction with a fenced write of the run's row: what the session commits after
+    this lands only while this worker owns the run (the row stays locked until the commit)."""
+    lease.fenced_update(db.session.connection())
+
+
+def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
     run = db.session.get(Run, run_id)
     if run is None or run.finished or run.state == "rolling_back":
         return (run.state if run else "missing"), None
     if run.state == "cancelling" and run.started_at is None:
+        claim(lease)
         run.transition("cancelled")
         db.session.commit()
         return "cancelled", None
     if run.state == "queued":
+        claim(lease)
         run.transition("running")
         db.session.commit()
     try:
         pieces = run_pieces.load(run)
     except InflowError as err:
-        return _fail(run, err.message), None
-    return Execution(pieces).execute()
+        return _fail(run, err.message, lease), None
+    return Execution(pieces, lease).execute()
 
 
 class Execution:
     """One attempt at a run: the engine call and what follows from its result."""
 
-    def __init__(self, pieces: run_pieces.RunPieces) -> None:
-        self.pieces, self.run = pieces, pieces.run
+    def __init__(self, pieces: run_pieces.RunPieces, lease: RunLease) -> None:
+        self.pieces, self.run, self.lease = pieces, pieces.run, lease
         self.conn = get_redis()
-        self.journal = RunJournal(self.run.id)
+        self.journal = RunJournal(self.run.id, lease)
         self.parts = BlobResultParts(pieces.store, pieces.account.id, self.run.id, pieces.account.retention_days)
         self.client: Any = None
         self.mirror: RunMirror | None = None
@@ -111,6 +125,8 @@ class Execution:
     def execute(self) -> tuple[str, datetime | None]:
         try:
             return self._execute()
+        except LeaseLost:
+            raise  # another worker owns the run now: not a failure of the run
         except RetriableSalesforceError as err:
             return self._retry_later(err)
         except NotFound:  # the uploaded file expired (kept one hour) before the run could read it all
@@ -125,6 +141,7 @@ class Execution:
         from backend.pipeline import runner
 
         self.client = self.pieces.client()
+        self.client.before_write = self.lease.still_held
         self.mirror = RunMirror(self.client, self.pieces.org.namespace_prefix, job=self.pieces.mirror_job(),
                                 run_key=self.run.id)
         self._sync_mirror(final=True)
@@ -133,7 +150,7 @@ class Execution:
         if self.run.state == "cancelling":  # cancelled while paused: no need to ask Salesforce anything
             return self._finish(self._journaled_result(), source.columns()), None
         total = self._total_rows()
-        self.reporter = live.ProgressReporter(self.conn, self.run.id, total)
+        self.reporter = live.ProgressReporter(self.conn, self.run.id, total, self.lease)
         live.publish(self.conn, self.run.id, state="running", paused_until="")
         result = runner.run(runner.RunContext(
             source=source, mapping=mapping, client=self.client, api=self.pieces.api(), journal=self.journal,
@@ -165,8 +182,7 @@ class Execution:
             # end of the run and block the journal's own commits.
             self.api = str(self.journal.get("api"))
             live.publish(self.conn, self.run.id, api=self.api)
-            with run_row_write(self.run.id) as conn:
-                conn.execute(update(Run).where(Run.id == self.run.id).values(api=self.api))
+            write_run_row(self.run.id, self.lease, api=self.api)
         self._sync_mirror()
         db.session.commit()  # no transaction of the session stays open between progress calls
 
@@ -202,7 +218,9 @@ class Execution:
         run = self.run
         success_id = self.parts.assemble("success/", f"{run.id}-success.csv", lambda s: SuccessFileWriter(s, columns))
         error_id = self.parts.assemble("error/", f"{run.id}-errors.csv", lambda s: ErrorFileWriter(s, columns))
-        db.session.refresh(run, with_for_update=True)
+        db.session.rollback()
+        claim(self.lease)
+        db.session.refresh(run)
         old = (run.success_blob_id, run.error_blob_id)
         run.success_blob_id, run.error_blob_id = success_id, error_id
         self._counts(result)
@@ -233,6 +251,9 @@ class Execution:
         self._sync_mirror(final=True)
 
     def _pause(self, result: Any, until: datetime) -> tuple[str, datetime]:
+        db.session.rollback()
+        claim(self.lease)
+        db.session.refresh(self.run)
         self._counts(result)
         self.run.phase = "paused"
         db.session.commit()
@@ -258,13 +279,15 @@ class Execution:
 
     def _finish_failed(self, message: str) -> str:
         db.session.rollback()
-        state = _fail(self.run, message)
+        state = _fail(self.run, message, self.lease)
         self._publish_final()
         return state
 
 
-def _fail(run: Run, message: str) -> str:
-    db.session.refresh(run, with_for_update=True)
+def _fail(run: Run, message: str, lease: RunLease) -> str:
+    db.session.rollback()
+    claim(lease)
+    db.session.refresh(run)
     if run.state == "cancelling":
         run.transition("cancelled", error=message)
     elif not run.finished:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from backend.extensions import db
 from backend.models.runs import Run
+from backend.runs.lease import RunLease
 
 # How long a write of the run's row may wait for another transaction's lock (PostgreSQL's lock_timeout,
 # SQLite's busy timeout: 30 s, as every SQLite connection gets in backend/__init__.py). Nothing should
@@ -43,17 +44,28 @@ def run_row_write(run_id: str) -> Iterator[Connection]:
         raise
 
 
+def write_run_row(run_id: str, lease: RunLease | None, **values: Any) -> None:
+    """One short transaction writing the run's row; with a lease, only while this worker owns the run
+    (the UPDATE names the owner, so a worker that lost the run writes nothing and gets LeaseLost)."""
+    with run_row_write(run_id) as conn:
+        if lease is None:
+            conn.execute(update(Run).where(Run.id == run_id).values(**values))
+        else:
+            lease.fenced_update(conn, **values)
+
+
 class RunJournal:
     """`get(key)` / `put(key, value)` over Run.checkpoint; each put is committed before it returns.
 
     Writes go through their own short transaction on the engine, never the ORM session, so a put
     cannot be rolled back with unrelated work and holds no lock while the runner talks to Salesforce.
-    A put that cannot get the row's lock within LOCK_TIMEOUT_MS raises RunRowLocked.
+    A put that cannot get the row's lock within LOCK_TIMEOUT_MS raises RunRowLocked; with a lease, a put by
+    a worker that no longer owns the run raises LeaseLost and writes nothing (and renews the lease otherwise).
     Values must be JSON; they are stored as JSON, so tuples come back as lists.
     """
 
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
+    def __init__(self, run_id: str, lease: RunLease | None = None) -> None:
+        self.run_id, self.lease = run_id, lease
         with db.engine.connect() as conn:
             stored = conn.execute(select(Run.checkpoint).where(Run.id == run_id)).scalar()
         self._data: dict[str, Any] = dict(stored or {})
@@ -64,16 +76,14 @@ class RunJournal:
     def put(self, key: str, value: Any) -> None:
         value = json.loads(json.dumps(value))  # fail here, not at commit, on values JSON cannot hold
         data = {**self._data, key: value}
-        with run_row_write(self.run_id) as conn:
-            conn.execute(update(Run).where(Run.id == self.run_id).values(checkpoint=data))
+        write_run_row(self.run_id, self.lease, checkpoint=data)
         self._data = data
 
     def keys(self) -> list[str]:
         return list(self._data)
 
     def clear(self) -> None:
-        with run_row_write(self.run_id) as conn:
-            conn.execute(update(Run).where(Run.id == self.run_id).values(checkpoint={}))
+        write_run_row(self.run_id, self.lease, checkpoint={})
         self._data = {}
 
 

@@ -1,41 +1,22 @@
-"""Live run state in Redis: the per-run lock with its heartbeat, the progress hash, and the cancel flag.
+"""Live run state in Redis: the progress hash, the cancel flag and the RQ job id of a run.
 
-The lock is what "this run is being worked on" means: a worker holds it while it runs the import and
-a heartbeat thread keeps extending it. A worker killed with SIGKILL stops extending it, the lock
-expires after LOCK_TTL, and the maintenance task re-enqueues the run (see service.recover_stale_runs).
+All of it is advisory: a run's ownership is the SQL lease (backend/runs/lease.py), and its counts are also
+written to the Run row every few seconds, so losing Redis loses no more than a progress bar's freshness.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from sqlalchemy import update
 
-from backend.models.runs import Run
-from backend.runs.journal import run_row_write
+from backend.runs.journal import write_run_row
+from backend.runs.lease import RunLease
 
-LOCK_TTL_MS = 20_000
-HEARTBEAT_SECONDS = 4.0
 ROW_UPDATE_SECONDS = 2.0
 PROGRESS_TTL_SECONDS = 7 * 24 * 3600
-
-_EXTEND = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
-
-def lock_key(run_id: str) -> str:
-    return f"inflow:run:{run_id}:lock"
 
 
 def progress_key(run_id: str) -> str:
@@ -50,49 +31,6 @@ def job_key(run_id: str) -> str:
     return f"inflow:run:{run_id}:rq-job"
 
 
-def is_locked(conn: redis.Redis, run_id: str) -> bool:
-    return bool(conn.exists(lock_key(run_id)))
-
-
-class RunLock:
-    """Exclusive, expiring ownership of one run; `start_heartbeat()` keeps it alive from a thread."""
-
-    def __init__(self, conn: redis.Redis, run_id: str, token: str) -> None:
-        self.conn, self.run_id, self.token = conn, run_id, token
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @classmethod
-    def acquire(cls, conn: redis.Redis, run_id: str) -> RunLock | None:
-        token = secrets.token_hex(16)
-        if conn.set(lock_key(run_id), token, nx=True, px=LOCK_TTL_MS):
-            return cls(conn, run_id, token)
-        return None
-
-    def extend(self) -> bool:
-        return bool(self.conn.eval(_EXTEND, 1, lock_key(self.run_id), self.token, LOCK_TTL_MS))
-
-    def start_heartbeat(self) -> None:
-        def beat() -> None:
-            while not self._stop.wait(HEARTBEAT_SECONDS):
-                try:
-                    self.extend()
-                except redis.RedisError:
-                    pass  # the next beat tries again; the TTL leaves room for a few misses
-
-        self._thread = threading.Thread(target=beat, name=f"run-heartbeat-{self.run_id}", daemon=True)
-        self._thread.start()
-
-    def release(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(HEARTBEAT_SECONDS + 1)
-        try:
-            self.conn.eval(_RELEASE, 1, lock_key(self.run_id), self.token)
-        except redis.RedisError:
-            pass  # it expires on its own
-
-
 @dataclass
 class Snapshot:
     phase: str = ""
@@ -104,8 +42,9 @@ class Snapshot:
 class ProgressReporter:
     """The runner's progress callback: every call updates the Redis hash; the Run row every 2 seconds."""
 
-    def __init__(self, conn: redis.Redis, run_id: str, total_rows: int | None = None) -> None:
-        self.conn, self.run_id, self.total_rows = conn, run_id, total_rows
+    def __init__(self, conn: redis.Redis, run_id: str, total_rows: int | None = None,
+                 lease: RunLease | None = None) -> None:
+        self.conn, self.run_id, self.total_rows, self.lease = conn, run_id, total_rows, lease
         self.started = time.monotonic()
         self._base_rows: int | None = None  # rows already read by an earlier attempt (resume)
         self._row_written = 0.0
@@ -132,10 +71,8 @@ class ProgressReporter:
             self.write_row(snap)
 
     def write_row(self, snap: Snapshot) -> None:
-        with run_row_write(self.run_id) as conn:
-            conn.execute(update(Run).where(Run.id == self.run_id).values(
-                phase=snap.phase[:32], rows_read=snap.rows_read, rows_succeeded=snap.succeeded,
-                rows_failed=snap.failed))
+        write_run_row(self.run_id, self.lease, phase=snap.phase[:32], rows_read=snap.rows_read,
+                      rows_succeeded=snap.succeeded, rows_failed=snap.failed)
 
     def _seconds_left(self, snap: Snapshot) -> str:
         """Time left from this attempt's read rate; empty while unknown (no total, nothing read yet)."""

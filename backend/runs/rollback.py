@@ -12,8 +12,9 @@ from backend.pipeline import rollback as engine
 from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
-from backend.runs.execute import under_run_lock
+from backend.runs.execute import claim, under_run_lock
 from backend.runs.journal import RunJournal
+from backend.runs.lease import LeaseLost, RunLease
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import ROLLBACK_TASK
 from backend.salesforce.mirror import RunMirror
@@ -28,7 +29,7 @@ def rollback_run(run_id: str) -> str:
     return under_run_lock(run_id, _locked, ROLLBACK_TASK)
 
 
-def _locked(run_id: str) -> tuple[str, datetime | None]:
+def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
     run = db.session.get(Run, run_id)
     if run is None or run.state != "rolling_back":
         return (run.state if run else "missing"), None
@@ -37,6 +38,7 @@ def _locked(run_id: str) -> tuple[str, datetime | None]:
     try:
         pieces = run_pieces.load(run)
         client = pieces.client()
+        client.before_write = lease.still_held
         mirror = RunMirror(client, pieces.org.namespace_prefix, job=pieces.mirror_job(), run_key=run.id)
         _sync(mirror, run)
         parts = BlobResultParts(pieces.store, run.account_id, run_id, pieces.account.retention_days)
@@ -44,21 +46,25 @@ def _locked(run_id: str) -> tuple[str, datetime | None]:
         # lock) while the journal writes the run's row through connections of its own.
         db.session.commit()
         result = engine.rollback(engine.RollbackContext(
-            client, RunJournal(run_id), parts,
+            client, RunJournal(run_id, lease), parts,
             progress=lambda ok, bad: live.publish(conn, run_id, phase="rolling back", rolled_back=ok,
                                                   rollback_failed=bad)))
         file_id = parts.assemble(engine.RESULT_PART, f"{run.id}-rollback.csv", lambda s: s.write(RESULT_HEADER))
+    except LeaseLost:
+        raise  # another worker owns the run now
     except RetriableSalesforceError as err:
         db.session.rollback()
         wait = float(getattr(err, "retry_after", None) or 60)
         live.publish(conn, run.id, phase="paused", paused_until=(utcnow() + timedelta(seconds=wait)).isoformat())
         return "paused", utcnow() + timedelta(seconds=wait)
     except InflowError as err:
-        return _give_up(run, err.message, mirror), None
+        return _give_up(run, err.message, mirror, lease), None
     except Exception:
         log.exception("rollback of run %s failed", run_id)
-        return _give_up(run, "Inflow failed unexpectedly while rolling this run back.", mirror), None
-    db.session.refresh(run, with_for_update=True)
+        return _give_up(run, "Inflow failed unexpectedly while rolling this run back.", mirror, lease), None
+    db.session.rollback()
+    claim(lease)
+    db.session.refresh(run)
     run.rollback_blob_id = file_id
     summary = result.message or (f"{result.failed} record(s) could not be rolled back; see the rollback file."
                                  if result.failed else None)
@@ -70,10 +76,11 @@ def _locked(run_id: str) -> tuple[str, datetime | None]:
     return run.state, None
 
 
-def _give_up(run: Run, message: str, mirror: RunMirror | None) -> str:
+def _give_up(run: Run, message: str, mirror: RunMirror | None, lease: RunLease) -> str:
     """A rollback that cannot go on returns the run to where it was, saying why."""
     db.session.rollback()
-    db.session.refresh(run, with_for_update=True)
+    claim(lease)
+    db.session.refresh(run)
     if run.state == "rolling_back":
         run.transition("partial" if run.rows_failed else "succeeded", error=f"Rollback failed: {message}")
     db.session.commit()

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.jobs import Job
 from backend.models.runs import Run
 from backend.models.storage import Blob
+from backend.runs import lease as leases
 from backend.runs import progress as live
 from backend.storage.blobs import BlobReader
 from backend.web.context import get_blob_store, get_redis
@@ -34,31 +36,66 @@ RESULT_KINDS = ("success", "error", "rollback")
 LOST_QUEUED_AFTER = timedelta(minutes=5)
 
 
-def create_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None) -> Run:
-    """A queued run of the account's job (not yet enqueued); committed."""
+class Started(NamedTuple):
+    run: Run
+    created: bool  # False: the job's active run (or the run of the same idempotency key) came back
+
+
+def create_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None,
+               idempotency_key: str | None = None) -> Started:
+    """A queued run of the account's job (not yet enqueued), committed; or the run already there.
+
+    One active run per job is the database's rule (the unique `active_job_id`), not a check-then-insert:
+    of two concurrent starts one insert fails, and that caller gets the other's run.
+    """
     job = scope.get(Job, job_id)
-    run = scope.add(Run(job_id=job.id, state="queued", initiated_by=initiated_by, checkpoint={}))
-    db.session.commit()
-    return run
+    existing = _existing_run(scope, job.id, idempotency_key)
+    if existing is not None:
+        return Started(existing, False)
+    run = Run(job_id=job.id, state="queued", active_job_id=job.id, initiated_by=initiated_by, checkpoint={},
+              idempotency_key=idempotency_key)
+    try:
+        scope.add(run)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _existing_run(scope, job.id, idempotency_key)
+        if existing is None:
+            raise
+        return Started(existing, False)
+    return Started(run, True)
 
 
-def start_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None) -> Run:
-    """Create a run and put it on the imports queue: what the UI's Run button does."""
-    run = create_run(scope, job_id, initiated_by=initiated_by)
-    enqueue(run.id)
-    return run
+def _existing_run(scope: TenantScope, job_id: str, idempotency_key: str | None) -> Run | None:
+    if idempotency_key:
+        found = scope.all(Run, Run.idempotency_key == idempotency_key)
+        if found:
+            return found[0]
+    active = scope.all(Run, Run.active_job_id == job_id)
+    return active[0] if active else None
+
+
+def start_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None,
+              idempotency_key: str | None = None) -> Started:
+    """Create a run and put it on the imports queue (what the UI's Run button does); a second start while
+    the job's run is queued or running returns that run."""
+    started = create_run(scope, job_id, initiated_by=initiated_by, idempotency_key=idempotency_key)
+    if started.created:
+        enqueue(started.run.id)
+    return started
 
 
 def enqueue(run_id: str, *, task: str = IMPORT_TASK, at: datetime | None = None,
             conn: redis.Redis | None = None) -> bool:
     """Put the run's task on the imports queue, unless it is already queued, scheduled or running.
 
-    Returns False when nothing was enqueued. A worker holding the run's lock means running; an RQ
-    job that is pending means queued. An RQ job left "started" by a killed worker without a lock
-    counts as dead, so a recovery enqueue goes through.
+    Returns False when nothing was enqueued. A worker holding the run's SQL lease means running; an RQ
+    job that is pending means queued. An RQ job left "started" by a killed worker whose lease expired
+    counts as dead, so a recovery enqueue goes through. Enqueueing twice is harmless all the same: only
+    one worker can take the lease.
     """
     conn = conn or get_redis()
-    if live.is_locked(conn, run_id) or _pending_job(conn, run_id):
+    if _leased(run_id) or _pending_job(conn, run_id):
         return False
     queue = Queue("imports", connection=conn)
     job_id = f"run-{run_id}-{secrets.token_hex(4)}"
@@ -69,6 +106,12 @@ def enqueue(run_id: str, *, task: str = IMPORT_TASK, at: datetime | None = None,
     else:
         queue.enqueue_at(at, task, run_id, **options)
     return True
+
+
+def _leased(run_id: str) -> bool:
+    with db.engine.connect() as c:  # a fresh read: the caller's session may hold an older view
+        row = c.execute(select(Run.lease_owner, Run.lease_expires_at).where(Run.id == run_id)).first()
+    return row is not None and leases.is_held(row)
 
 
 def _pending_job(conn: redis.Redis, run_id: str) -> bool:
@@ -91,7 +134,7 @@ def cancel(scope: TenantScope, run_id: str) -> Run:
         return run
     conn = get_redis()
     conn.set(live.cancel_key(run.id), "1", ex=live.PROGRESS_TTL_SECONDS)
-    idle = not live.is_locked(conn, run.id)
+    idle = not leases.is_held(run)
     was_queued = run.state == "queued" and idle
     run.transition("cancelling")
     if was_queued:
@@ -176,16 +219,19 @@ def rollback(scope: TenantScope, run_id: str) -> Run:
 
 
 def recover_stale_runs(conn: redis.Redis | None = None) -> list[str]:
-    """Re-enqueue runs that a worker was executing when it died (state active, nobody holds the lock),
+    """Re-enqueue runs that a worker was executing when it died (state active, lease expired or released),
     and queued runs whose RQ job was lost.
 
-    Called by the maintenance cron in the worker process; safe to call at any time, from anywhere.
+    Called by the maintenance cron in the worker process; safe to call at any time, from anywhere. A
+    lost Redis key never makes a run look dead: only the SQL lease's expiry does.
     """
     conn = conn or get_redis()
-    lost_before = utcnow() - LOST_QUEUED_AFTER  # a queued run whose RQ job vanished (e.g. Redis restarted)
-    stale = db.session.execute(select(Run.id, Run.state).where(or_(
+    now = utcnow()
+    lost_before = now - LOST_QUEUED_AFTER  # a queued run whose RQ job vanished (e.g. Redis restarted)
+    unleased = or_(Run.lease_owner.is_(None), Run.lease_expires_at.is_(None), Run.lease_expires_at < now)
+    stale = db.session.execute(select(Run.id, Run.state).where(and_(unleased, or_(
         Run.state.in_(("running", "cancelling", "rolling_back")),
-        (Run.state == "queued") & (Run.created_at < lost_before)))).all()
+        (Run.state == "queued") & (Run.created_at < lost_before))))).all()
     db.session.rollback()
     recovered = []
     for run_id, state in stale:

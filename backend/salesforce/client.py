@@ -76,6 +76,8 @@ class SalesforceClient:
         self.api_usage: tuple[int, int] | None = None
         self._clock: tuple[datetime, float] | None = None  # (a response's Date header, monotonic time it came)
         self._user_id = user_id or None  # known up front for a stored connection (OrgConnection.connected_by)
+        # Called before every call that may write (a run's lease check: a worker that lost the run stops here).
+        self.before_write: Callable[[], None] | None = None
         # gzip saves time on a real network; on loopback (localorg) compressing costs more than it saves.
         is_loopback = self.instance_url.split("//", 1)[-1].startswith(("127.", "localhost", "[::1]"))
         self.result_encoding = "identity" if is_loopback else "gzip"
@@ -114,6 +116,8 @@ class SalesforceClient:
         raise AssertionError("unreachable")
 
     def _send(self, method: str, path: str, token: str, **kw: Any) -> requests.Response:
+        if method != "GET" and self.before_write is not None:
+            self.before_write()
         kw = dict(kw)
         headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
         if callable(kw.get("data")):

@@ -45,7 +45,14 @@ def run_json(run_id: str) -> dict[str, Any]:
 @login_required
 def start(job_id: str) -> tuple[Response, int]:
     me = current_identity()
-    run = service.start_run(me.scope, job_id, initiated_by=me.user.id if me.user else None)
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and (len(key) > 64 or not key.isprintable()):
+        return jsonify(error="invalid_idempotency_key",
+                       message="Idempotency-Key must be at most 64 printable characters."), 400
+    run, created = service.start_run(me.scope, job_id, initiated_by=me.user.id if me.user else None,
+                                     idempotency_key=key)
+    if not created:  # a double click, or a retried request: the same run, not a second import
+        return jsonify(run_json(run.id)), 200
     record("run.start", target=run.id, **_actor())
     db.session.commit()
     return jsonify(run_json(run.id)), 201

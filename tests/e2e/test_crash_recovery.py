@@ -2,7 +2,7 @@
 
 Real processes: `python -m worker` (RQ worker, its work horse and the cron child) against localorg over
 HTTPS, SQLite/PostgreSQL and Redis. The first worker and all its children are killed at once, as on a lost
-machine (RQ's work horse has its own session, so each is killed by pid); its run lock expires, the new
+machine (RQ's work horse has its own session, so each is killed by pid); its run lease (in SQL) expires, the new
 worker's maintenance sweep re-enqueues the run, and the runner resumes from the journal in the Run row.
 """
 
@@ -128,7 +128,7 @@ def test_a_killed_worker_s_rest_upsert_is_finished_by_the_next_worker(app, app_c
         {"field": "LastName", "column": "Last Name"}, {"field": "Email", "column": "Email"}]}
     job = csv_job(acct, connect(acct, org), _csv(ROWS), mapping, api="rest")
     org.knobs.latency_ms = 1500  # every call slow enough that the run is surely mid-way when killed
-    run = service.start_run(TenantScope(acct.id), job.id)
+    run = service.start_run(TenantScope(acct.id), job.id).run
 
     journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, _some_calls_journaled)
     assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == ("succeeded", ROWS, ROWS, 0), output
@@ -162,7 +162,7 @@ def test_a_killed_worker_s_rest_insert_calls_on_the_wire_are_not_inserted_twice(
     # Every call waits 1.5 s inside localorg before it writes: the worker dies with four calls on the wire,
     # which localorg still carries out. Nobody recorded their results; the next worker must find them.
     org.knobs.latency_ms = 1500
-    run = service.start_run(TenantScope(acct.id), job.id)
+    run = service.start_run(TenantScope(acct.id), job.id).run
     journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, _some_calls_journaled)
     assert journal["rest/000000"].get("sent")  # the dead worker's calls on the wire, marked before they left
     assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == ("succeeded", ROWS, ROWS, 0), output
@@ -183,7 +183,7 @@ def test_a_killed_worker_s_bulk_insert_is_finished_without_duplicates(app, app_c
     mapping = INSERT_CONTACTS
     job = csv_job(acct, connect(acct, org), _csv(rows_in), mapping, api="bulk2")
     org.knobs.latency_ms = 1500
-    run = service.start_run(TenantScope(acct.id), job.id)
+    run = service.start_run(TenantScope(acct.id), job.id).run
 
     def uploaded(r: Run) -> bool:  # the Bulk job holds the rows; Salesforce goes on without the worker
         return any(k.startswith("bulk2/job/") for k in (r.checkpoint or {}))

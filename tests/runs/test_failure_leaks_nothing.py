@@ -20,7 +20,7 @@ def test_a_forced_exception_leaves_no_row_data_in_logs_redis_or_job_arguments(ap
     acct = account()
     data = ("First Name,Last Name,Email\n" + f"Ann,{CANARY},{CANARY}@example.com\n").encode()
     job = csv_job(acct, connect(acct, org), data, CONTACT_MAPPING, api="rest")
-    run = service.create_run(TenantScope(acct.id), job.id)
+    run = service.create_run(TenantScope(acct.id), job.id).run
     service.enqueue(run.id)
     # Force an unexpected failure: the stored upload no longer authenticates.
     chunk = db.session.scalars(db.select(BlobChunk).where(

@@ -32,7 +32,7 @@ def _contacts(org, sf_session) -> list[dict]:
 
 def _run(acct, conn, data: bytes, mapping=CONTACT_MAPPING, api="rest") -> Run:
     scope = TenantScope(acct.id)
-    return service.create_run(scope, csv_job(acct, conn, data, mapping, api=api).id)
+    return service.create_run(scope, csv_job(acct, conn, data, mapping, api=api).id).run
 
 
 def test_an_import_with_a_bad_row_ends_partial_with_both_files_and_history(app, make_org, sf_session):
@@ -76,7 +76,7 @@ def test_a_run_started_by_a_user_with_the_api_left_to_the_engine_finishes(app, o
     db.session.add(user)
     db.session.commit()
     job = csv_job(acct, connect(acct, org), contacts_csv(3), CONTACT_MAPPING, api="auto")
-    run = service.create_run(TenantScope(acct.id), job.id, initiated_by=user.id)
+    run = service.create_run(TenantScope(acct.id), job.id, initiated_by=user.id).run
 
     assert execute.run_import(run.id) == "succeeded"
     run = db.session.get(Run, run.id)

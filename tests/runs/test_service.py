@@ -13,6 +13,7 @@ from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.runs import InvalidTransition
 from backend.runs import progress as live
 from backend.runs import service
+from backend.runs.lease import RunLease
 from backend.web.context import get_blob_store, get_redis
 from tests.runs.factories import CONTACT_MAPPING, account, contacts_csv, csv_job
 
@@ -24,7 +25,7 @@ def _queued_ids() -> list[str]:
 def test_start_run_enqueues_the_run_id_only_and_a_second_enqueue_does_nothing(app):
     acct = account()
     job = csv_job(acct, None, contacts_csv(3), CONTACT_MAPPING)
-    run = service.start_run(TenantScope(acct.id), job.id)
+    run = service.start_run(TenantScope(acct.id), job.id).run
     assert run.state == "queued"
     [job_id] = _queued_ids()
     rq_job = Queue("imports", connection=get_redis()).fetch_job(job_id)
@@ -35,11 +36,11 @@ def test_start_run_enqueues_the_run_id_only_and_a_second_enqueue_does_nothing(ap
 
 def test_a_run_held_by_a_worker_is_not_enqueued_again(app):
     acct = account()
-    run = service.create_run(TenantScope(acct.id), csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING).id)
-    lock = live.RunLock.acquire(get_redis(), run.id)
-    assert live.RunLock.acquire(get_redis(), run.id) is None
+    run = service.create_run(TenantScope(acct.id), csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING).id).run
+    lease = RunLease.acquire(run.id)
+    assert RunLease.acquire(run.id) is None
     assert service.enqueue(run.id) is False and _queued_ids() == []
-    lock.release()
+    lease.release()
     assert service.enqueue(run.id) is True
 
 
@@ -47,23 +48,23 @@ def test_cancel_a_queued_run_finishes_it_and_a_running_one_asks_it_to_stop(app):
     acct = account()
     scope = TenantScope(acct.id)
     job = csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING)
-    queued = service.start_run(scope, job.id)
+    queued = service.start_run(scope, job.id).run
     assert service.cancel(scope, queued.id).state == "cancelled"
 
-    running = service.create_run(scope, job.id)
+    running = service.create_run(scope, job.id).run
     running.transition("running")
     db.session.commit()
-    lock = live.RunLock.acquire(get_redis(), running.id)
+    lease = RunLease.acquire(running.id)
     assert service.cancel(scope, running.id).state == "cancelling"
     assert get_redis().exists(live.cancel_key(running.id))
     assert service.cancel(scope, running.id).state == "cancelling"  # asking twice is harmless
-    lock.release()
+    lease.release()
 
 
 def test_progress_is_live_from_redis_while_running_and_from_the_row_after(app):
     acct = account()
     scope = TenantScope(acct.id)
-    run = service.create_run(scope, csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING).id)
+    run = service.create_run(scope, csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING).id).run
     run.transition("running")
     db.session.commit()
 
@@ -86,7 +87,7 @@ def test_progress_is_live_from_redis_while_running_and_from_the_row_after(app):
 
 def test_another_account_cannot_see_cancel_or_download_a_run(app):
     owner, other = account("Owner"), account("Other")
-    run = service.create_run(TenantScope(owner.id), csv_job(owner, None, contacts_csv(1), CONTACT_MAPPING).id)
+    run = service.create_run(TenantScope(owner.id), csv_job(owner, None, contacts_csv(1), CONTACT_MAPPING).id).run
     blob = get_blob_store().put(owner.id, "result", b"x", expires_at=run.created_at.replace(year=2100))
     run.success_blob_id = blob.id
     db.session.commit()
@@ -104,7 +105,7 @@ def test_another_account_cannot_see_cancel_or_download_a_run(app):
 def test_rollback_only_from_a_finished_import(app):
     acct = account()
     scope = TenantScope(acct.id)
-    run = service.create_run(scope, csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING).id)
+    run = service.create_run(scope, csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING).id).run
     with pytest.raises(InvalidTransition):
         service.rollback(scope, run.id)
     run.transition("running")
@@ -118,14 +119,15 @@ def test_rollback_only_from_a_finished_import(app):
 def test_recovery_re_enqueues_only_active_runs_nobody_holds(app):
     acct = account()
     scope = TenantScope(acct.id)
-    job = csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING)
-    orphan, held, done, lost, fresh = (service.create_run(scope, job.id) for _ in range(5))
+    orphan, held, done, lost, fresh = (
+        service.create_run(scope, csv_job(acct, None, contacts_csv(1), CONTACT_MAPPING).id).run for _ in range(5))
     for run in (orphan, held, done):
         run.transition("running")
     done.transition("succeeded")
     lost.created_at = utcnow() - timedelta(minutes=6)  # queued, and its RQ job is gone
     db.session.commit()
-    lock = live.RunLock.acquire(get_redis(), held.id)
+    lease = RunLease.acquire(held.id)
+    get_redis().flushdb()  # Redis forgets everything: the held run must still not look dead
     assert sorted(service.recover_stale_runs()) == sorted([orphan.id, lost.id])
     assert service.recover_stale_runs() == []  # already queued
-    lock.release()
+    lease.release()

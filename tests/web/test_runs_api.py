@@ -102,3 +102,20 @@ def test_a_queued_run_is_cancelled_and_strangers_get_404(client, session, make_o
     cancelled = client.post(f"/api/runs/{run['id']}/cancel", headers=session).get_json()
     assert cancelled["state"] == "cancelled" and not cancelled["can_cancel"]
     assert client.get(f"/api/runs/{run['id']}/files/success", headers=session).status_code == 404
+
+
+def test_a_second_click_on_run_returns_the_same_run_and_idempotency_keys_are_honoured(client, session):
+    job_id = _job(client, session)
+    first = client.post(f"/api/jobs/{job_id}/runs", headers=session)
+    again = client.post(f"/api/jobs/{job_id}/runs", headers=session)  # a double click while it is queued
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    execute.run_import(first.get_json()["id"])
+    keyed = {**session, "Idempotency-Key": "nightly-2026-12-05"}
+    run = client.post(f"/api/jobs/{job_id}/runs", headers=keyed)
+    execute.run_import(run.get_json()["id"])
+    retried = client.post(f"/api/jobs/{job_id}/runs", headers=keyed)  # the client retried after a timeout
+    assert (run.status_code, retried.status_code) == (201, 200)
+    assert retried.get_json()["id"] == run.get_json()["id"] != first.get_json()["id"]
+    bad = client.post(f"/api/jobs/{job_id}/runs", headers={**session, "Idempotency-Key": "x" * 65})
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.get_json()["message"]
