@@ -54,6 +54,12 @@ def _wait_for_state(frame, state: str, worker) -> None:
         pytest.fail(f"the run never showed {state}; it showed {shown}; worker output:\n{useful[-6000:]}")
 
 
+def _settled(frame) -> None:
+    """Wait until the wizard has nothing loading, validating or waiting to re-render (its data-state), so what is
+    clicked next stays where it is between the mouse going down and coming up."""
+    frame.wait_for_selector("[data-screen=wizard][data-state=ready]")
+
+
 def _upload(frame, tmp_path: Path) -> None:
     src = tmp_path / "contacts.csv"
     src.write_text(CSV)
@@ -62,10 +68,12 @@ def _upload(frame, tmp_path: Path) -> None:
 
 
 def _choose_target(frame) -> None:
+    _settled(frame)
     frame.click("[data-next='2']")
     frame.fill("[data-object]", "Contact")
     frame.dispatch_event("[data-object]", "change")
     frame.wait_for_selector("[data-object-help]:has-text('Contact (Contact)')")
+    _settled(frame)  # the describe of Contact has arrived
 
 
 def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, sfapi, worker, tmp_path):
@@ -84,6 +92,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     shot(page, "03-wizard-target")
     frame.click("[data-next='3']")
     frame.wait_for_selector("[data-row=LastName] .inflow-confidence-high")
+    _settled(frame)
     # The one adjustment: Company feeds Account (a lookup by the account's Name), not found automatically.
     frame.select_option("[data-add-field]", "AccountId")
     frame.select_option("select[data-value=AccountId]", "Company")
@@ -98,6 +107,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.select_option("[data-add-field]", "LeadSource")
     frame.select_option("select[data-kind=LeadSource]", "formula")
     frame.fill("input[data-value=LeadSource]", '"Website"')
+    _settled(frame)
     frame.click("[data-row=LeadSource] summary")
     frame.fill("textarea[data-value-map=LeadSource]", "Website = Web")
     frame.wait_for_selector("[data-preview-of=LeadSource]:has-text('Web · Web')")
@@ -106,6 +116,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     shot(page, "04-wizard-mapping-360")
     page.set_viewport_size({"width": 1280, "height": 900})
 
+    _settled(frame)
     frame.click("[data-next='4']")
     frame.wait_for_selector("[data-validation-summary]")
     assert frame.inner_text("[data-validation-summary]") == "3 rows read: 2 ready to import, 1 with errors."
@@ -113,6 +124,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     assert sfapi.query("SELECT Id FROM Contact")["totalSize"] == 0  # review writes nothing
     shot(page, "05-wizard-review")
 
+    _settled(frame)
     frame.click("[data-action=save-run]")
     screen(frame, "run")
     _wait_for_state(frame, "partial", worker)
@@ -179,12 +191,16 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     frame.click("a.slds-button:has-text('Edit')")
     screen(frame, "wizard")
     frame.wait_for_selector("[data-source-summary]:has-text('contacts.csv')")
+    _settled(frame)
     frame.click("[data-next='2']")
+    _settled(frame)
     assert frame.input_value("[data-object]") == "Contact"
     frame.click("[data-next='3']")
+    _settled(frame)  # step 3 shown with its first preview, the frame sized to it
     assert frame.input_value("select[data-value=AccountId]") == "Company"
     assert frame.is_checked("[data-lookup=AccountId] [data-lk=enabled]")
     frame.click("[data-next='4']")
+    _settled(frame)
     frame.fill("[data-name]", "Contacts with accounts")
     frame.click("[data-action=save]")
     screen(frame, "job")
@@ -280,8 +296,10 @@ def test_a_dropped_file_runs_with_live_progress_and_can_be_cancelled(page, sf_or
     _choose_target(frame)
     frame.click("[data-next='3']")
     frame.wait_for_selector("[data-row=Email] .inflow-confidence-high")
+    _settled(frame)
     frame.click("[data-next='4']")
     frame.wait_for_selector("[data-validation-summary]:has-text('1200 rows read: 1200 ready')")
+    _settled(frame)
     sf_org.knobs.latency_ms = 1500  # every Salesforce call slow: the run is surely still going when cancelled
     frame.click("[data-action=save-run]")
     screen(frame, "run")
@@ -292,3 +310,33 @@ def test_a_dropped_file_runs_with_live_progress_and_can_be_cancelled(page, sf_or
     _wait_for_state(frame, "cancelled", worker)
     assert frame.is_hidden("[data-action=cancel]")
     shot(page, "17-run-cancelled")
+
+
+def test_next_pressed_while_the_object_resolves_still_counts(page, sf_org, tmp_path):
+    """Issue 15: typing the object and pressing "Next: mapping" at once. The field's change event comes with the
+    mouse going down and the object starts resolving (help line, describe, match key); the mouse comes up while the
+    describe is still on its way. Nothing may move under the pointer meanwhile, or the browser sends the click to
+    no button at all; and the click must take the user to the mapping once the object has resolved."""
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    frame.click("[data-nav='#/new']")
+    screen(frame, "wizard")
+    _upload(frame, tmp_path)
+    _settled(frame)
+    frame.click("[data-next='2']")
+    frame.fill("[data-object]", "Contact")  # typed, not committed: no change event yet
+    _settled(frame)
+    next_button = frame.locator("[data-step='2'] [data-next='3']")
+    box = next_button.bounding_box()
+    assert box is not None
+    sf_org.knobs.latency_ms = 1000  # the describe stays on its way while the mouse is down
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    frame.wait_for_selector("[data-object-help]:has-text('Contact (Contact)')")
+    assert frame.get_attribute("[data-screen=wizard]", "data-state") == "busy"
+    assert next_button.bounding_box() == box
+    page.mouse.up()
+    sf_org.knobs.latency_ms = 0
+    frame.wait_for_selector("[data-row=LastName] .inflow-confidence-high")
+    _settled(frame)
+    assert frame.is_visible("[data-step='3']") and frame.is_hidden("[data-step='2']")

@@ -93,22 +93,25 @@ function canvasClient(launch, hostOrigin) {
   return { instanceId: window.name.slice("canvas-frame-".length), targetOrigin: hostOrigin };
 }
 
-// Grow the canvas frame with the content (Sfdc.canvas.client.autogrow when the SDK is loaded; otherwise the
-// same "resize" message the SDK would post to the host page).
+// Size the canvas frame to the content as soon as the content changes (a ResizeObserver, in the same frame
+// as the layout), through Sfdc.canvas.client.resize when the SDK is loaded, otherwise with the same "resize"
+// message the SDK would post to the host page. Not the SDK's autogrow: it polls (every 300 ms here), so the
+// frame grew or shrank a moment after the content did, moving what the user was about to click.
 function sizeFrame(launch, hostOrigin) {
   if (window.parent === window) return;
   const client = canvasClient(launch, hostOrigin);
   if (!client) return;
   const sdk = window.Sfdc && window.Sfdc.canvas && window.Sfdc.canvas.client;
-  if (sdk && sdk.autogrow) { sdk.autogrow(client, true, 300); return; }
   let last = 0;
   let seq = 0;
   const report = () => {
     const height = Math.ceil(document.body.getBoundingClientRect().height) + 16;
     if (Math.abs(height - last) < 2) return;
     last = height;
+    const size = { height: `${height}px` };
+    if (sdk && sdk.resize) { sdk.resize(client, size); return; }
     const message = { seq: ++seq, src: "client", targetModule: "Canvas",
-      body: { type: "resize", config: { client }, size: { height: `${height}px` } } };
+      body: { type: "resize", config: { client }, size } };
     window.parent.postMessage(JSON.stringify(message), client.targetOrigin);
   };
   new ResizeObserver(report).observe(document.body);

@@ -14,7 +14,7 @@ function confidenceBadge(score) {
 }
 
 export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
-  const { api, state, announce, showError } = ctx;
+  const { api, state, announce, showError, busy } = ctx;
   let rows = [];          // {field (describe entry), kind, value, score, lookup: {enabled, parent_object, match_field, no_match, many_match}}
   let built = false;
   let timer = null;
@@ -210,9 +210,18 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
     };
   }
 
+  // A preview waiting for its debounce is work under way: the screen stays busy until it has been shown.
   function schedulePreview() {
+    if (timer) clearTimeout(timer); else busy(1);
+    timer = setTimeout(() => { timer = null; refreshPreview().finally(() => busy(-1)); }, 400);
+  }
+
+  function stop() {
+    seq++; // an answer still on its way is for a grid no longer shown
+    if (!timer) return;
     clearTimeout(timer);
-    timer = setTimeout(refreshPreview, 400);
+    timer = null;
+    busy(-1);
   }
 
   async function refreshPreview() {
@@ -222,7 +231,7 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
     try {
       result = await api.post("/api/mapping/preview", { org_connection_id: state.org, source: state.source,
         mapping: mapping(root.querySelector("[data-match]").value) });
-    } catch (err) { showError(err.message); return; }
+    } catch (err) { if (mine === seq) showError(err.message); return; }
     if (mine !== seq) return; // a newer edit already asked again
     showError("");
     clear(previewBox);
@@ -243,8 +252,7 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
   }
 
   return {
-    build, mapping, refreshPreview, ready: () => built,
+    build, mapping, refreshPreview, stop, ready: () => built,
     reset() { built = false; rows = []; state.mapping = state.mapping && state.mapping.object === state.object ? state.mapping : null; },
-    stop() { clearTimeout(timer); },
   };
 }

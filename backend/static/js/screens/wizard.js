@@ -1,5 +1,7 @@
 // New import / edit job: 1 source (upload), 2 target (instance, object, operation, match key),
 // 3 mapping grid (automap, column/constant/formula, lookups, options, live preview), 4 review (validate, save, run).
+// While anything loads, computes or waits to re-render (a debounced preview too) the screen says so with
+// data-state="busy" and aria-busy; "ready" once the last piece of work has been laid out.
 import { h, clear, table, alert, setProgress } from "../dom.js";
 import { mappingGrid } from "./mapping.js";
 
@@ -14,7 +16,25 @@ export function mount(root, ctx) {
     api: (job.mapping && job.mapping.api) || "auto",
   };
   const errorBox = $("[data-wizard-error]");
-  const grid = mappingGrid($("[data-mapping-rows]"), $("[data-add-field]"), $("[data-preview]"), root, { api, state, announce, showError });
+  let pending = 0;
+  let settling = 0;
+  function busy(delta) {
+    pending += delta;
+    const turn = ++settling;
+    if (pending > 0) { root.dataset.state = "busy"; root.setAttribute("aria-busy", "true"); return; }
+    // Ready only after two frames: what the work rendered has been laid out and the canvas frame resized to it.
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (turn !== settling || pending) return;
+      root.dataset.state = "ready";
+      root.setAttribute("aria-busy", "false");
+    }));
+  }
+  async function work(fn) {
+    busy(1);
+    try { return await fn(); } finally { busy(-1); }
+  }
+  busy(0);
+  const grid = mappingGrid($("[data-mapping-rows]"), $("[data-add-field]"), $("[data-preview]"), root, { api, state, announce, showError, busy });
 
   function showError(message) {
     errorBox.textContent = message || "";
@@ -63,7 +83,7 @@ export function mount(root, ctx) {
     box.classList.remove("slds-hide");
     setProgress(bar, 0);
     text.textContent = `Uploading ${file.name}…`;
-    await guard(async () => {
+    await work(() => guard(async () => {
       const body = await api.upload("/api/sources/upload", file, (f) => {
         const pct = setProgress(bar, f);
         text.textContent = `Uploading ${file.name}: ${pct}%`;
@@ -75,18 +95,18 @@ export function mount(root, ctx) {
       grid.reset();
       showSource();
       announce(`${file.name} uploaded with ${body.columns.length} columns`);
-    });
+    }));
   }
 
   $("[data-sample]").addEventListener("click", async (event) => {
     const url = event.currentTarget.dataset.sample;
-    await guard(async () => {
+    await work(() => guard(async () => {
       const response = await fetch(url);
       if (!response.ok) throw new Error("The sample file could not be loaded.");
       const name = url.split("/").pop();
       await uploadFile(new File([await response.blob()], name, { type: "text/csv" }));
       if (!objectInput.value) objectInput.value = "Contact";
-    });
+    }));
   });
 
   const input = $("[data-file]");
@@ -112,11 +132,11 @@ export function mount(root, ctx) {
 
   async function loadObjects() {
     if (!state.org) return;
-    await guard(async () => {
+    await work(() => guard(async () => {
       state.objects = await api.get(`/api/orgs/${encodeURIComponent(state.org)}/objects`);
       const list = clear($("[data-object-list]"));
       state.objects.forEach((o) => list.append(h("option", { value: o.name }, `${o.label} (${o.name})`)));
-    });
+    }));
   }
 
   function pickedObject() {
@@ -125,19 +145,27 @@ export function mount(root, ctx) {
       || state.objects.find((o) => o.label.toLowerCase() === text);
   }
 
-  async function loadDescribe() {
+  // One describe per object at a time: "Next: mapping" clicked while the object is still resolving (the
+  // field's change event fires on that very mousedown) waits for the request under way, not a second one.
+  let describing = null;
+  function loadDescribe() {
     const picked = pickedObject();
     const help = $("[data-object-help]");
-    if (!picked) { help.textContent = objectInput.value ? "No object has this label or API name." : ""; return false; }
+    if (!picked) { help.textContent = objectInput.value ? "No object has this label or API name." : ""; return Promise.resolve(false); }
     help.textContent = `${picked.label} (${picked.name})`;
-    if (state.describe && state.describe.name === picked.name) return true;
-    return (await guard(async () => {
-      state.describe = await api.get(`/api/orgs/${encodeURIComponent(state.org)}/objects/${encodeURIComponent(picked.name)}`);
+    if (state.describe && state.describe.name === picked.name) return Promise.resolve(true);
+    if (describing && describing.name === picked.name) return describing.done;
+    const done = work(async () => (await guard(async () => {
+      const describe = await api.get(`/api/orgs/${encodeURIComponent(state.org)}/objects/${encodeURIComponent(picked.name)}`);
+      if (pickedObject() !== picked) return false; // the field changed meanwhile; its own describe decides
+      state.describe = describe;
       if (state.object !== picked.name) grid.reset();
       state.object = picked.name;
       fillMatchKeys();
       return true;
-    })) || false;
+    })) || false).finally(() => { if (describing && describing.done === done) describing = null; });
+    describing = { name: picked.name, done };
+    return done;
   }
 
   function fillMatchKeys() {
@@ -154,9 +182,10 @@ export function mount(root, ctx) {
     $("[data-match-wrap]").classList.toggle("slds-hide", state.operation === "insert");
   }
 
-  orgSelect.addEventListener("change", () => { state.org = orgSelect.value; state.describe = null; grid.reset(); loadObjects(); });
+  orgSelect.addEventListener("change", () => { state.org = orgSelect.value; state.describe = null; describing = null; grid.reset(); loadObjects(); });
   objectInput.addEventListener("change", loadDescribe);
   opSelect.addEventListener("change", () => { syncMatch(); grid.reset(); });
+  syncMatch(); // the match key's row is shown or hidden by the operation now, not when the describe arrives
 
   // ---- step 4: review -------------------------------------------------------------------------
   const nameInput = $("[data-name]");
@@ -191,7 +220,7 @@ export function mount(root, ctx) {
     };
   }
 
-  async function save(run) {
+  const save = (run) => work(async () => {
     const saved = await guard(() => (state.jobId ? api.put(`/api/jobs/${state.jobId}`, body()) : api.post("/api/jobs", body())));
     if (!saved) return;
     state.jobId = saved.id;
@@ -199,22 +228,31 @@ export function mount(root, ctx) {
     if (!run) { navigate(`#/jobs/${saved.id}`); return; }
     const started = await guard(() => api.post(`/api/jobs/${saved.id}/runs`));
     if (started) navigate(`#/runs/${started.id}`);
-  }
+  });
 
   // ---- navigation between steps ---------------------------------------------------------------
   async function enter(step) {
+    grid.stop(); // a preview still waiting belongs to the step being left
     if (step >= 2 && !state.columns.length) { showError("Upload a file first."); return; }
     if (step >= 2 && !state.objects.length) await loadObjects();
     if (step >= 3 && !(await loadDescribe())) { showError("Choose the object to import into."); go(2); return; }
     if (step >= 3 && !grid.ready()) await guard(() => grid.build());
     go(step);
-    if (step === 3) grid.refreshPreview();
+    if (step === 3) await grid.refreshPreview();
     if (step === 4) await review();
+  }
+
+  // Step changes run one after another: a click while the previous one is still loading is kept, not lost.
+  let moving = Promise.resolve();
+  function goTo(step) {
+    const move = moving.then(() => enter(step));
+    moving = move.catch(() => {});
+    return work(() => move);
   }
 
   root.addEventListener("click", (event) => {
     const next = event.target.closest("[data-next], [data-goto]");
-    if (next) { enter(Number(next.dataset.next || next.dataset.goto)); return; }
+    if (next) { goTo(Number(next.dataset.next || next.dataset.goto)); return; }
     const action = event.target.closest("[data-action]");
     if (action && action.dataset.action === "save") save(false);
     if (action && action.dataset.action === "save-run") save(true);
@@ -222,11 +260,11 @@ export function mount(root, ctx) {
 
   go(1);
   if (state.source) {
-    guard(async () => {
+    work(() => guard(async () => {
       const found = await api.post("/api/sources/inspect", { source: state.source });
       Object.assign(state, { columns: found.columns, rows: found.rows, warnings: found.warnings });
       showSource();
-    }).then(() => { if (!state.columns.length) showError("The saved file has expired; upload it again."); });
+    })).then(() => { if (!state.columns.length) showError("The saved file has expired; upload it again."); });
   }
   return () => grid.stop();
 }
