@@ -71,7 +71,7 @@ def import_command(file_path: Path, object_name: str, operation: str, match_key:
 
 
 def _client(instance_name: str | None, instance_url: str | None, access_token: str | None) -> Any:
-    from backend.web.context import get_keyring, get_settings
+    from backend.services import get_keyring, get_settings
 
     settings = get_settings()
     if instance_name and (instance_url or access_token):

@@ -26,7 +26,7 @@ from backend.runs.journal import RunJournal, run_row_write
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK, enqueue
 from backend.salesforce.mirror import RunMirror
-from backend.web.context import get_redis
+from backend.services import get_redis
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5

@@ -17,8 +17,8 @@ from backend.models.runs import Run
 from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import Mapping
 from backend.pipeline.sources import Source, create_source
+from backend.services import get_blob_store, get_keyring, get_settings
 from backend.storage.blobs import BlobStore
-from backend.web.context import get_blob_store, get_keyring, get_settings
 
 READ_BUFFER = 1024 * 1024
 

@@ -17,7 +17,7 @@ from backend.runs.journal import RunJournal
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import ROLLBACK_TASK
 from backend.salesforce.mirror import RunMirror
-from backend.web.context import get_redis
+from backend.services import get_redis
 
 log = logging.getLogger(__name__)
 RESULT_HEADER = b"sf__Id,sf__Action,sf__Error\r\n"

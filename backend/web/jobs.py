@@ -13,9 +13,9 @@ from backend.pipeline.errors import ConfigError, InflowError, SalesforceError
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
 from backend.runs.pieces import blob_opener
+from backend.services import get_blob_store
 from backend.storage.blobs import BlobWriter, expiry_for
 from backend.web.authn import current_identity, login_required
-from backend.web.context import get_blob_store
 
 bp = Blueprint("jobs", __name__)
 SAMPLE_ROWS = 5

@@ -15,7 +15,7 @@ from backend.models.base import utcnow
 from backend.pipeline.errors import InflowError
 from backend.salesforce import mirror_fields as mf
 from backend.salesforce.client import soql_quote
-from backend.web.context import get_keyring, get_settings
+from backend.services import get_keyring, get_settings
 
 log = logging.getLogger(__name__)
 STATE_LABELS = {

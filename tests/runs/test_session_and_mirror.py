@@ -13,7 +13,7 @@ from backend.models import OrgConnection
 from backend.pipeline.sinks.rest_resume import stamp
 from backend.salesforce.mirror import RunMirror
 from backend.salesforce.session import client_for
-from backend.web.context import get_keyring, get_settings
+from backend.services import get_keyring, get_settings
 from tests.runs.factories import FORCE_APP, account, connect
 
 JOB = {"job_key": "job-1", "name": "Weekly contacts", "target_object": "Contact", "operation": "hardDelete",
