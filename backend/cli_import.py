@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from backend.pipeline.errors import ConfigError, InflowError
+from backend.errors import ConfigError, InflowError
 from backend.pipeline.mapping import FieldMapping, Mapper, Mapping, auto_map, preview, validate_mapping
 from backend.pipeline.mapping.model import OPERATIONS
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter

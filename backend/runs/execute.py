@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from backend.errors import InflowError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.base import NotFound, utcnow
 from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
-from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live

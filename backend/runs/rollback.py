@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from backend.errors import InflowError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.base import utcnow
 from backend.models.runs import Run
 from backend.pipeline import rollback as engine
-from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
 from backend.runs.execute import under_run_lock

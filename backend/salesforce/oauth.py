@@ -15,9 +15,9 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from backend.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.orgs import OrgConnection
-from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.security.crypto import DecryptionError, Keyring
 from backend.services import get_keyring, get_settings
 from backend.settings import Settings

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from backend.errors import ConfigError, InflowError
 from backend.models import OrgConnection, TenantScope
-from backend.pipeline.errors import ConfigError, InflowError
 from backend.pipeline.lookups import LookupResolver
 from backend.pipeline.mapping import Mapper, Mapping, auto_map, preview, required_fields, validate_mapping
 from backend.services import get_keyring, get_settings

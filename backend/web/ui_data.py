@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import desc, func, select
 
+from backend.errors import InflowError
 from backend.extensions import db
 from backend.models import Job, OrgConnection, Run, TenantScope
 from backend.models.base import utcnow
-from backend.pipeline.errors import InflowError
 from backend.salesforce import mirror_fields as mf
 from backend.salesforce.client import soql_quote
 from backend.services import get_keyring, get_settings

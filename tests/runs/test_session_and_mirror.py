@@ -47,7 +47,7 @@ def test_the_client_knows_the_connected_user_and_asks_userinfo_only_when_it_must
 
 
 def test_a_revoked_refresh_token_fails_with_a_message_to_reconnect(app, org):
-    from backend.pipeline.errors import FatalSalesforceError
+    from backend.errors import FatalSalesforceError
 
     conn = connect(account(), org, access_token="00Dexpired!token")
     org.sessions.revoke(conn.get_secret("refresh_token"))

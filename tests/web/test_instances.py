@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from backend.errors import FatalSalesforceError
 from backend.extensions import db
 from backend.models import AuditEvent, Job, OrgConnection, Run
-from backend.pipeline.errors import FatalSalesforceError
 from backend.salesforce.oauth import OAuthFlowError, refresh_tokens, verified_grant
 from backend.services import get_settings
 from backend.web.instances import STOPPED

@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import STRING_DTYPE
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import values as V
 from backend.pipeline.mapping.formula import (
     BOOL,

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import values as V
 from backend.pipeline.mapping.convert import Problems, convert
 from backend.pipeline.mapping.formula import Context, Formula, compile_formula
