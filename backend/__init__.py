@@ -9,9 +9,11 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from backend import services
 from backend.extensions import db, migrate
 from backend.logs import configure_logging
 from backend.settings import ROOT, Settings
+from backend.storage.blobs import BlobStore
 from backend.web.uploads import InflowRequest
 
 
@@ -27,8 +29,7 @@ def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024 * 1024,  # 1 GiB per request; larger sources belong in connections
         TESTING=settings.env == "test",
     )
-    app.extensions["inflow.settings"] = settings
-    app.extensions["inflow.keyring"] = _keyring(settings)
+    services.install(app, settings, _keyring(settings), BlobStore)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     from backend import models  # noqa: F401 - registers the tables

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from backend.cli_import import inflow_group
 from backend.extensions import db
 from backend.security import keys as key_ops
 from backend.security.crypto import generate_keyring, save_keyring
-from backend.web.context import get_blob_store, get_keyring, get_settings
+from backend.services import get_blob_store, get_keyring, get_settings, set_keyring
 
 
 def register_cli(app: Flask) -> None:
@@ -37,7 +37,7 @@ def _store(keyring) -> None:
         click.echo(keyring.to_json())
     else:
         save_keyring(keyring, path)
-    current_app.extensions["inflow.keyring"] = keyring
+    set_keyring(keyring)
 
 
 @keys_group.command("generate", help="Print a new keyring (JSON) for INFLOW_KEYS or a key file.")

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from backend.pipeline.errors import ConfigError, InflowError
+from backend.errors import ConfigError, InflowError
 from backend.pipeline.mapping import FieldMapping, Mapper, Mapping, auto_map, preview, validate_mapping
 from backend.pipeline.mapping.model import OPERATIONS
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
@@ -71,7 +71,7 @@ def import_command(file_path: Path, object_name: str, operation: str, match_key:
 
 
 def _client(instance_name: str | None, instance_url: str | None, access_token: str | None) -> Any:
-    from backend.web.context import get_keyring, get_settings
+    from backend.services import get_keyring, get_settings
 
     settings = get_settings()
     if instance_name and (instance_url or access_token):

@@ -82,8 +82,8 @@ def _job(src: str, instance_url: str, token: str, api: str) -> str:
     from backend.models import Account, Job, OrgConnection
     from backend.models.base import TenantScope
     from backend.runs import service
+    from backend.services import get_blob_store
     from backend.storage.blobs import expiry_for
-    from backend.web.context import get_blob_store
 
     acct = Account(company="Bench", region="eu-frankfurt")
     db.session.add(acct)
@@ -145,7 +145,7 @@ def rest500(src: str, workdir: str, instance_url: str, token: str, **_: Any) -> 
     from backend.extensions import db
     from backend.models import Run
     from backend.runs import service
-    from backend.web.context import get_redis
+    from backend.services import get_redis
 
     app = _app(workdir)
     with app.app_context():

@@ -15,7 +15,7 @@ from worker.tasks import app
 
 
 def redis_url() -> str:
-    from backend.web.context import get_redis
+    from backend.services import get_redis
 
     with app().app_context():
         pool = get_redis().connection_pool

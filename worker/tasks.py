@@ -19,7 +19,7 @@ def app() -> Flask:
 
 
 def purge_expired() -> int:
-    from backend.web.context import get_blob_store
+    from backend.services import get_blob_store
 
     with app().app_context():
         count = get_blob_store().purge_expired()

@@ -6,13 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import current_app
 from sqlalchemy import DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from backend.extensions import db
 from backend.security.crypto import Binding, Keyring
+from backend.services import get_keyring
 
 T = TypeVar("T")
 
@@ -79,7 +79,7 @@ class EncryptedColumns:
 
 
 def current_keyring() -> Keyring:
-    return current_app.extensions["inflow.keyring"]
+    return get_keyring()
 
 
 class NotFound(LookupError):

@@ -3,14 +3,5 @@
 from __future__ import annotations
 
 from backend.pipeline.chunk import DEFAULT_CHUNK_SIZE, Chunk, RejectedRow
-from backend.pipeline.errors import (
-    ConfigError,
-    FatalSalesforceError,
-    InflowError,
-    RetriableSalesforceError,
-    SalesforceError,
-    SourceError,
-)
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "Chunk", "ConfigError", "FatalSalesforceError", "InflowError", "RejectedRow",
-           "RetriableSalesforceError", "SalesforceError", "SourceError"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "Chunk", "RejectedRow"]

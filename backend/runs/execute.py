@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backend.errors import InflowError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.base import NotFound, utcnow
 from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
-from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
@@ -29,7 +29,7 @@ from backend.runs.lease import LeaseLost, RunLease
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK, enqueue
 from backend.salesforce.mirror import RunMirror
-from backend.web.context import get_redis
+from backend.services import get_redis
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5

@@ -9,16 +9,16 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
+from backend.errors import ConfigError
 from backend.models.accounts import Account, User
 from backend.models.base import TenantScope
 from backend.models.jobs import Job
 from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import Mapping
 from backend.pipeline.sources import Source, create_source
+from backend.services import get_blob_store, get_keyring, get_settings
 from backend.storage.blobs import BlobStore
-from backend.web.context import get_blob_store, get_keyring, get_settings
 
 READ_BUFFER = 1024 * 1024
 

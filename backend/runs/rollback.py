@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from backend.errors import InflowError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.base import utcnow
 from backend.models.runs import Run
 from backend.pipeline import rollback as engine
-from backend.pipeline.errors import InflowError, RetriableSalesforceError
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
 from backend.runs.execute import claim, under_run_lock
@@ -18,7 +18,7 @@ from backend.runs.lease import LeaseLost, RunLease
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import ROLLBACK_TASK
 from backend.salesforce.mirror import RunMirror
-from backend.web.context import get_redis
+from backend.services import get_redis
 
 log = logging.getLogger(__name__)
 RESULT_HEADER = b"sf__Id,sf__Action,sf__Error\r\n"

@@ -25,8 +25,8 @@ from backend.models.runs import Run
 from backend.models.storage import Blob
 from backend.runs import lease as leases
 from backend.runs import progress as live
+from backend.services import get_blob_store, get_redis
 from backend.storage.blobs import BlobReader
-from backend.web.context import get_blob_store, get_redis
 
 IMPORT_TASK = "worker.tasks.run_import"
 ROLLBACK_TASK = "worker.tasks.rollback_run"

@@ -1,8 +1,8 @@
 """SalesforceClient: one org's REST, Composite, Bulk 2.0 and SOAP undelete calls over a requests.Session.
 
 Imports neither Flask nor RQ (the pipeline, the CLI and tests use it directly). A 401 INVALID_SESSION_ID
-asks `on_unauthorized()` for a fresh token once and repeats the call; errors become the engine's
-exception tree (`backend.pipeline.errors`), with REQUEST_LIMIT_EXCEEDED as `ApiLimitExceeded`.
+asks `on_unauthorized()` for a fresh token once and repeats the call; errors become the shared
+exception tree (`backend.errors`), with REQUEST_LIMIT_EXCEEDED as `ApiLimitExceeded`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 import requests
 
-from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError, SalesforceError
+from backend.errors import FatalSalesforceError, RetriableSalesforceError, SalesforceError
 
 # Salesforce's daily allowance is a rolling 24 h window and it sends no Retry-After: try again in an hour.
 LIMIT_RETRY_SECONDS = 3600.0

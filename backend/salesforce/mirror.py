@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from backend.pipeline.errors import FatalSalesforceError
+from backend.errors import FatalSalesforceError
 from backend.salesforce import mirror_fields as mf
 from backend.salesforce.client import path_quote
 

@@ -14,12 +14,12 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from flask import current_app
 
+from backend.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.orgs import OrgConnection
-from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.security.crypto import DecryptionError, Keyring
+from backend.services import get_keyring, get_settings
 from backend.settings import Settings
 
 SCOPE = "api refresh_token"
@@ -133,8 +133,8 @@ def token_url(org: OrgConnection) -> str:
 def refresh_tokens(org: OrgConnection, keyring: Keyring | None = None, settings: Settings | None = None) -> str:
     """Renew the org's access token with its refresh token; save both (rotated) encrypted. Returns the new
     access token. A refused refresh marks the org `needs_reconnect` (committed) and raises Fatal."""
-    ring = keyring or current_app.extensions["inflow.keyring"]
-    conf = settings or current_app.extensions["inflow.settings"]
+    ring = keyring or get_keyring()
+    conf = settings or get_settings()
     try:
         refresh = org.get_secret("refresh_token", ring)
     except DecryptionError:
@@ -188,7 +188,7 @@ def revoke(instance_url: str, token: str) -> bool:
 def revoke_org(org: OrgConnection, keyring: Keyring | None = None) -> bool:
     """Revoke every token held for `org` at Salesforce (Disconnect, account deletion). True when none of
     them is still valid there. The caller deletes the ciphertexts either way."""
-    ring = keyring or current_app.extensions["inflow.keyring"]
+    ring = keyring or get_keyring()
     ok = True
     for column in ("refresh_token", "access_token"):  # revoking the refresh token ends its access tokens too
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from backend.web.context import get_settings
+from backend.services import get_settings
 
 HSTS = "max-age=31536000; includeSubDomains"  # ASVS 3.4.1: at least one year
 bp = Blueprint("security_headers", __name__)  # no routes: registering it installs the hook app-wide

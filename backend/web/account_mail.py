@@ -7,7 +7,7 @@ import re
 from backend import mail
 from backend.models import Account, User
 from backend.security import email_tokens
-from backend.web.context import get_settings
+from backend.services import get_settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import User
 from backend.models.audit import record
-from backend.security import csrf, email_tokens, passwords, ratelimit, sessions
-from backend.web import account_mail
+from backend.security import email_tokens, passwords, ratelimit, sessions
+from backend.services import get_redis, get_settings
+from backend.web import account_mail, csrf
 from backend.web.authn import current_identity, login_required
-from backend.web.context import get_redis, get_settings
 
 bp = Blueprint("auth", __name__)
 bp.before_app_request(csrf.protect)

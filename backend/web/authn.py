@@ -30,7 +30,7 @@ from backend.models import NotFound as TenantNotFound
 from backend.models.audit import record
 from backend.security import sessions
 from backend.security.tokens import TokenError, read_app_token
-from backend.web.context import get_keyring, get_redis, get_settings
+from backend.services import get_keyring, get_redis, get_settings
 
 bp = Blueprint("authn", __name__)  # no routes: registering it installs the access.denied handler
 

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from backend.extensions import db
-from backend.web.context import get_redis, get_settings
+from backend.services import get_redis, get_settings
 
 bp = Blueprint("health", __name__)
 

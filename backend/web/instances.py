@@ -22,8 +22,8 @@ from backend.models.audit import record
 from backend.salesforce import oauth
 from backend.salesforce.identity import forget_org
 from backend.security.tokens import TokenError, seal, unseal
+from backend.services import get_keyring, get_redis, get_settings
 from backend.web.authn import admin_required, current_identity, login_required
-from backend.web.context import get_keyring, get_redis, get_settings
 
 bp = Blueprint("instances", __name__)
 TICKET_SECONDS = 120

@@ -6,16 +6,16 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, request
 
+from backend.errors import ConfigError, InflowError, SalesforceError
 from backend.extensions import db
 from backend.models import Job, OrgConnection, TenantScope
 from backend.models.audit import record
-from backend.pipeline.errors import ConfigError, InflowError, SalesforceError
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
 from backend.runs.pieces import blob_opener
+from backend.services import get_blob_store
 from backend.storage.blobs import BlobWriter, expiry_for
 from backend.web.authn import current_identity, login_required
-from backend.web.context import get_blob_store
 
 bp = Blueprint("jobs", __name__)
 SAMPLE_ROWS = 5

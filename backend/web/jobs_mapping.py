@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from backend.errors import ConfigError, InflowError
 from backend.models import OrgConnection, TenantScope
-from backend.pipeline.errors import ConfigError, InflowError
 from backend.pipeline.lookups import LookupResolver
 from backend.pipeline.mapping import Mapper, Mapping, auto_map, preview, required_fields, validate_mapping
+from backend.services import get_keyring, get_settings
 from backend.web.authn import current_identity, login_required
-from backend.web.context import get_keyring, get_settings
 from backend.web.jobs import inflow_error, open_source
 
 bp = Blueprint("jobs_mapping", __name__)

@@ -26,9 +26,9 @@ from backend.models.base import utcnow
 from backend.salesforce.identity import forget_org
 from backend.security import egress, passwords, sessions
 from backend.security.crypto import DecryptionError
+from backend.services import get_blob_store, get_redis
 from backend.web.auth import audit, client_ip
 from backend.web.authn import admin_required, current_identity
-from backend.web.context import get_blob_store, get_redis
 
 bp = Blueprint("privacy", __name__)
 

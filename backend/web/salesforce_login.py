@@ -15,10 +15,10 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import Account, OrgConnection, User
 from backend.salesforce import oauth
-from backend.security import csrf
 from backend.security.tokens import TokenError, seal, unseal
+from backend.services import get_keyring, get_settings
+from backend.web import csrf
 from backend.web.auth import audit, safe_next, start_session
-from backend.web.context import get_keyring, get_settings
 
 bp = Blueprint("salesforce_login", __name__)
 

@@ -9,10 +9,10 @@ from backend.mail import MailError
 from backend.models import User
 from backend.models.accounts import ROLES
 from backend.security import ratelimit
+from backend.services import get_redis
 from backend.web import account_mail
 from backend.web.auth import audit, find_user, normalize_email, valid_email
 from backend.web.authn import admin_required, current_identity, login_required
-from backend.web.context import get_redis
 from backend.web.signup import REGION_NAMES
 
 bp = Blueprint("settings_pages", __name__)

@@ -10,11 +10,11 @@ from flask import Blueprint, redirect, render_template, request
 
 from backend.extensions import db
 from backend.models import Account, User
-from backend.security import csrf, email_tokens, passwords, ratelimit
+from backend.security import email_tokens, passwords, ratelimit
+from backend.services import get_redis, get_settings
 from backend.settings import REGIONS
-from backend.web import account_mail
+from backend.web import account_mail, csrf
 from backend.web.auth import audit, client_ip, find_user, normalize_email, start_session, valid_email
-from backend.web.context import get_redis, get_settings
 
 bp = Blueprint("signup", __name__)
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import desc, func, select
 
+from backend.errors import InflowError
 from backend.extensions import db
 from backend.models import Job, OrgConnection, Run, TenantScope
 from backend.models.base import utcnow
-from backend.pipeline.errors import InflowError
 from backend.salesforce import mirror_fields as mf
 from backend.salesforce.client import soql_quote
-from backend.web.context import get_keyring, get_settings
+from backend.services import get_keyring, get_settings
 
 log = logging.getLogger(__name__)
 STATE_LABELS = {

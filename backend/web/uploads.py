@@ -8,8 +8,8 @@ from flask import Blueprint, Request, abort, g, jsonify, request
 
 from backend.extensions import db
 from backend.models import Account
+from backend.services import get_blob_store, get_settings
 from backend.storage.blobs import BlobWriter, expiry_for
-from backend.web.context import get_blob_store, get_settings
 
 bp = Blueprint("uploads", __name__)
 

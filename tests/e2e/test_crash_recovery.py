@@ -26,7 +26,7 @@ from backend.models import Run
 from backend.models.base import TenantScope
 from backend.runs import service
 from backend.runs.parts import BOM
-from backend.web.context import get_blob_store
+from backend.services import get_blob_store
 from sfdx.localorg.pytest_plugin import localorg, make_org, sf_session  # noqa: F401
 from tests.runs.factories import CLIENT_ID, CLIENT_SECRET, account, connect, csv_job, legacy_id_tree
 

@@ -17,7 +17,7 @@ from backend.extensions import db
 from backend.models import Run
 from backend.models.base import TenantScope, utcnow
 from backend.runs import service
-from backend.web.context import get_redis
+from backend.services import get_redis
 from sfdx.localorg.pytest_plugin import localorg, make_org, sf_session  # noqa: F401
 from tests.e2e.test_crash_recovery import (
     INSERT_CONTACTS,

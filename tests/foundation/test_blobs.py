@@ -15,8 +15,8 @@ from backend.extensions import db
 from backend.models import Blob, BlobChunk, NotFound
 from backend.models.base import utcnow
 from backend.security.crypto import DecryptionError
+from backend.services import get_blob_store
 from backend.storage.blobs import CHUNK_SIZE, expiry_for
-from backend.web.context import get_blob_store
 from tests.foundation.factories import account
 
 TOKEN = {"Authorization": "Bearer dev-token-for-tests"}

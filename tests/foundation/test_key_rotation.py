@@ -7,8 +7,8 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import BlobChunk, Connection, OrgConnection
 from backend.security.crypto import key_id_of
+from backend.services import get_blob_store, get_keyring
 from backend.storage.blobs import CHUNK_SIZE, expiry_for
-from backend.web.context import get_blob_store, get_keyring
 from tests.foundation.factories import account, tenant_rows
 
 

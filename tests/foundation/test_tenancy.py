@@ -7,8 +7,8 @@ import pytest
 from backend.models import NotFound, OrgConnection, TenantScope
 from backend.models.storage import Blob
 from backend.security.crypto import DecryptionError
+from backend.services import get_blob_store
 from backend.storage.blobs import expiry_for
-from backend.web.context import get_blob_store
 from tests.foundation.factories import account, tenant_rows
 
 

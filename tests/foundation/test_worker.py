@@ -13,7 +13,7 @@ from rq import Queue
 from rq.job import Job as RQJob
 
 from backend.models.base import utcnow
-from backend.web.context import get_blob_store, get_redis
+from backend.services import get_blob_store, get_redis
 from tests.foundation.factories import account
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.pipeline.errors import FatalSalesforceError
+from backend.errors import FatalSalesforceError
 from backend.salesforce.client import ApiLimitExceeded, SalesforceClient
 from tests.pipeline.sf_helpers import client  # noqa: F401
 

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from backend.pipeline.errors import SourceError
+from backend.errors import SourceError
 from backend.pipeline.sources import create_source, source_types, stream_opener
 from tests.pipeline.helpers import read_rows
 

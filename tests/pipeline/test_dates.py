@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from backend.pipeline.errors import ConfigError
+from backend.errors import ConfigError
 from backend.pipeline.mapping.values import (
     format_dates,
     format_datetimes,

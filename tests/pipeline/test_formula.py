@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from backend.pipeline.chunk import make_chunk
-from backend.pipeline.mapping.formula import Context, compile_formula
+from backend.pipeline.mapping.formula import compile_formula
 from backend.pipeline.mapping.formula_parser import FormulaError
+from backend.pipeline.mapping.formula_types import Context
 
 COLUMNS = ["First Name", "Amount", "Date", "Stage", "Tags"]
 ROWS = [

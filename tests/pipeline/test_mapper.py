@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import RejectedRow, make_chunk
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import FieldMapping, Lookup, MappedChunk, Mapper, Mapping, Options
 from tests.pipeline.helpers import contact_describe
 

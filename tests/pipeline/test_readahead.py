@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backend.pipeline.errors import SourceError
+from backend.errors import SourceError
 from backend.pipeline.readahead import read_ahead
 from backend.pipeline.sources import create_source
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.pipeline.errors import ConfigError
+from backend.errors import ConfigError
 from backend.pipeline.sinks import choose_sink
 from sfdx.localorg.fieldkit import text
 from tests.pipeline.sf_helpers import (  # noqa: F401

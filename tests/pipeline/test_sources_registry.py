@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import Chunk, make_chunk
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.sources import Source, create_source, register, source_class, source_types
 from backend.pipeline.sources.base import _REGISTRY
 

@@ -10,7 +10,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from backend.pipeline.errors import SourceError
+from backend.errors import SourceError
 from backend.pipeline.sources import create_source, stream_opener
 from tests.pipeline.helpers import read_rows
 

@@ -8,8 +8,8 @@ from typing import Any
 from backend.extensions import db
 from backend.models import Account, Job, OrgConnection
 from backend.models.base import TenantScope
+from backend.services import get_blob_store
 from backend.storage.blobs import expiry_for
-from backend.web.context import get_blob_store
 
 ROOT = Path(__file__).resolve().parents[2]
 FORCE_APP = ROOT / "force-app"

@@ -10,7 +10,7 @@ from backend.extensions import db
 from backend.models import BlobChunk, Job, Run
 from backend.models.base import TenantScope
 from backend.runs import execute, service
-from backend.web.context import get_redis
+from backend.services import get_redis
 from tests.runs.factories import CONTACT_MAPPING, account, connect, csv_job
 
 CANARY = "canary-7f3a9c"

@@ -15,7 +15,7 @@ from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.runs import journal as run_journal
 from backend.runs.journal import RunJournal, RunRowLocked
 from backend.runs.parts import BOM, BlobResultParts
-from backend.web.context import get_blob_store
+from backend.services import get_blob_store
 from tests.runs.factories import account
 
 

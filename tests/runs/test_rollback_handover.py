@@ -17,7 +17,7 @@ from backend.models.base import TenantScope
 from backend.runs import execute, service
 from backend.runs import rollback as run_rollback
 from backend.runs.lease import is_held
-from backend.web.context import get_redis
+from backend.services import get_redis
 from tests.runs.factories import CONTACT_MAPPING, account, connect, contacts_csv, csv_job
 
 

@@ -15,7 +15,7 @@ from backend.models.base import TenantScope, utcnow
 from backend.runs import execute, service
 from backend.runs import rollback as run_rollback
 from backend.runs.parts import BOM
-from backend.web.context import get_blob_store, get_redis
+from backend.services import get_blob_store, get_redis
 from tests.runs.factories import CONTACT_MAPPING, FORCE_APP, account, connect, contacts_csv, csv_job
 
 

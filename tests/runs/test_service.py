@@ -14,7 +14,7 @@ from backend.models.runs import InvalidTransition
 from backend.runs import progress as live
 from backend.runs import service
 from backend.runs.lease import RunLease
-from backend.web.context import get_blob_store, get_redis
+from backend.services import get_blob_store, get_redis
 from tests.runs.factories import CONTACT_MAPPING, account, contacts_csv, csv_job
 
 

@@ -13,7 +13,7 @@ from backend.models import OrgConnection
 from backend.pipeline.sinks.rest_resume import stamp
 from backend.salesforce.mirror import RunMirror
 from backend.salesforce.session import client_for
-from backend.web.context import get_keyring, get_settings
+from backend.services import get_keyring, get_settings
 from tests.runs.factories import FORCE_APP, account, connect
 
 JOB = {"job_key": "job-1", "name": "Weekly contacts", "target_object": "Contact", "operation": "hardDelete",
@@ -47,7 +47,7 @@ def test_the_client_knows_the_connected_user_and_asks_userinfo_only_when_it_must
 
 
 def test_a_revoked_refresh_token_fails_with_a_message_to_reconnect(app, org):
-    from backend.pipeline.errors import FatalSalesforceError
+    from backend.errors import FatalSalesforceError
 
     conn = connect(account(), org, access_token="00Dexpired!token")
     org.sessions.revoke(conn.get_secret("refresh_token"))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from backend.extensions import db
 from backend.models import AuditEvent
 from backend.security import ratelimit
-from backend.web.context import get_redis
+from backend.services import get_redis
 from tests.accounts_support import PASSWORD, Browser, app_config, log_in, sign_up, smtp  # noqa: F401
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.security import sessions
-from backend.web.context import get_redis
+from backend.services import get_redis
 from tests.accounts_support import PASSWORD, Browser, app_config, log_in, sign_up, smtp  # noqa: F401
 
 NEW_PASSWORD = "canary-new-password-7f3a9c"

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from backend.errors import FatalSalesforceError
 from backend.extensions import db
 from backend.models import AuditEvent, Job, OrgConnection, Run
-from backend.pipeline.errors import FatalSalesforceError
 from backend.salesforce.oauth import OAuthFlowError, refresh_tokens, verified_grant
-from backend.web.context import get_settings
+from backend.services import get_settings
 from backend.web.instances import STOPPED
 from tests.web.canvas_support import CALLBACK, SECRET, bearer, canvas_config, install, launch
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import Account, AuditEvent, Job, OrgConnection, Run, User
 from backend.security.tokens import issue_app_token
-from backend.web.context import get_keyring
+from backend.services import get_keyring
 
 ROUTES = [
     ("GET", "/api/instances/{id}", "org"),

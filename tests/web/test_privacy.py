@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from backend.extensions import db
 from backend.models import Account, AuditEvent, Blob, BlobChunk, Connection, OrgConnection, User
 from backend.models.base import utcnow
-from backend.web.context import get_blob_store
+from backend.services import get_blob_store
 from backend.web.privacy import tenant_tables
 from tests.accounts_support import PASSWORD, Browser, app_config, localorg_ca, sign_up, smtp  # noqa: F401
 

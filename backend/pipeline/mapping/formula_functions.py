@@ -9,10 +9,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import STRING_DTYPE
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import values as V
-from backend.pipeline.mapping.formula import (
+from backend.pipeline.mapping.formula_ops import join
+from backend.pipeline.mapping.formula_parser import Node
+from backend.pipeline.mapping.formula_types import (
     BOOL,
     DATE,
     DATETIME,
@@ -25,8 +27,6 @@ from backend.pipeline.mapping.formula import (
     Context,
     coerce,
 )
-from backend.pipeline.mapping.formula_ops import join
-from backend.pipeline.mapping.formula_parser import Node
 
 Builder = Callable[[Compiler, Node, list[Compiled]], Compiled]
 FUNCTIONS: dict[str, tuple[int, int, Builder]] = {}

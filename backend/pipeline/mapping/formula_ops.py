@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from backend.pipeline.chunk import STRING_DTYPE
-from backend.pipeline.mapping.formula import (
+from backend.pipeline.mapping.formula_parser import Node
+from backend.pipeline.mapping.formula_types import (
     BOOL,
     DATE,
     DATETIME,
@@ -20,7 +21,6 @@ from backend.pipeline.mapping.formula import (
     Context,
     coerce,
 )
-from backend.pipeline.mapping.formula_parser import Node
 
 _COMPARE = {"=": operator.eq, "==": operator.eq, "!=": operator.ne, "<>": operator.ne,
             "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}

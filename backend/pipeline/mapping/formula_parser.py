@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from backend.pipeline.errors import ConfigError
+from backend.errors import ConfigError
 
 
 class FormulaError(ConfigError):

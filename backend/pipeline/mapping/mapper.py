@@ -16,11 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping import values as V
 from backend.pipeline.mapping.convert import Problems, convert
-from backend.pipeline.mapping.formula import Context, Formula, compile_formula
+from backend.pipeline.mapping.formula import Formula, compile_formula
+from backend.pipeline.mapping.formula_types import Context
 from backend.pipeline.mapping.model import FieldMapping, Mapping
 
 NULL_MARKER_BULK = "#N/A"  # Bulk API CSV: sets a field to null

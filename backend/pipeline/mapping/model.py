@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from backend.pipeline.errors import ConfigError
+from backend.errors import ConfigError
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 BLANK_POLICIES = ("unchanged", "null")

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import Chunk
-from backend.pipeline.errors import ConfigError
 from backend.pipeline.mapping.convert import allowed_values, convert
 from backend.pipeline.mapping.formula import compile_formula
 from backend.pipeline.mapping.mapper import Mapper, RowError

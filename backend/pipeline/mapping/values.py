@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backend.errors import ConfigError
 from backend.pipeline.chunk import STRING_DTYPE
-from backend.pipeline.errors import ConfigError
 
 _TIMES = ["", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p"]
 NAMED_FORMATS: dict[str, list[str]] = {

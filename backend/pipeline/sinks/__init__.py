@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.pipeline.errors import ConfigError
+from backend.errors import ConfigError
 from backend.pipeline.mapping import Mapping
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults
 from backend.salesforce.client import SalesforceClient

@@ -16,7 +16,7 @@ import numpy as np
 from salesforce_bulk import SalesforceBulk
 from salesforce_bulk.salesforce_bulk import BulkApiError, BulkBatchFailed
 
-from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
+from backend.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.pipeline.mapping import MappedChunk, Mapping
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults
 from backend.pipeline.sinks.bulk_csv import csv_bytes, upload_frame

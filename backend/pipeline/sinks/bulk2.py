@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.pipeline.errors import FatalSalesforceError, RetriableSalesforceError
+from backend.errors import FatalSalesforceError, RetriableSalesforceError
 from backend.pipeline.mapping import MappedChunk, Mapping
 from backend.pipeline.parts import Parked
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults

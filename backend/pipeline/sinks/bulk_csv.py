@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from backend.errors import FatalSalesforceError
 from backend.pipeline.chunk import STRING_DTYPE, holds_any_byte
-from backend.pipeline.errors import FatalSalesforceError
 from backend.pipeline.mapping import MappedChunk
 from backend.pipeline.sinks.base import RowResults
 

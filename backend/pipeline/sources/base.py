@@ -6,8 +6,8 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, ClassVar
 
+from backend.errors import ConfigError, SourceError
 from backend.pipeline.chunk import Chunk, default_chunk_rows
-from backend.pipeline.errors import ConfigError, SourceError
 
 OpenStream = Callable[[], BinaryIO]
 

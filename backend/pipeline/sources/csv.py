@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from backend.errors import SourceError
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, holds_any_byte, make_chunk
-from backend.pipeline.errors import SourceError
 from backend.pipeline.sources.base import Source, register
 from backend.pipeline.sources.headers import check_header
 from backend.pipeline.sources.text import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backend.pipeline.errors import SourceError
+from backend.errors import SourceError
 
 
 def check_header(raw: Sequence[object], *, drop_trailing_empty: bool = False) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from backend.pipeline.errors import SourceError
+from backend.errors import SourceError
 
 SAMPLE_BYTES = 1 << 20
 BLOCK_BYTES = 1 << 20

@@ -17,8 +17,8 @@ import zipfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from backend.errors import SourceError
 from backend.pipeline.chunk import Chunk, RejectedRow, make_chunk
-from backend.pipeline.errors import SourceError
 from backend.pipeline.sources.base import Source, register
 from backend.pipeline.sources.headers import check_header
 from backend.pipeline.sources.text import read_sample

@@ -1,4 +1,4 @@
-"""Job-level exceptions of the import engine: one small tree, each with a message a user can act on."""
+"""Job-level exceptions shared by the Salesforce client, connectors and the import engine: one small tree."""
 
 from __future__ import annotations
 

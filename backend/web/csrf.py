@@ -20,6 +20,7 @@ from typing import Any
 from flask import Response, abort, current_app, request
 
 from backend.security import sessions
+from backend.web.authn import current_identity, uses_bearer
 
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
@@ -37,8 +38,6 @@ def csrf_exempt(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def csrf_token() -> str:
     """The token to put into forms: the session's, or an anonymous double-submit token."""
-    from backend.web.authn import current_identity
-
     identity = current_identity()
     if identity is not None and identity.session is not None:
         return identity.session.csrf_token
@@ -58,8 +57,6 @@ def _reject(reason: str) -> None:
 
 def protect() -> None:
     """before_request for the whole app: cookie-authenticated unsafe requests need the session token."""
-    from backend.web.authn import current_identity, uses_bearer
-
     if request.method in SAFE_METHODS or uses_bearer():
         return
     view = current_app.view_functions.get(request.endpoint or "")
@@ -84,8 +81,6 @@ def anonymous_form(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _check_anonymous() -> None:
-    from backend.web.authn import current_identity
-
     identity = current_identity()
     if identity is not None and identity.session is not None:
         return  # already checked against the session token by protect()
