@@ -20,6 +20,7 @@ from backend.extensions import db
 from backend.models import Account, Job, OrgConnection, Run, TenantScope, User
 from backend.models.audit import record
 from backend.salesforce import oauth
+from backend.security import revocation
 from backend.security.tokens import TokenError, seal, unseal
 from backend.services import get_keyring, get_redis, get_settings
 from backend.web.authn import admin_required, current_identity, login_required
@@ -164,6 +165,8 @@ def _finish(status: int, title: str, message: str, connected: str | None = None)
 def disconnect(instance_id: str) -> Response:
     me = current_identity()
     org = me.scope.get(OrgConnection, instance_id)
+    # First, so a Redis outage stops the whole Disconnect (503) before anything is revoked at Salesforce.
+    revocation.end_org_tokens(get_redis(), org.id, get_settings().app_token_minutes * 60)
     revoked = oauth.revoke_org(org)
     org.access_token = org.refresh_token = None
     org.status = "disconnected"
