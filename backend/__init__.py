@@ -26,7 +26,7 @@ def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
-        MAX_CONTENT_LENGTH=1024 * 1024 * 1024,  # 1 GiB per request; larger sources belong in connections
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,  # answered 413 by backend/web/uploads.py
         TESTING=settings.env == "test",
     )
     services.install(app, settings, _keyring(settings), BlobStore)

@@ -46,6 +46,7 @@ class Settings:
     salesforce_sandbox_login_url: str = "https://test.salesforce.com"
     canvas_frame_ancestors: tuple[str, ...] = SALESFORCE_FRAME_ANCESTORS
     app_token_minutes: int = 15
+    max_upload_bytes: int = 1024 ** 3  # per request (MAX_CONTENT_LENGTH); larger sources belong in connections
 
     @property
     def is_production(self) -> bool:
@@ -83,6 +84,7 @@ class Settings:
             canvas_frame_ancestors=tuple(env.get("INFLOW_CANVAS_FRAME_ANCESTORS", "").split())
             or SALESFORCE_FRAME_ANCESTORS,
             app_token_minutes=int(env.get("INFLOW_APP_TOKEN_MINUTES", "15")),
+            max_upload_bytes=int(env.get("INFLOW_MAX_UPLOAD_BYTES", str(1024 ** 3))),
         )
         if check:
             settings.check()
@@ -94,6 +96,9 @@ class Settings:
             raise SettingsError(f"INFLOW_ENV must be development, production or test, not {self.env!r}")
         if self.region not in REGIONS:
             raise SettingsError(f"INFLOW_REGION must be one of {', '.join(REGIONS)}, not {self.region!r}")
+        if self.max_upload_bytes < 1:
+            raise SettingsError(f"INFLOW_MAX_UPLOAD_BYTES must be a positive number of bytes, "
+                                f"not {self.max_upload_bytes}")
         for origin in self.canvas_frame_ancestors:
             if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
                 raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "

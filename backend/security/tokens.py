@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,8 @@ class AppToken:
     org_connection_id: str | None
     region: str
     expires_at: float
+    token_id: str  # jti: logout and Disconnect revoke by it (backend/security/revocation.py)
+    issued_at: float  # compared with the user's and the org's "not before" times
 
 
 def _derive(keyring: Keyring, kid: str, purpose: str) -> bytes:
@@ -84,15 +87,17 @@ def issue_app_token(keyring: Keyring, *, account_id: str, user_id: str, org_conn
                     region: str, ttl_seconds: int, now: float | None = None) -> tuple[str, float]:
     """A new app token and its expiry (epoch seconds)."""
     issued = time.time() if now is None else now
-    token = seal(keyring, APP_TOKEN, {"a": account_id, "u": user_id, "o": org_connection_id, "r": region},
-                 ttl_seconds, now=issued)
+    claims = {"a": account_id, "u": user_id, "o": org_connection_id, "r": region,
+              "i": secrets.token_urlsafe(16), "t": issued}
+    token = seal(keyring, APP_TOKEN, claims, ttl_seconds, now=issued)
     return token, issued + ttl_seconds
 
 
 def read_app_token(keyring: Keyring, token: str, now: float | None = None) -> AppToken:
     claims = unseal(keyring, APP_TOKEN, token, now)
     try:
+        # A token without an id (sealed before ids existed) could not be revoked: refused, never trusted.
         return AppToken(str(claims["a"]), str(claims["u"]), claims.get("o"), str(claims["r"]),
-                        float(claims["exp"]))
+                        float(claims["exp"]), str(claims["i"]), float(claims["t"]))
     except (KeyError, TypeError, ValueError):
         raise TokenError("token lacks its claims") from None

@@ -76,6 +76,11 @@ class BlobWriter(io.RawIOBase):
             self.blob.complete = self._finished = True
         return self.blob
 
+    def discard(self) -> None:
+        """Delete what was written, chunks and blob row (an upload refused or cut off mid-stream)."""
+        self._finished = True
+        self.store.delete(self.blob.account_id, self.blob.id)
+
     def seek(self, offset: int, whence: int = 0) -> int:
         if offset != 0 or whence != 0:
             raise io.UnsupportedOperation("blobs only rewind to the start")

@@ -7,9 +7,10 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from backend.web.health import bp as health
+    from backend.web.outages import bp as outages
     from backend.web.uploads import bp as uploads
 
-    for blueprint in (health, uploads):
+    for blueprint in (health, outages, uploads):
         app.register_blueprint(blueprint)
     from backend.security import headers  # noqa: I001 - canvas half of issue 6: headers, authn, canvas, ...
     from backend.web import authn, canvas, instances, regions

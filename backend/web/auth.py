@@ -10,7 +10,7 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import User
 from backend.models.audit import record
-from backend.security import email_tokens, passwords, ratelimit, sessions
+from backend.security import email_tokens, passwords, ratelimit, revocation, sessions
 from backend.services import get_redis, get_settings
 from backend.web import account_mail, csrf
 from backend.web.authn import current_identity, login_required
@@ -121,10 +121,20 @@ def _login_error(message: str, status: int) -> tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends the cookie session, or from the canvas page (Bearer) its app token; either way every app token
+    of the user issued so far, so a token copied elsewhere dies too."""
     identity = current_identity()
-    sessions.destroy(get_redis(), request.cookies.get(sessions.COOKIE_NAME))
-    audit("logout", identity.user)
+    conn = get_redis()
+    if identity.app_token is not None:
+        revocation.revoke(conn, identity.app_token)
+    else:
+        sessions.destroy(conn, request.cookies.get(sessions.COOKIE_NAME))
+    if identity.user is not None:
+        revocation.end_user_tokens(conn, identity.user.id, get_settings().app_token_minutes * 60)
+    audit("logout", identity.user, via=identity.via)
     db.session.commit()
+    if identity.via == "bearer":
+        return "", 204
     response = make_response(redirect("/login", 303))
     sessions.clear_cookie(response)
     return response

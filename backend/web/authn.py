@@ -28,8 +28,8 @@ from backend.extensions import db
 from backend.models import Account, OrgConnection, TenantScope, User
 from backend.models import NotFound as TenantNotFound
 from backend.models.audit import record
-from backend.security import sessions
-from backend.security.tokens import TokenError, read_app_token
+from backend.security import revocation, sessions
+from backend.security.tokens import AppToken, TokenError, read_app_token
 from backend.services import get_keyring, get_redis, get_settings
 
 bp = Blueprint("authn", __name__)  # no routes: registering it installs the access.denied handler
@@ -43,6 +43,7 @@ class Identity:
     via: str  # "bearer" or "cookie"
     session: sessions.Session | None = None  # the cookie session, for CSRF and logout
     org_connection_id: str | None = None  # bearer: the org the canvas page was launched from
+    app_token: AppToken | None = None  # bearer: the token's claims, for logout
 
     @property
     def is_admin(self) -> bool:
@@ -80,6 +81,8 @@ def _from_bearer() -> Identity | None:
         return None
     if claims.region != settings.region:
         return None  # sealed under a shared keyring in another region: its data is not here
+    if revocation.is_ended(get_redis(), claims):
+        return None  # logged out, or its launch org disconnected
     account = db.session.get(Account, claims.account_id)
     if account is None or account.region != settings.region:
         return None
@@ -93,7 +96,7 @@ def _from_bearer() -> Identity | None:
             OrgConnection.id == claims.org_connection_id)).first()
         if org is None or org.status != "connected":
             return None
-    return Identity(account, user, scope, "bearer", org_connection_id=claims.org_connection_id)
+    return Identity(account, user, scope, "bearer", org_connection_id=claims.org_connection_id, app_token=claims)
 
 
 def _from_cookie() -> Identity | None:

@@ -21,6 +21,7 @@ from backend.models import Account, Job, OrgConnection, Run, TenantScope, User
 from backend.models.audit import record
 from backend.salesforce import oauth
 from backend.salesforce.identity import forget_org
+from backend.security import revocation
 from backend.security.tokens import TokenError, seal, unseal
 from backend.services import get_keyring, get_redis, get_settings
 from backend.web.authn import admin_required, current_identity, login_required
@@ -165,6 +166,8 @@ def _finish(status: int, title: str, message: str, connected: str | None = None)
 def disconnect(instance_id: str) -> Response:
     me = current_identity()
     org = me.scope.get(OrgConnection, instance_id)
+    # First, so a Redis outage stops the whole Disconnect (503) before anything is revoked at Salesforce.
+    revocation.end_org_tokens(get_redis(), org.id, get_settings().app_token_minutes * 60)
     revoked = oauth.revoke_org(org)
     forget_org(get_redis(), org.org_id)  # envelopes of this org are asked about at Salesforce again at once
     org.access_token = org.refresh_token = None

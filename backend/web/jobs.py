@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from backend.errors import ConfigError, InflowError, SalesforceError
 from backend.extensions import db
@@ -12,10 +12,12 @@ from backend.models import Job, OrgConnection, TenantScope
 from backend.models.audit import record
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
+from backend.pipeline.sources.sniff import csv_refusal
 from backend.runs.pieces import blob_opener
 from backend.services import get_blob_store
 from backend.storage.blobs import BlobWriter, expiry_for
 from backend.web.authn import current_identity, login_required
+from backend.web.uploads import accept_uploads
 
 bp = Blueprint("jobs", __name__)
 SAMPLE_ROWS = 5
@@ -59,6 +61,12 @@ def inspect(source: Source) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "warnings": list(source.warnings)}
 
 
+def judge_upload(filename: str, head: bytes, complete: bool) -> str | None:
+    """Refused at the door: a file uploaded as CSV (any name but .xlsx) that is binary or an archive.
+    A zip is a workbook only when uploaded as Excel; what is inside is the xlsx reader's to judge."""
+    return None if source_type_for(filename) == "xlsx" else csv_refusal(head, complete)
+
+
 @bp.post("/api/sources/upload")
 @login_required
 def upload() -> tuple[Response, int]:
@@ -66,11 +74,11 @@ def upload() -> tuple[Response, int]:
     me = current_identity()
     store = get_blob_store()
 
-    def target(filename: str, content_type: str) -> BlobWriter:
+    def create(filename: str, content_type: str) -> BlobWriter:
         return store.create(me.account.id, "upload", name=filename[:255], content_type=content_type,
                             expires_at=expiry_for("upload", me.account.retention_days))
 
-    g.upload_target = target
+    accept_uploads(create, judge=judge_upload)
     files = request.files.getlist("file")
     if len(files) != 1:
         abort(400, description="send one file as the multipart form field 'file'")

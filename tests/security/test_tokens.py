@@ -72,3 +72,13 @@ def test_nonces_never_repeat():
     ring = generate_keyring()
     tokens = {_token(ring) for _ in range(2000)}
     assert len(tokens) == 2000
+
+
+def test_every_token_has_its_own_id_and_issue_time_and_one_without_an_id_is_refused():
+    ring = generate_keyring()
+    first, second = read_app_token(ring, _token(ring)), read_app_token(ring, _token(ring))
+    assert first.token_id != second.token_id and len(first.token_id) >= 22  # 128 random bits
+    assert first.issued_at <= second.issued_at < first.expires_at
+    old_style = seal(ring, APP_TOKEN, {"a": ACCOUNT, "u": USER, "o": ORG, "r": "eu-frankfurt"}, 900)
+    with pytest.raises(TokenError, match="claims"):
+        read_app_token(ring, old_style)  # sealed before tokens had ids: it could never be revoked
