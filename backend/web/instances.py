@@ -23,6 +23,7 @@ from backend.salesforce import oauth
 from backend.security.tokens import TokenError, seal, unseal
 from backend.services import get_keyring, get_redis, get_settings
 from backend.web.authn import admin_required, current_identity, login_required
+from backend.web.reauth import refusal
 
 bp = Blueprint("instances", __name__)
 TICKET_SECONDS = 120
@@ -164,6 +165,8 @@ def _finish(status: int, title: str, message: str, connected: str | None = None)
 def disconnect(instance_id: str) -> Response:
     me = current_identity()
     org = me.scope.get(OrgConnection, instance_id)
+    if (refused := refusal(me)) is not None:  # after the lookup: another tenant's id stays a 404
+        return refused
     revoked = oauth.revoke_org(org)
     org.access_token = org.refresh_token = None
     org.status = "disconnected"

@@ -23,14 +23,20 @@ from backend.extensions import db
 from backend.models import Blob, BlobChunk, OrgConnection, User
 from backend.models.audit import record
 from backend.models.base import utcnow
-from backend.security import egress, passwords, sessions
+from backend.security import egress, sessions
 from backend.security.crypto import DecryptionError
 from backend.services import get_blob_store, get_redis
+from backend.web import reauth
 from backend.web.auth import audit, client_ip
 from backend.web.authn import admin_required, current_identity
 
 bp = Blueprint("privacy", __name__)
 
+REAUTH_TEXT = {
+    "password": "Enter your password to confirm.",
+    "salesforce": "Confirm it is you with Salesforce first, then delete within five minutes.",
+    "none": "This user cannot confirm who they are; ask another admin to delete the account.",
+}
 SECRET_MARK = "[not exported: secret; reconnect after importing elsewhere]"
 HASH_COLUMNS = frozenset({"password_hash", "token_hash"})
 
@@ -180,12 +186,15 @@ def erase_account(account_id: str) -> int:
 def delete_account():
     identity = current_identity()
     account, admin = identity.account, identity.user
-    named = request.form.get("confirm", "").strip().casefold() == account.company.strip().casefold()
+    from backend.web.settings_pages import settings_page
+
     # Re-authenticate: a hijacked session alone must not be enough to erase everything.
-    proven = admin.password_hash is None or passwords.verify(admin.password_hash, request.form.get("password", ""))
-    if not (named and proven):
-        from backend.web.settings_pages import settings_page
-        return settings_page(400, delete_error="Type the company name and your password to confirm.")
+    refused = reauth.refusal(identity, html=lambda: settings_page(403, delete_error=REAUTH_TEXT[
+        reauth.methods(admin)[0] if reauth.methods(admin) else "none"]))
+    if refused is not None:
+        return refused
+    if request.form.get("confirm", "").strip().casefold() != account.company.strip().casefold():
+        return settings_page(400, delete_error="Type the company name to confirm.")
     revoked, failed = revoke_org_tokens(account.id)
     user_ids = [u.id for u in identity.scope.all(User)]
     for user_id in user_ids:
