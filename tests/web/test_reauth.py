@@ -169,6 +169,8 @@ def _salesforce_session(client, home, sf_session) -> Browser:
 def test_deleting_an_account_without_a_password_needs_a_fresh_salesforce_login(client, home, sf_session):
     browser = _salesforce_session(client, home, sf_session)
     company = db.session.scalars(select(Account.company)).one()
+    user = db.session.scalars(select(User)).one()
+    personal = [user.email, user.id, user.account_id, home.id, home.id[:15], home.admin_id[:15], company]
     page = browser.get("/settings").get_data(as_text=True)
     assert 'action="/reauth/salesforce/start"' in page and 'name="password"' not in page
     refused = browser.submit("/settings", "/settings/delete-account", {"confirm": company})
@@ -186,6 +188,12 @@ def test_deleting_an_account_without_a_password_needs_a_fresh_salesforce_login(c
     done = browser.submit("/settings", "/settings/delete-account", {"confirm": company})
     assert done.status_code == 200 and "have been deleted" in done.get_data(as_text=True)
     assert db.session.scalars(select(Account)).all() == []
+    # The history stays (canvas launch, Salesforce login, re-authentication, deletion), without who it was.
+    actions = _actions()
+    assert {"canvas.launch", "login", "auth.reauthenticated", "account.deleted"} <= set(actions)
+    dump = "\n".join(repr(tuple(row)) for table in db.metadata.sorted_tables
+                     for row in db.session.execute(select(table)))
+    assert not [p for p in personal if p in dump]
 
 
 def test_the_settings_page_cannot_start_a_reauth_without_its_csrf_token(client, home, sf_session):
