@@ -17,9 +17,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (headers, authn, canvas, instances, regions):
         app.register_blueprint(module.bp)
-    from backend.web import auth, privacy, salesforce_login, settings_pages, signup  # accounts half of issue 6
+    from backend.web import auth, privacy, reauth, salesforce_login, settings_pages, signup  # accounts half of issue 6
 
-    for module in (auth, signup, salesforce_login, settings_pages, privacy):
+    for module in (auth, signup, salesforce_login, reauth, settings_pages, privacy):
         app.register_blueprint(module.bp)
     from backend.web import jobs, jobs_mapping, runs, ui  # importer UI: pages, jobs and runs API
 

@@ -25,6 +25,7 @@ from backend.security import revocation
 from backend.security.tokens import TokenError, seal, unseal
 from backend.services import get_keyring, get_redis, get_settings
 from backend.web.authn import admin_required, current_identity, login_required
+from backend.web.reauth import refusal
 
 bp = Blueprint("instances", __name__)
 TICKET_SECONDS = 120
@@ -166,6 +167,8 @@ def _finish(status: int, title: str, message: str, connected: str | None = None)
 def disconnect(instance_id: str) -> Response:
     me = current_identity()
     org = me.scope.get(OrgConnection, instance_id)
+    if (refused := refusal(me)) is not None:  # after the lookup: another tenant's id stays a 404
+        return refused
     # First, so a Redis outage stops the whole Disconnect (503) before anything is revoked at Salesforce.
     revocation.end_org_tokens(get_redis(), org.id, get_settings().app_token_minutes * 60)
     revoked = oauth.revoke_org(org)

@@ -4,10 +4,14 @@ Export: one JSON file per table holding the account's rows, plus the files (decr
 expired. Secrets are NOT exported: OAuth tokens and connection credentials are marked instead, and
 password and token hashes are left out. A zip that sits in a Downloads folder must not be a key to the
 customer's Salesforce orgs or databases; a reconnect takes a minute, a leaked refresh token lasts for years.
+
+Deletion needs a fresh proof of identity (reauth.py), revokes the org tokens and erases every row and blob;
+the audit events stay, pseudonymous and without personal data (models/audit.py `pseudonymize`).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -20,18 +24,25 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from sqlalchemy import Table, delete, select
 
 from backend.extensions import db
-from backend.models import Blob, BlobChunk, OrgConnection, User
-from backend.models.audit import record
+from backend.models import AuditEvent, Blob, BlobChunk, OrgConnection, User
+from backend.models.audit import pseudonymize, record
 from backend.models.base import utcnow
 from backend.salesforce.identity import forget_org
-from backend.security import egress, passwords, sessions
+from backend.security import egress, sessions
 from backend.security.crypto import DecryptionError
-from backend.services import get_blob_store, get_redis
-from backend.web.auth import audit, client_ip
+from backend.security.pseudonyms import pseudonym, pseudonym_key
+from backend.services import get_blob_store, get_keyring, get_redis
+from backend.web import reauth
+from backend.web.auth import audit
 from backend.web.authn import admin_required, current_identity
 
 bp = Blueprint("privacy", __name__)
 
+REAUTH_TEXT = {
+    "password": "Enter your password to confirm.",
+    "salesforce": "Confirm it is you with Salesforce first, then delete within five minutes.",
+    "none": "This user cannot confirm who they are; ask another admin to delete the account.",
+}
 SECRET_MARK = "[not exported: secret; reconnect after importing elsewhere]"
 HASH_COLUMNS = frozenset({"password_hash", "token_hash"})
 
@@ -166,15 +177,31 @@ def _revoke(session, base_url: str, token: str) -> bool:
 
 
 def erase_account(account_id: str) -> int:
-    """Delete every row of the account (children first) and every blob chunk; returns rows deleted."""
+    """Delete every row of the account (children first) and every blob chunk, except its audit events
+    (pseudonymized first, see _erase_keeping_history); returns rows deleted."""
     deleted = 0
     blob_ids = select(Blob.id).where(Blob.account_id == account_id)
     deleted += db.session.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(blob_ids))).rowcount
     for table in reversed(tenant_tables()):
+        if table.name == AuditEvent.__tablename__:
+            continue
         deleted += db.session.execute(delete(table).where(table.c.account_id == account_id)).rowcount
     accounts = db.metadata.tables["accounts"]
     deleted += db.session.execute(delete(accounts).where(accounts.c.id == account_id)).rowcount
     return deleted
+
+
+def _erase_keeping_history(account_id: str, admin_id: str, user_ids: list[str], **counts: int) -> None:
+    """Erase the account; its audit events stay under pseudonyms, without addresses, names or content
+    (checklist 26: who, what and when), and the deletion itself joins them."""
+    kid, key = pseudonym_key(get_keyring())
+    alias = functools.partial(pseudonym, key)
+    kept = pseudonymize(account_id, user_ids, alias)
+    db.session.flush()
+    db.session.expunge_all()
+    rows = erase_account(account_id)
+    record("account.deleted", account_id=alias(account_id), user_id=alias(admin_id), target=alias(account_id),
+           users=len(user_ids), rows=rows, events_kept=kept, pseudonym_key=kid, **counts)
 
 
 @bp.post("/settings/delete-account")
@@ -182,22 +209,20 @@ def erase_account(account_id: str) -> int:
 def delete_account():
     identity = current_identity()
     account, admin = identity.account, identity.user
-    named = request.form.get("confirm", "").strip().casefold() == account.company.strip().casefold()
+    from backend.web.settings_pages import settings_page
+
     # Re-authenticate: a hijacked session alone must not be enough to erase everything.
-    proven = admin.password_hash is None or passwords.verify(admin.password_hash, request.form.get("password", ""))
-    if not (named and proven):
-        from backend.web.settings_pages import settings_page
-        return settings_page(400, delete_error="Type the company name and your password to confirm.")
+    refused = reauth.refusal(identity, html=lambda: settings_page(403, delete_error=REAUTH_TEXT[
+        reauth.methods(admin)[0] if reauth.methods(admin) else "none"]))
+    if refused is not None:
+        return refused
+    if request.form.get("confirm", "").strip().casefold() != account.company.strip().casefold():
+        return settings_page(400, delete_error="Type the company name to confirm.")
     revoked, failed = revoke_org_tokens(account.id)
     user_ids = [u.id for u in identity.scope.all(User)]
     for user_id in user_ids:
         sessions.destroy_all_for_user(get_redis(), user_id)
-    account_id, admin_id = account.id, admin.id
-    db.session.expunge_all()
-    rows = erase_account(account_id)
-    # Recorded outside the account (account_id None), so it outlives the rows it describes; no content.
-    record("account.deleted", account_id=None, user_id=admin_id, target=account_id, ip=client_ip(),
-           users=len(user_ids), rows=rows, tokens_revoked=revoked, revocation_failures=failed)
+    _erase_keeping_history(account.id, admin.id, user_ids, tokens_revoked=revoked, revocation_failures=failed)
     db.session.commit()
     response = Response(render_template("settings/deleted.html"), 200)
     sessions.clear_cookie(response)

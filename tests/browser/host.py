@@ -19,7 +19,8 @@ def install_app(org: Any, inflow_url: str) -> Any:
     """The packaged canvas app as localorg knows it, pointing at this test's Inflow server."""
     return register_canvas_app(org, "Inflow", f"{inflow_url}/canvas", tab=TAB, namespace=NAMESPACE,
                                developer_name="Inflow", consumer_key=CLIENT_ID, consumer_secret=SECRET,
-                               callback_urls=[f"{inflow_url}/instances/oauth/callback"])
+                               callback_urls=[f"{inflow_url}/instances/oauth/callback",
+                                              f"{inflow_url}/login/salesforce/callback"])
 
 
 def frontdoor(org: Any, path: str) -> str:

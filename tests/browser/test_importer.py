@@ -240,6 +240,18 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     page.keyboard.press("Enter")
     frame.wait_for_selector(f"{item} [data-disconnect]:has-text('Really disconnect')")
     page.keyboard.press("Enter")
+    # A destructive action: Inflow asks the admin (who has no Inflow password) to log in to Salesforce again,
+    # in a popup, then disconnects.
+    frame.wait_for_selector(f"{item} [data-reauth=salesforce] button:focus")
+    shot(page, "12a-instance-reauth")
+    with page.expect_popup() as opened:
+        page.keyboard.press("Enter")
+    popup = opened.value
+    popup.wait_for_selector("#username")
+    popup.fill("#username", sf_org.admin_username)
+    popup.fill("#password", sf_org.admin_password)
+    popup.click("#oaapprove")
+    popup.wait_for_selector("#inflow-oauth-done[data-reauthenticated=yes]")
     frame.wait_for_selector(f"{item} [data-status]:has-text('Disconnected')")
     assert frame.query_selector(f"{item} [data-disconnect]") is None
     db.session.expire_all()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from backend.security.canvas import make_signed_request
 from backend.settings import SALESFORCE_FRAME_ANCESTORS
@@ -13,6 +15,7 @@ CLIENT_ID = "3MVG9InflowTestConsumerKeyForLocalorg"
 SECRET = "C0FFEE" * 10 + "ABCD"
 PUBLIC_URL = "https://inflow.test"
 CALLBACK = PUBLIC_URL + "/instances/oauth/callback"
+LOGIN_CALLBACK = PUBLIC_URL + "/login/salesforce/callback"
 LOCAL_ANCESTORS = ("https://127.0.0.1:*",)
 
 
@@ -31,7 +34,7 @@ def canvas_config(app_config: dict, localorg: Any, monkeypatch: Any = None) -> d
 
 def install(org: Any) -> Any:
     """The packaged app as the org sees it: one consumer key and secret for every subscriber org."""
-    return org.register_app("Inflow", [CALLBACK, PUBLIC_URL + "/canvas/approved"],
+    return org.register_app("Inflow", [CALLBACK, PUBLIC_URL + "/canvas/approved", LOGIN_CALLBACK],
                             canvas_url=PUBLIC_URL + "/canvas", consumer_key=CLIENT_ID, consumer_secret=SECRET)
 
 
@@ -88,3 +91,38 @@ def launch(client: Any, org: Any, **kw: Any) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def log_in_at_salesforce(sf_session: Any, authorize_url: str, username: str, password: str) -> str:
+    """What the user does at Salesforce when Inflow asks for prompt=login: type the username and password
+    again, press Allow. Returns where Salesforce sends the browser back (Inflow's login callback)."""
+    page = sf_session.get(authorize_url, timeout=30)
+    assert page.status_code == 200 and 'name="password"' in page.text, page.text[:300]
+    fields = {m[0]: html.unescape(m[1]) for m in re.findall(r'name="([^"]+)" value="([^"]*)"', page.text)}
+    parts = urlsplit(authorize_url)
+    back = sf_session.post(f"{parts.scheme}://{parts.netloc}/services/oauth2/authorize", data={
+        **fields, "username": username, "password": password, "action": "allow"}, allow_redirects=False, timeout=30)
+    assert back.status_code == 302 and back.headers["Location"].startswith(LOGIN_CALLBACK), back.text[:300]
+    return back.headers["Location"]
+
+
+def onward(start: Any) -> str:
+    """Where the re-authentication's first page sends the popup (a page that moves on, not a redirect)."""
+    assert start.status_code == 200, start.get_data(as_text=True)[:300]
+    match = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', start.get_data(as_text=True))
+    assert match, "the page moves on to Salesforce"
+    return html.unescape(match.group(1))
+
+
+def reauthenticate(client: Any, sf_session: Any, org: Any, token: str, username: str | None = None,
+                   password: str | None = None) -> Any:
+    """What the canvas page and its popup do when an action answers `reauth_required` with "salesforce":
+    get a ticket with the app token, POST it into the popup, log in to Salesforce again. Returns the popup's
+    last page."""
+    ticket = client.post("/api/reauth/salesforce", headers=bearer(token))
+    assert ticket.status_code == 201, ticket.get_data(as_text=True)
+    authorize = onward(client.post(ticket.json["start_url"], data={"ticket": ticket.json["ticket"]}))
+    assert "prompt=login" in authorize
+    back = urlsplit(log_in_at_salesforce(sf_session, authorize, username or org.admin_username,
+                                         password or org.admin_password))
+    return client.get(f"{back.path}?{back.query}")

@@ -23,6 +23,7 @@ from tests.web.canvas_support import (
     envelope,
     install,
     launch,
+    reauthenticate,
     signed,
 )
 
@@ -210,10 +211,11 @@ def test_stored_tokens_stay_the_connecting_users(client, sf_org):
     assert client.get("/api/instances", headers=bearer(token)).json[0]["current"] is True
 
 
-def test_only_an_admin_launch_reconnects_a_disconnected_org(client, sf_org):
+def test_only_an_admin_launch_reconnects_a_disconnected_org(client, sf_org, sf_session):
     admin_token = launch(client, sf_org)
     conn = db.session.scalars(select(OrgConnection)).one()
-    client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(admin_token))
+    reauthenticate(client, sf_session, sf_org, admin_token)
+    assert client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(admin_token)).status_code == 200
     user_token = launch(client, sf_org, user_id=sf_org.create_user("cy@t.localorg", "User", "Cy"))
     listed = client.get("/api/instances", headers=bearer(user_token)).json  # the page still works...
     assert listed[0]["status"] == "disconnected" and listed[0]["current"] is False  # ...without the org

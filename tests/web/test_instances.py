@@ -16,7 +16,7 @@ from backend.models import AuditEvent, Job, OrgConnection, Run
 from backend.salesforce.oauth import OAuthFlowError, refresh_tokens, verified_grant
 from backend.services import get_settings
 from backend.web.instances import STOPPED
-from tests.web.canvas_support import CALLBACK, SECRET, bearer, canvas_config, install, launch
+from tests.web.canvas_support import CALLBACK, SECRET, bearer, canvas_config, install, launch, reauthenticate
 
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
@@ -174,13 +174,14 @@ def _runs(conn: OrgConnection) -> dict[str, Run]:
     return runs
 
 
-def test_disconnect_revokes_deletes_tokens_and_stops_runs(client, sf_session, token, make_org):  # noqa: F811
+def test_disconnect_revokes_deletes_tokens_and_stops_runs(client, sf_session, home, token, make_org):  # noqa: F811
     other = make_org()
     install(other)
     connect(client, sf_session, token, "mydomain", other.instance_url, login=other)
     conn = _connection(other)
     access, refresh = conn.get_secret("access_token"), conn.get_secret("refresh_token")
     runs = _runs(conn)
+    assert reauthenticate(client, sf_session, home, token).status_code == 200
     resp = client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(token))
     assert resp.status_code == 200 and resp.json["revoked"] is True and resp.json["status"] == "disconnected"
     assert other.sessions.refresh_tokens[refresh].revoked and other.sessions.check(access) is None
@@ -197,8 +198,9 @@ def test_disconnect_revokes_deletes_tokens_and_stops_runs(client, sf_session, to
     assert client.get(f"/api/instances/{conn.id}/disconnect", headers=bearer(token)).status_code == 405
 
 
-def test_disconnecting_the_launch_org_ends_the_page_session(client, home, token):
+def test_disconnecting_the_launch_org_ends_the_page_session(client, sf_session, home, token):
     conn = _connection(home)
+    assert reauthenticate(client, sf_session, home, token).status_code == 200
     assert client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(token)).status_code == 200
     assert client.get("/api/instances", headers=bearer(token)).status_code == 401  # replay after Disconnect
     fresh = launch(client, home)  # a new launch from Salesforce reconnects with the signed request's token

@@ -1,10 +1,13 @@
-/* The OAuth popup's last page: tell the Inflow page that opened it, then let the user close it. */
+/* The OAuth popup's last page (Connect, or a re-authentication): tell the Inflow page that opened it,
+   then let the user close it. */
 (function () {
   "use strict";
   var done = document.getElementById("inflow-oauth-done");
-  if (window.opener && done && done.dataset.connected) {
-    window.opener.postMessage({type: "inflow.instance.connected", id: done.dataset.connected},
-      window.location.origin);
+  if (!window.opener || !done) { return; }
+  var message = done.dataset.connected ? {type: "inflow.instance.connected", id: done.dataset.connected}
+    : done.dataset.reauthenticated ? {type: "inflow.reauthenticated"} : null;
+  if (message) {
+    window.opener.postMessage(message, window.location.origin);
     setTimeout(function () { window.close(); }, 1500);
   }
 }());

@@ -1,6 +1,9 @@
-// Connected instances: Disconnect (with confirmation) revokes the token at Salesforce and deletes it here.
+// Connected instances: Disconnect (with confirmation, and a fresh proof of identity) revokes the token at
+// Salesforce and deletes it here.
+import { ask, needsReauth } from "../reauth.js";
+
 export function mount(root, ctx) {
-  const { api, announce, refresh } = ctx;
+  const { announce, refresh } = ctx;
   const unwire = wireConnect(root, ctx);
   root.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-disconnect]");
@@ -15,7 +18,7 @@ export function mount(root, ctx) {
     }
     button.disabled = true;
     try {
-      await api.post(`/api/instances/${encodeURIComponent(button.dataset.disconnect)}/disconnect`);
+      await disconnect(button, ctx);
       announce(`${button.dataset.name} disconnected`);
       await refresh();
     } catch (err) {
@@ -30,6 +33,18 @@ export function mount(root, ctx) {
     }
   });
   return unwire;
+}
+
+// The server asks for a fresh proof of identity first (403 reauth_required): get it, then ask again.
+async function disconnect(button, ctx) {
+  const url = `/api/instances/${encodeURIComponent(button.dataset.disconnect)}/disconnect`;
+  try {
+    return await ctx.api.post(url);
+  } catch (err) {
+    if (!needsReauth(err)) throw err;
+    await ask(button.closest("[data-instance]"), ctx, err.body);
+    return ctx.api.post(url);
+  }
 }
 
 // Connect: the OAuth flow runs in a popup (Salesforce's login page refuses to be framed). The ticket is
