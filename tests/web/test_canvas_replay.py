@@ -11,7 +11,18 @@ from sqlalchemy import func, select
 from backend.extensions import db
 from backend.models import Account, AuditEvent, User
 from backend.security.canvas import make_signed_request
-from tests.web.canvas_support import SECRET, bearer, boot_of, canvas_config, envelope, install, launch, signed
+from sfdx.localorg.pytest_plugin import sf_session  # noqa: F401
+from tests.web.canvas_support import (
+    SECRET,
+    bearer,
+    boot_of,
+    canvas_config,
+    envelope,
+    install,
+    launch,
+    reauthenticate,
+    signed,
+)
 
 
 @pytest.fixture
@@ -91,10 +102,11 @@ def test_a_confirmed_token_is_cached_so_a_reload_is_no_round_trip(client, sf_org
     assert _userinfo_calls(sf_org) == before + 2
 
 
-def test_after_disconnect_a_replayed_envelope_is_refused_at_once(client, sf_org):
+def test_after_disconnect_a_replayed_envelope_is_refused_at_once(client, sf_org, sf_session):  # noqa: F811
     replay = signed(sf_org)
     token = boot_of(client.post("/canvas", data={"signed_request": replay}).get_data(as_text=True))["token"]
     org_id = client.get("/api/instances", headers=bearer(token)).json[0]["id"]
+    assert reauthenticate(client, sf_session, sf_org, token).status_code == 200  # Disconnect asks for it
     assert client.post(f"/api/instances/{org_id}/disconnect", headers=bearer(token)).status_code == 200
     # Disconnect revoked the stored tokens (the envelope's among them) and dropped the cached confirmation.
     _ended(client.post("/canvas", data={"signed_request": replay}))
