@@ -39,7 +39,7 @@ from backend.web.authn import admin_required, current_identity
 bp = Blueprint("privacy", __name__)
 
 REAUTH_TEXT = {
-    "password": "Enter your password to confirm.",
+    "password": "Enter your password to confirm.",  # pragma: allowlist secret
     "salesforce": "Confirm it is you with Salesforce first, then delete within five minutes.",
     "none": "This user cannot confirm who they are; ask another admin to delete the account.",
 }

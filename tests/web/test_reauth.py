@@ -25,7 +25,7 @@ from tests.web.canvas_support import (
     reauthenticate,
 )
 
-PASSWORD = "a long passphrase of my own"
+PASSWORD = "a long passphrase of my own"  # pragma: allowlist secret
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_a_salesforce_login_as_someone_else_proves_nothing(client, home, sf_sess
     token = launch(client, home)
     other = home.create_user("mallory@t.localorg", "Mallory", password="mallorys own password")
     done = reauthenticate(client, sf_session, home, token, username="mallory@t.localorg",
-                          password="mallorys own password")
+                          password="mallorys own password")  # pragma: allowlist secret
     assert done.status_code == 403 and "another user or org" in done.get_data(as_text=True)
     assert "auth.reauth_failed" in _actions() and "auth.reauthenticated" not in _actions()
     assert other  # a real user of the same org, just not this Inflow user
