@@ -12,7 +12,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (health, outages, uploads):
         app.register_blueprint(blueprint)
-    from backend.security import headers  # noqa: I001 - canvas half of issue 6: headers, authn, canvas, ...
+    from backend.web import headers  # noqa: I001 - canvas half of issue 6: headers, authn, canvas, ...
     from backend.web import authn, canvas, instances, regions
 
     for module in (headers, authn, canvas, instances, regions):

@@ -10,10 +10,10 @@ from backend.salesforce.identity import IdentityUnavailable, TokenNotConfirmed, 
 from backend.salesforce.oauth import authorization_url, salesforce_url
 from backend.security import ratelimit
 from backend.security.canvas import CanvasError, CanvasRequest, verify_signed_request
-from backend.security.headers import allow_sources, framed_by_salesforce
 from backend.security.tokens import TokenError, issue_app_token, seal, unseal
 from backend.services import get_keyring, get_redis, get_settings
 from backend.web.canvas_launch import Launch, LaunchRefused, find_account, provision_once
+from backend.web.headers import allow_sources, framed_by_salesforce
 from backend.web.regions import RegionUnavailable, elsewhere_page, region_holding
 from backend.web.ui import render_shell
 

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Account
-from backend.security.headers import allow_sources, framed_by_salesforce
 from backend.services import get_settings
 from backend.settings import Settings
+from backend.web.headers import allow_sources, framed_by_salesforce
 
 bp = Blueprint("regions", __name__)
 SIGNATURE_HEADER = "X-Inflow-Directory-Signature"

@@ -14,10 +14,10 @@ from backend.extensions import db
 from backend.models import Job, OrgConnection, Run, User
 from backend.pipeline.mapping import OPERATIONS
 from backend.pipeline.sources import source_types
-from backend.security.headers import framed_by_salesforce
 from backend.settings import ROOT
 from backend.web import ui_data
 from backend.web.authn import current_identity, login_required
+from backend.web.headers import framed_by_salesforce
 
 bp = Blueprint("ui", __name__)
 SLDS_ASSETS = ROOT / "node_modules" / "@salesforce-ux" / "design-system" / "assets"
