@@ -7,11 +7,12 @@ and a worker that loses the lease stops before its next write.
 
 from __future__ import annotations
 
-import threading
 import time
 
+import pytest
 from simple_salesforce import Salesforce
-from sqlalchemy import update
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.models import Run
@@ -99,24 +100,17 @@ def test_a_worker_whose_lease_was_taken_stops_before_its_next_write(app, app_con
     assert sorted(emails) == sorted(f"ann{i}@example.com" for i in range(ROWS))  # every row exactly once
 
 
-def test_two_concurrent_starts_of_one_job_make_one_run(app, make_org):  # noqa: F811
+def test_the_database_itself_refuses_a_second_active_run_of_one_job(app, make_org):  # noqa: F811
+    # What makes two concurrent starts end on one run: not a check-then-insert in Python, but the unique
+    # active_job_id, which refuses the loser's INSERT whatever the timing; start_run then returns the winner.
     org = make_org()
     acct = account()
     job = csv_job(acct, connect(acct, org), _csv(10), INSERT_CONTACTS, api="rest")
-    barrier, results = threading.Barrier(2), []
-
-    def click() -> None:
-        with app.app_context():
-            barrier.wait()
-            started = service.start_run(TenantScope(acct.id), job.id)
-            results.append((started.run.id, started.created))
-            db.session.remove()
-
-    clicks = [threading.Thread(target=click) for _ in range(2)]
-    for t in clicks:
-        t.start()
-    for t in clicks:
-        t.join(60)
-    assert len(results) == 2 and results[0][0] == results[1][0]  # one run, both callers get it
-    assert sorted(created for _, created in results) == [False, True]
+    first = service.start_run(TenantScope(acct.id), job.id)
+    with pytest.raises(IntegrityError):
+        with db.engine.begin() as conn:
+            conn.execute(insert(Run).values(id="f" * 32, account_id=acct.id, job_id=job.id, state="queued",
+                                            active_job_id=job.id, checkpoint={}, created_at=utcnow()))
+    again = service.start_run(TenantScope(acct.id), job.id)
+    assert first.created and not again.created and again.run.id == first.run.id
     assert db.session.query(Run).filter(Run.job_id == job.id).count() == 1

@@ -12,7 +12,7 @@ from backend.security import revocation, sessions
 from backend.security.tokens import read_app_token
 from backend.services import get_keyring, get_redis, get_settings
 from sfdx.localorg.pytest_plugin import localorg, make_org, org  # noqa: F401
-from tests.web.canvas_support import bearer, canvas_config, install, launch
+from tests.web.canvas_support import bearer, canvas_config, install, launch, reauthenticate
 
 HTTPS = "https://localhost"
 
@@ -67,12 +67,14 @@ def test_cookie_logout_ends_every_app_token_of_the_user_issued_before(client, ho
     assert works(client, launch(client, home)) == 200  # issued after the logout: valid
 
 
-def test_after_disconnect_the_launchs_token_stays_refused_even_once_reconnected(client, home, make_org):  # noqa: F811
+def test_after_disconnect_the_launchs_token_stays_refused_even_once_reconnected(client, home, make_org,  # noqa: F811
+                                                                               sf_session):  # noqa: F811
     token = launch(client, home)
     stranger_org = make_org()
     install(stranger_org)
     stranger = launch(client, stranger_org)  # another account altogether
     conn = db.session.scalars(select(OrgConnection).where(OrgConnection.org_id == home.id)).one()
+    assert reauthenticate(client, sf_session, home, token).status_code == 200  # Disconnect asks for it
     assert client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(token)).status_code == 200
     assert works(client, token) == 401
     fresh = launch(client, home)  # an admin's launch reconnects the same org connection
