@@ -11,6 +11,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.import_graph import cycles
+
 ROOT = Path(__file__).resolve().parents[2]
 
 GROUND, BASE, ENGINE, RUNS, TOP, FACTORY, PROCESS = range(7)
@@ -151,45 +153,8 @@ def import_graph() -> dict[str, dict[str, int]]:
 
 
 def strongly_connected(graph: dict[str, dict[str, int]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative: the groups of modules that reach each other through imports."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups = []
-    for root in graph:
-        if root in index:
-            continue
-        work = [(root, iter(graph[root]))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, edges = work[-1]
-            for nxt in edges:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = len(index)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter(graph[nxt])))
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            else:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    group = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        group.append(member)
-                        if member == node:
-                            break
-                    if len(group) > 1:
-                        groups.append(sorted(group))
-    return groups
+    """The groups of modules that reach each other through imports (the shared finder in tests/import_graph.py)."""
+    return cycles({module: set(targets) for module, targets in graph.items()})
 
 
 def one_circle(graph: dict[str, dict[str, int]], group: list[str]) -> str:
