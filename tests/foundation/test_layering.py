@@ -33,7 +33,8 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "connectors": (ENGINE, ("backend.connectors",)),
     "runs": (RUNS, ("backend.runs",)),
     "web": (TOP, ("backend.web",)),
-    "cli": (TOP, ("backend.cli", "backend.cli_import")),
+    "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules")),
+    "schedules": (BASE, ("backend.schedules",)),  # pure rules: time zones and cron fields
     "app factory": (FACTORY, ("backend",)),
     "worker": (PROCESS, ("worker",)),
 }
