@@ -59,6 +59,7 @@ class Run(TenantOwned, db.Model):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     trigger: Mapped[str] = mapped_column(String(16), default="manual")  # manual | schedule
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # the occurrence
+    late_seconds: Mapped[int | None] = mapped_column(Integer, default=None)  # started this late (downtime)
 
     def transition(self, new_state: str, *, error: str | None = None) -> None:
         """Move to new_state if the machine allows it; stamps start and finish times."""

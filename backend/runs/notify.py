@@ -24,6 +24,7 @@ from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
 from backend.runs import schedules
 from backend.runs.error_groups import error_groups
+from backend.runs.service import schedule_note
 from backend.salesforce.client import soql_quote
 from backend.services import get_keyring, get_redis, get_settings
 
@@ -104,7 +105,7 @@ def message(run: Run, job: Job, errors: list[dict[str, Any]]) -> tuple[str, str]
     subject = f"Inflow: {job.name} {outcome}"
     lines = [f"The {job.operation} of {job.object_name} by the job \"{job.name}\" {outcome}.", ""]
     if run.scheduled_for:
-        lines.append(f"Scheduled for: {run.scheduled_for.isoformat()}")
+        lines.append(schedule_note(run))
     if run.started_at:
         lines.append(f"Started: {run.started_at.isoformat()}")
     if run.started_at and run.finished_at:

@@ -171,14 +171,8 @@ def _fire_job(job_id: str, now: datetime) -> Fired | None:
     run = started.run
     run.trigger, run.scheduled_for = "schedule", occurrence
     if now - occurrence > LATE_AFTER:
-        minutes = int((now - occurrence).total_seconds() // 60)
-        run.error_summary = (f"Started {_duration(minutes)} late: the scheduler was not running at "
-                             f"{occurrence.isoformat()}.")
+        run.late_seconds = int((now - occurrence).total_seconds())
     db.session.commit()
     service.enqueue(run.id)
     return Fired(job.id, occurrence, run.id, "started")
 
-
-def _duration(minutes: int) -> str:
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"

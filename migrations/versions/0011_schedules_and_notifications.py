@@ -32,10 +32,12 @@ def upgrade():
     with op.batch_alter_table('runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('trigger', sa.String(length=16), nullable=False, server_default='manual'))
         batch_op.add_column(sa.Column('scheduled_for', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('late_seconds', sa.Integer(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_column('late_seconds')
         batch_op.drop_column('scheduled_for')
         batch_op.drop_column('trigger')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
