@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from backend.cli_import import inflow_group
+from backend.cli_schedules import schedules_group
 from backend.extensions import db
 from backend.security import keys as key_ops
 from backend.security.crypto import generate_keyring, save_keyring
@@ -16,6 +17,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(purge_command)
     app.cli.add_command(inflow_group)
+    if "schedules" not in inflow_group.commands:
+        inflow_group.add_command(schedules_group)
 
 
 @click.group("keys", help="Manage the AES-256-GCM keyring.")

@@ -40,6 +40,9 @@ class Settings:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     mail_from: str = "Inflow <no-reply@localhost>"
+    smtp_tls: str = ""  # "" (plain, a local relay), "starttls" or "ssl"
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)  # never printed with the settings
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     egress_allow_loopback: bool = False  # tests and the local demo talk to localorg on 127.0.0.1
@@ -77,6 +80,9 @@ class Settings:
             smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(env.get("SMTP_PORT", "25")),
             mail_from=env.get("MAIL_FROM", "Inflow <no-reply@localhost>"),
+            smtp_tls=env.get("SMTP_TLS", "").lower(),
+            smtp_username=env.get("SMTP_USERNAME", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
             session_idle_minutes=int(env.get("INFLOW_SESSION_IDLE_MINUTES", "30")),
             session_absolute_hours=int(env.get("INFLOW_SESSION_ABSOLUTE_HOURS", "12")),
             egress_allow_loopback=env.get("INFLOW_EGRESS_ALLOW_LOOPBACK", "") == "1",
@@ -96,6 +102,8 @@ class Settings:
             raise SettingsError(f"INFLOW_ENV must be development, production or test, not {self.env!r}")
         if self.region not in REGIONS:
             raise SettingsError(f"INFLOW_REGION must be one of {', '.join(REGIONS)}, not {self.region!r}")
+        if self.smtp_tls not in ("", "starttls", "ssl"):
+            raise SettingsError(f"SMTP_TLS must be starttls, ssl or empty, not {self.smtp_tls!r}")
         if self.max_upload_bytes < 1:
             raise SettingsError(f"INFLOW_MAX_UPLOAD_BYTES must be a positive number of bytes, "
                                 f"not {self.max_upload_bytes}")

@@ -56,3 +56,38 @@ def recover_runs() -> list[str]:
     if recovered:
         log.warning("re-enqueued %d run(s) left by a dead worker: %s", len(recovered), ", ".join(recovered))
     return recovered
+
+
+def fire_schedules() -> int:
+    """RQ cron, every minute on every worker machine: start the runs of due schedule occurrences (each at
+    most once, whichever scheduler gets there first)."""
+    from backend.runs.schedules import fire_due
+
+    with app().app_context():
+        fired = fire_due()
+    for f in fired:
+        log.info("schedule of job %s at %s: %s %s", f.job_id, f.occurrence.isoformat(), f.outcome, f.run_id or "")
+    return len(fired)
+
+
+def notify_run_email(run_id: str) -> int:
+    """E-mail a run's outcome; raising lets RQ retry (see backend/runs/notify.py)."""
+    from backend.runs import notify
+
+    with app().app_context():
+        return notify.send_email(run_id)
+
+
+def notify_run_salesforce(run_id: str) -> int:
+    """The run's outcome as a Salesforce custom notification; raising lets RQ retry."""
+    from backend.runs import notify
+
+    with app().app_context():
+        return notify.send_salesforce(run_id)
+
+
+def send_digests() -> int:
+    from backend.runs import notify
+
+    with app().app_context():
+        return notify.send_digests()

@@ -25,6 +25,18 @@ class Job(TenantOwned, db.Model):
     object_name: Mapped[str] = mapped_column(String(255))
     operation: Mapped[str] = mapped_column(String(16))
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    schedule: Mapped[str | None] = mapped_column(String(255), default=None)
+    schedule: Mapped[str | None] = mapped_column(String(255), default=None)  # a rule's text (schedules/rules.py)
+    schedule_tz: Mapped[str | None] = mapped_column(String(64), default=None)
+    schedule_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    schedule_pause_reason: Mapped[str] = mapped_column(String(255), default="")
+    # Occurrences after this instant count (set when the schedule is set or resumed): none from before.
+    schedule_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    schedule_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # last one handled
+    schedule_owner_id: Mapped[str | None] = mapped_column(String(32), default=None)  # User who set it
+    notify_on: Mapped[str] = mapped_column(String(16), default="failure")  # failure|success|always|never
+    notify_emails: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    notify_user_ids: Mapped[list[str] | None] = mapped_column(JSON, default=list)  # Salesforce user ids of the org
+    notify_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

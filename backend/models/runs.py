@@ -21,8 +21,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "failed": (),
     "cancelled": (),
     "rolled_back": (),
+    "skipped": (),  # a scheduled occurrence while the previous run still ran: created in this state
 }
-FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled", "rolled_back"})
+FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled", "rolled_back", "skipped"})
 ACTIVE = frozenset({"queued", "running", "cancelling"})  # at most one such run per job (active_job_id)
 
 
@@ -56,6 +57,9 @@ class Run(TenantOwned, db.Model):
     # Ownership by one worker (backend/runs/lease.py): never Redis alone, which can forget.
     lease_owner: Mapped[str | None] = mapped_column(String(32), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")  # manual | schedule
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # the occurrence
+    late_seconds: Mapped[int | None] = mapped_column(Integer, default=None)  # started this late (downtime)
 
     def transition(self, new_state: str, *, error: str | None = None) -> None:
         """Move to new_state if the machine allows it; stamps start and finish times."""

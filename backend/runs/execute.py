@@ -22,6 +22,7 @@ from backend.models.base import NotFound, utcnow
 from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
+from backend.runs import notify
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
 from backend.runs.journal import RunJournal, write_run_row
@@ -103,7 +104,9 @@ def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
     try:
         pieces = run_pieces.load(run)
     except InflowError as err:
-        return _fail(run, err.message, lease), None
+        state = _fail(run, err.message, lease)
+        notify.run_finished(run_id)
+        return state, None
     return Execution(pieces, lease).execute()
 
 
@@ -249,6 +252,7 @@ class Execution:
                      succeeded=run.rows_succeeded, failed=run.rows_failed, seconds_left=0)
         self.conn.delete(live.cancel_key(run.id))
         self._sync_mirror(final=True)
+        notify.run_finished(run.id)
 
     def _pause(self, result: Any, until: datetime) -> tuple[str, datetime]:
         db.session.rollback()

@@ -187,7 +187,21 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
         "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
         "success_file": run.success_blob_id, "error_file": run.error_blob_id,
         "rollback_file": run.rollback_blob_id, "finished": run.finished,
+        "trigger": run.trigger, "scheduled_for": _iso(run.scheduled_for), "late_seconds": run.late_seconds,
+        "schedule_note": schedule_note(run),
     }
+
+
+def schedule_note(run: Run) -> str:
+    """What a scheduled run says about its timing ("" for a manual run)."""
+    if run.trigger != "schedule" or run.scheduled_for is None:
+        return ""
+    note = f"Scheduled for {run.scheduled_for.isoformat()}"
+    if run.late_seconds:
+        hours, minutes = divmod(run.late_seconds // 60, 60)
+        late = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+        note += f"; started {late} late because no scheduler was running then (missed runs run once)"
+    return note + "."
 
 
 def _iso(value: datetime | None) -> str | None:

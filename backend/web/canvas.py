@@ -136,7 +136,7 @@ def entry() -> tuple[str, int] | str:
              "client": {key: canvas.client.get(key) for key in ("instanceId", "targetOrigin")},
              "org": {"id": launch.org.id, "org_id": launch.org.org_id, "name": launch.org.name},
              "user": {"first_name": launch.user.first_name, "last_name": launch.user.last_name,
-                      "role": launch.user.role},
+                      "role": launch.user.role, "time_zone": canvas.user.get("timeZone")},
              "region": get_settings().region}
     return render_shell(shell, canvas_scripts=[f"{instance}/canvas/sdk/js/{version}/canvas-all.js",
                                                url_for("static", filename="js/canvas-session.js")])

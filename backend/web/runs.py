@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,13 +11,12 @@ from backend.extensions import db
 from backend.models import Job, OrgConnection, Run
 from backend.models.audit import record
 from backend.models.runs import InvalidTransition
+from backend.runs import error_groups as run_errors
 from backend.runs import service
 from backend.web.authn import current_identity, login_required
 from backend.web.ui_data import STATE_LABELS, RunFilters, recent_runs, run_record_url
 
 bp = Blueprint("runs_api", __name__)
-ERROR_ROWS_SCANNED = 5000
-ERROR_GROUPS = 10
 
 
 def _actor() -> dict[str, Any]:
@@ -131,21 +127,4 @@ def record_link(run_id: str) -> Response:
 @login_required
 def error_groups(run_id: str) -> Response:
     """The first errors of the error file, grouped by message, with the first rows of each group."""
-    me = current_identity()
-    run = me.scope.get(Run, run_id)
-    if not run.error_blob_id:
-        return jsonify(groups=[])
-    _blob, reader = service.result_file(me.scope, run_id, "error")
-    groups: OrderedDict[str, dict[str, Any]] = OrderedDict()
-    with reader:
-        text = io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8-sig", errors="replace", newline="")
-        for n, row in enumerate(csv.DictReader(text)):
-            if n >= ERROR_ROWS_SCANNED:
-                break
-            message = row.get("sf__Error") or "Unknown error"
-            group = groups.setdefault(message, {"message": message, "count": 0, "rows": []})
-            group["count"] += 1
-            if len(group["rows"]) < 5:
-                group["rows"].append(row.get("sf__Row"))
-    ranked = sorted(groups.values(), key=lambda g: -g["count"])[:ERROR_GROUPS]
-    return jsonify(groups=ranked)
+    return jsonify(groups=run_errors.error_groups(current_identity().scope, run_id))

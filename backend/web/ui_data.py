@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 STATE_LABELS = {
     "queued": "Queued", "running": "Running", "cancelling": "Cancelling", "cancelled": "Cancelled",
     "succeeded": "Succeeded", "partial": "Finished with errors", "failed": "Failed",
-    "rolling_back": "Rolling back", "rolled_back": "Rolled back",
+    "rolling_back": "Rolling back", "rolled_back": "Rolled back", "skipped": "Skipped (previous run still running)",
 }
 STATE_BADGES = {"succeeded": "slds-theme_success", "partial": "slds-theme_warning", "failed": "slds-theme_error",
-                "cancelled": "", "rolled_back": "", "running": "slds-badge_inverse", "queued": ""}
+                "cancelled": "", "rolled_back": "", "skipped": "", "running": "slds-badge_inverse", "queued": ""}
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,21 @@ def read_source_tree(root: Path, namespace: str | None = None) -> list[ObjectSou
         else:
             found.append(ObjectSource(name, fields))
     return found
+
+
+def read_notification_types(root: Path) -> list[dict[str, Any]]:
+    """Custom notification types (`notificationtypes/*.notiftype-meta.xml`) under `root`, as records."""
+    candidates = [root / "notificationtypes", root / "main/default/notificationtypes",
+                  root / "force-app/main/default/notificationtypes"]
+    folder = next((p for p in candidates if p.is_dir()), None)
+    if folder is None:
+        return []
+    found = []
+    for path in sorted(folder.glob("*.notiftype-meta.xml")):
+        values = {el.tag.rpartition("}")[2]: (el.text or "") for el in ET.parse(path).getroot()}
+        label = values.get("masterLabel") or values.get("customNotifTypeName") or path.name.split(".")[0]
+        found.append({"DeveloperName": path.name.split(".")[0], "MasterLabel": label,
+                      "CustomNotifTypeName": values.get("customNotifTypeName", label),
+                      "Description": values.get("description") or None,
+                      "Desktop": values.get("desktop") == "true", "Mobile": values.get("mobile") == "true"})
+    return found

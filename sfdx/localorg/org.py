@@ -12,7 +12,7 @@ from typing import Any
 from .fieldkit import system_fields
 from .ids import IdFactory
 from .locking import LockRegistry
-from .metadata import read_source_tree
+from .metadata import read_notification_types, read_source_tree
 from .schema import Field, SObjectType
 from .sessions import SessionStore
 from .standard_objects import build_standard_schema
@@ -160,7 +160,18 @@ class Org:
             else:
                 self._extend(src.name, src.fields)
             loaded.append(src.name)
+        self._load_notification_types(Path(source_dir))
         return loaded
+
+    def _load_notification_types(self, source_dir: Path) -> None:
+        """CustomNotificationType records from the tree's notificationtypes folder (setup data, not DML)."""
+        table = self.store.table("CustomNotificationType")
+        known = {row.get("DeveloperName") for row in table.rows.values()}
+        for path in read_notification_types(source_dir):
+            if path["DeveloperName"] in known:
+                continue
+            rid = self.ids.new("0ML")
+            table.put(rid, dict(path, Id=rid, IsDeleted=False, NamespacePrefix=self.namespace))
 
     def _extend(self, name: str, fields: list[Field]) -> None:
         """Add fields from the source tree to a standard object."""

@@ -199,6 +199,14 @@ def _setup_objects(s: Schema) -> None:
           text("NamespacePrefix", 15, "Namespace Prefix"), text("DefaultLocaleSidKey", 40, "Locale"),
           text("TimeZoneSidKey", 40, "Time Zone"), text("LanguageLocaleKey", 40, "Language"))
     o.createable = o.deletable = o.undeletable = r.deletable = u.deletable = False
+    # Setup metadata (the package's notificationtypes): queryable, never written through the data API.
+    n = _obj(s, "CustomNotificationType", "0ML", "Custom Notification Type", "Custom Notification Types", owner=False)
+    n.add(text("DeveloperName", 80, "Custom Notification Name", required=True),
+          text("MasterLabel", 80, "Notification Name", required=True, name_field=True),
+          text("CustomNotifTypeName", 80, "Custom Notification Type Name"), textarea("Description", 255),
+          boolean("Desktop", "Desktop"), boolean("Mobile", "Mobile"),
+          text("NamespacePrefix", 15, "Namespace Prefix"))
+    n.createable = n.updateable = n.deletable = n.undeletable = False
 
 
 def build_standard_schema() -> Schema:

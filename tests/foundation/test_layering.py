@@ -33,7 +33,8 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "connectors": (ENGINE, ("backend.connectors",)),
     "runs": (RUNS, ("backend.runs",)),
     "web": (TOP, ("backend.web",)),
-    "cli": (TOP, ("backend.cli", "backend.cli_import")),
+    "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules")),
+    "schedules": (BASE, ("backend.schedules",)),  # pure rules: time zones and cron fields
     "app factory": (FACTORY, ("backend",)),
     "worker": (PROCESS, ("worker",)),
 }
@@ -186,7 +187,7 @@ def test_the_checker_sees_what_it_must() -> None:
     assert forbidden("runs", "web") and forbidden("worker", "web") and forbidden("salesforce", "pipeline")
     assert forbidden("ground", "security") and forbidden("app factory", "worker")
     assert not forbidden("app factory", "web") and not forbidden("pipeline", "engine core")
-    assert unit_of("backend.pipeline.sinks.rest") == "pipeline" and unit_of("backend.schedules") is None
+    assert unit_of("backend.pipeline.sinks.rest") == "pipeline" and unit_of("backend.nowhere") is None
     graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
     assert strongly_connected(graph) == [["a", "b", "c"]]
     assert one_circle(graph, ["a", "b", "c"]) == "a (line 1) -> b (line 2) -> c (line 3) -> a"

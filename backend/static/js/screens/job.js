@@ -1,5 +1,8 @@
-// A saved job: Run now starts a run and opens its progress.
+// A saved job: Run now starts a run and opens its progress; the schedule card has its own module.
+import { mountSchedule } from "./schedule.js";
+
 export function mount(root, ctx) {
+  mountSchedule(root, ctx);
   const { api, announce, navigate } = ctx;
   const errorBox = root.querySelector("[data-job-error]");
   const button = root.querySelector("[data-action=run]");
