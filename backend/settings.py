@@ -50,6 +50,8 @@ class Settings:
     canvas_frame_ancestors: tuple[str, ...] = SALESFORCE_FRAME_ANCESTORS
     app_token_minutes: int = 15
     max_upload_bytes: int = 1024 ** 3  # per request (MAX_CONTENT_LENGTH); larger sources belong in connections
+    dpa_url: str = ""  # the data processing agreement; linked in the app only when set
+    hipaa_url: str = ""  # the HIPAA statement; linked in the app only when set
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +93,8 @@ class Settings:
             or SALESFORCE_FRAME_ANCESTORS,
             app_token_minutes=int(env.get("INFLOW_APP_TOKEN_MINUTES", "15")),
             max_upload_bytes=int(env.get("INFLOW_MAX_UPLOAD_BYTES", str(1024 ** 3))),
+            dpa_url=env.get("INFLOW_DPA_URL", ""),
+            hipaa_url=env.get("INFLOW_HIPAA_URL", ""),
         )
         if check:
             settings.check()
@@ -111,6 +115,9 @@ class Settings:
             if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
                 raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "
                                     "never a bare wildcard")
+        for name, url in (("INFLOW_DPA_URL", self.dpa_url), ("INFLOW_HIPAA_URL", self.hipaa_url)):
+            if url and not url.startswith("https://"):
+                raise SettingsError(f"{name} must be an https:// URL, not {url!r}")
         if not self.is_production:
             return
         if self.egress_allow_loopback:

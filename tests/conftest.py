@@ -20,7 +20,8 @@ from backend.queues import embedded_redis_url
 from tests.servers import stop_server, track_requests
 
 # One localorg server (and one CA) for the whole session, shared by every test directory.
-pytest_plugins = ["sfdx.localorg.pytest_plugin"]
+# The promise check (tests/promise_check.py) ties backend/promises.toml to the tests marked with its ids.
+pytest_plugins = ["sfdx.localorg.pytest_plugin", "tests.promise_check"]
 
 # INFLOW_TEST_DATABASES picks the backends every database test runs on; CI runs both in one session.
 BACKENDS = [b for b in os.environ.get("INFLOW_TEST_DATABASES", "sqlite").split(",") if b]

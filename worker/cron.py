@@ -6,9 +6,10 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from backend.queues import connect
+from backend.storage.blobs import PURGE_INTERVAL
 from worker.tasks import fire_schedules, purge_expired, recover_runs, send_digests
 
-PURGE_EVERY_SECONDS = 300
+PURGE_EVERY_SECONDS = int(PURGE_INTERVAL.total_seconds())
 # A dead worker's run lock expires after progress.LOCK_TTL_MS (20 s); the sweep then re-enqueues it.
 RECOVER_EVERY_SECONDS = 15
 

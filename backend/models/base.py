@@ -60,6 +60,12 @@ class EncryptedColumns:
     """Columns listed in __secret_columns__ hold AES-GCM ciphertext bound to account/table/column/row."""
 
     __secret_columns__: tuple[str, ...] = ()
+    # When the secret was last used to reach the external system (shown on the Security and privacy page).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    def mark_used(self) -> None:
+        """Record a use of the secret; the caller's commit saves it (key rotation and export do not count)."""
+        self.last_used_at = utcnow()
 
     def _binding(self, column: str) -> Binding:
         if self.id is None:

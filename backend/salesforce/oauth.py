@@ -161,6 +161,7 @@ def refresh_tokens(org: OrgConnection, keyring: Keyring | None = None, settings:
     org.set_secret("refresh_token", grant.refresh_token or refresh, ring)  # rotation: keep the newest
     org.instance_url = grant.instance_url
     org.status = "connected"
+    org.mark_used()
     return grant.access_token
 
 

@@ -15,6 +15,7 @@ from backend.security.crypto import Binding, DecryptionError, Keyring
 
 CHUNK_SIZE = 1024 * 1024
 UPLOAD_TTL = timedelta(hours=1)
+PURGE_INTERVAL = timedelta(minutes=5)  # how often the worker's cron deletes what expired (worker/cron.py)
 
 
 def expiry_for(kind: str, retention_days: int, now: datetime | None = None) -> datetime:

@@ -28,3 +28,6 @@ def register_blueprints(app: Flask) -> None:
     from backend.web import schedules  # job schedules and notifications
 
     app.register_blueprint(schedules.bp)
+    from backend.web import trust  # the Security and privacy page
+
+    app.register_blueprint(trust.bp)

@@ -27,6 +27,7 @@ def csv_bytes(size: int) -> bytes:
     return b"First,Last,Email,Phone\n" + line * (size // len(line))
 
 
+@pytest.mark.promise("uploads-encrypted")
 def test_streamed_blob_round_trips_and_is_encrypted(app):
     acct = account()
     data = csv_bytes(3 * CHUNK_SIZE + 123)
@@ -41,6 +42,7 @@ def test_streamed_blob_round_trips_and_is_encrypted(app):
     assert b"".join(iter(lambda: reader.read(10_000), b"")) == data
 
 
+@pytest.mark.promise("uploads-encrypted")
 def test_a_tampered_chunk_is_detected(app):
     acct = account()
     blob = get_blob_store().put(acct.id, "result", b"a,b\n1,2\n", expires_at=expiry_for("result", 1))
@@ -51,6 +53,7 @@ def test_a_tampered_chunk_is_detected(app):
         get_blob_store().read_all(acct.id, blob.id)
 
 
+@pytest.mark.promise("external-data-in-memory", "uploads-encrypted")
 def test_five_megabyte_upload_leaves_no_plaintext_file(app, live_server, tmp_path, monkeypatch):
     watched = tmp_path / "tmp"
     watched.mkdir()
@@ -83,6 +86,7 @@ def test_upload_needs_the_token(client):
     assert response.status_code == 401
 
 
+@pytest.mark.promise("uploads-deleted-after-1h", "results-kept-14-days")
 def test_purge_deletes_exactly_what_expired(app):
     acct = account()
     store, now = get_blob_store(), utcnow()
@@ -102,6 +106,7 @@ def test_purge_deletes_exactly_what_expired(app):
     assert not db.session.scalars(select(BlobChunk).where(BlobChunk.blob_id == short.id)).all()
 
 
+@pytest.mark.promise("uploads-deleted-after-1h")
 def test_an_expired_blob_is_not_served_before_purge(app):
     acct = account()
     blob = get_blob_store().put(acct.id, "result", b"x", expires_at=utcnow() - timedelta(seconds=1))

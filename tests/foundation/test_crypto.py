@@ -16,6 +16,7 @@ from backend.security.crypto import (
 HERE = Binding("acct-a", "org_connections", "access_token", "row-1")
 
 
+@pytest.mark.promise("aes256-at-rest-with-rotation")
 def test_round_trip_and_format_carries_version_and_key_id():
     ring = generate_keyring()
     token = ring.encrypt_text("00D-secret-token", HERE)
@@ -48,6 +49,7 @@ def test_flipping_any_byte_fails_with_a_clear_error():
     Binding("acct-a", "org_connections", "refresh_token", "row-1"),
     Binding("acct-a", "connections", "access_token", "row-1"),
 ])
+@pytest.mark.promise("tenant-isolation")
 def test_a_value_moved_to_another_row_column_table_or_tenant_does_not_decrypt(elsewhere):
     ring = generate_keyring()
     value = ring.encrypt(b"secret", HERE)

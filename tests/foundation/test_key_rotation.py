@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -19,6 +20,7 @@ def stored_key_ids() -> set[str]:
     return ids
 
 
+@pytest.mark.promise("aes256-at-rest-with-rotation")
 def test_rotate_then_retire_old_key(app):
     acct = account()
     tenant_rows(acct)
@@ -43,6 +45,7 @@ def test_rotate_then_retire_old_key(app):
     assert get_blob_store().read_all(acct.id, blob.id) == payload
 
 
+@pytest.mark.promise("aes256-at-rest-with-rotation")
 def test_retiring_a_key_in_use_is_refused(app):
     tenant_rows(account())
     runner = app.test_cli_runner()

@@ -66,6 +66,7 @@ def test_a_complete_production_configuration_starts():
     ("REDIS_URL", "redis://redis.dal.internal:6379/0", "it belongs to us-dallas"),
     ("DATABASE_URL", "postgresql+psycopg://inflow@db.elsewhere.example/inflow", "not listed in INFLOW_REGION_HOSTS"),
 ])
+@pytest.mark.promise("data-stays-in-region")
 def test_production_refuses_storage_of_another_region(variable, url, says):
     with pytest.raises(SettingsError) as info:
         Settings.from_env({**PRODUCTION, variable: url})
@@ -107,6 +108,7 @@ def test_healthz_says_when_redis_is_unreachable(app_config):
     assert body["redis"].startswith("unreachable")
 
 
+@pytest.mark.promise("secrets-never-logged")
 def test_logs_never_carry_tokens(caplog):
     import logging
 
@@ -117,6 +119,7 @@ def test_logs_never_carry_tokens(caplog):
     assert "00Dabc" not in record.getMessage() and "[redacted]" in record.getMessage()
 
 
+@pytest.mark.promise("secrets-never-logged")
 def test_logs_never_carry_oauth_codes_or_app_tokens():
     import logging
 

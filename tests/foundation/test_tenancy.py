@@ -12,6 +12,7 @@ from backend.storage.blobs import expiry_for
 from tests.foundation.factories import account, tenant_rows
 
 
+@pytest.mark.promise("tenant-isolation")
 def test_each_tenant_model_is_refused_across_accounts(app):
     a, b = account("Alpha"), account("Beta")
     rows_a, rows_b = tenant_rows(a), tenant_rows(b)
@@ -34,6 +35,7 @@ def test_blobs_are_refused_across_accounts(app):
     assert store.read_all(b.id, blob.id) == b"x,y\n1,2\n"
 
 
+@pytest.mark.promise("tenant-isolation")
 def test_secrets_decrypt_only_in_their_own_row(app):
     a, b = account("Alpha"), account("Beta")
     org_a, org_b = tenant_rows(a)[OrgConnection], tenant_rows(b)[OrgConnection]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from rq import Queue
 
 from backend.extensions import db
@@ -16,6 +17,7 @@ from tests.runs.factories import CONTACT_MAPPING, account, connect, csv_job
 CANARY = "canary-7f3a9c"
 
 
+@pytest.mark.promise("external-data-in-memory", "secrets-never-logged")
 def test_a_forced_exception_leaves_no_row_data_in_logs_redis_or_job_arguments(app, org, caplog):
     acct = account()
     data = ("First Name,Last Name,Email\n" + f"Ann,{CANARY},{CANARY}@example.com\n").encode()

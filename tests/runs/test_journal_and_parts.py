@@ -74,6 +74,7 @@ def _part(columns, rows, *, bom=False) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.promise("results-kept-14-days")
 def test_parts_join_into_one_file_with_one_header_and_a_bom(app):
     acct = account(retention_days=3)
     run = _run(acct)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from simple_salesforce import Salesforce
@@ -35,6 +36,7 @@ def _run(acct, conn, data: bytes, mapping=CONTACT_MAPPING, api="rest") -> Run:
     return service.create_run(scope, csv_job(acct, conn, data, mapping, api=api).id).run
 
 
+@pytest.mark.promise("retention-0-to-30-days")
 def test_an_import_with_a_bad_row_ends_partial_with_both_files_and_history(app, make_org, sf_session):
     org = make_org(source_dir=FORCE_APP)
     acct = account(retention_days=5)

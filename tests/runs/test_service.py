@@ -22,6 +22,7 @@ def _queued_ids() -> list[str]:
     return Queue("imports", connection=get_redis()).get_job_ids()
 
 
+@pytest.mark.promise("external-data-in-memory")
 def test_start_run_enqueues_the_run_id_only_and_a_second_enqueue_does_nothing(app):
     acct = account()
     job = csv_job(acct, None, contacts_csv(3), CONTACT_MAPPING)

@@ -19,6 +19,7 @@ BLOCKED_HOSTS = ["127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.
 
 
 @pytest.mark.parametrize("host", BLOCKED_HOSTS)
+@pytest.mark.promise("egress-guard")
 def test_non_public_destinations_are_refused(host):
     with pytest.raises(EgressBlocked):
         check_host(host, 443, allow_loopback=False)
@@ -31,6 +32,7 @@ def test_metadata_and_private_stay_blocked_when_loopback_is_allowed():
     assert check_host("127.0.0.1", 8443, allow_loopback=True) == ["127.0.0.1"]
 
 
+@pytest.mark.promise("egress-guard")
 def test_every_resolved_address_is_checked(monkeypatch):
     """A name with one public and one private address is refused (an attacker controls their DNS)."""
     real = socket.getaddrinfo
@@ -46,6 +48,7 @@ def test_every_resolved_address_is_checked(monkeypatch):
         check_host("mixed.example", 443)
 
 
+@pytest.mark.promise("egress-guard")
 def test_only_allowed_ports():
     assert forbidden_reason(__import__("ipaddress").ip_address("93.184.216.34")) is None
     with pytest.raises(EgressBlocked, match="port"):
@@ -61,6 +64,7 @@ def test_safe_session_refuses_loopback_unless_allowed(localorg, localorg_ca):  #
     assert response.status_code == 403  # reached localorg over verified TLS: it wants a token
 
 
+@pytest.mark.promise("egress-guard")
 def test_safe_session_connects_to_the_checked_address_without_a_second_lookup(localorg, localorg_ca, monkeypatch):  # noqa: F811
     """DNS rebinding: the first answer is checked and used; a later, different answer is never asked for."""
     real = socket.getaddrinfo
@@ -80,6 +84,7 @@ def test_safe_session_connects_to_the_checked_address_without_a_second_lookup(lo
     assert asked == ["localhost"]
 
 
+@pytest.mark.promise("egress-guard")
 def test_tls_is_verified(localorg):  # noqa: F811
     session = safe_session(allow_loopback=True)
     session.verify = True  # the public CA bundle does not trust localorg's certificate
@@ -112,6 +117,7 @@ def redirector():
     thread.join(5)
 
 
+@pytest.mark.promise("egress-guard")
 def test_redirects_to_another_host_are_not_followed(redirector):
     session = safe_session(allow_loopback=True)
     same = session.get(f"{redirector}/same", timeout=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from backend.security import passwords
 from tests.accounts_support import PASSWORD, Browser, app_config, log_in, sign_up, smtp  # noqa: F401
 
 
+@pytest.mark.promise("sign-in-oauth-or-hashed-passwords")
 def test_hashes_are_argon2id_at_or_above_the_asvs_minimums():
     stored = passwords.hash_password("a long enough password")
     params = extract_parameters(stored)
@@ -40,6 +42,7 @@ def test_policy_refuses_short_passwords():
     passwords.check_policy("twelve chars")
 
 
+@pytest.mark.promise("sign-in-oauth-or-hashed-passwords")
 def test_old_parameters_are_rehashed_on_login(client, smtp):  # noqa: F811
     browser = Browser(client)
     sign_up(browser, smtp)

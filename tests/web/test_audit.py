@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -17,6 +18,7 @@ NEW_PASSWORD = "the second long passphrase"
 INVITE_PASSWORD = "invited users own passphrase"
 
 
+@pytest.mark.promise("audit-trail")
 def test_account_flows_are_audited_without_content(client, smtp, caplog):  # noqa: F811
     caplog.set_level(logging.DEBUG)
     admin = Browser(client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from backend.extensions import db
@@ -61,6 +62,7 @@ def test_verification_link_from_an_earlier_mail_stops_working(client, smtp):  # 
     assert browser.submit("/login", "/verify", {"token": first, "password": PASSWORD}).status_code == 400
 
 
+@pytest.mark.promise("data-stays-in-region")
 def test_sign_up_for_another_region_points_there_and_stores_nothing(client, smtp):  # noqa: F811
     browser = Browser(client)
     response = browser.submit("/signup", "/signup", {

@@ -7,6 +7,7 @@ import base64
 import subprocess
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -63,6 +64,7 @@ def _forms(secret: str) -> list[bytes]:
     return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw).rstrip(b"="), raw.hex().encode()]
 
 
+@pytest.mark.promise("sign-in-oauth-or-hashed-passwords")
 def test_no_password_session_id_or_mailed_token_at_rest(client, smtp, app_config):  # noqa: F811
     browser = Browser(client)
     sign_up(browser, smtp)

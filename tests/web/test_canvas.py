@@ -170,6 +170,7 @@ def test_user_approval_get_starts_oauth_and_approved_page_reposts(client, sf_org
     assert _count(Account) == 0
 
 
+@pytest.mark.promise("aes256-at-rest-with-rotation")
 def test_secrets_never_reach_the_database_in_clear(client, sf_org):
     """Checklist 8/9: no canary (raw, base64 or hex) in any column; every secret carries a key id."""
     env = envelope(sf_org)

@@ -23,6 +23,7 @@ def app_config(app_config, localorg, monkeypatch):  # noqa: F811
     return canvas_config(app_config, localorg, monkeypatch)
 
 
+@pytest.mark.promise("secrets-never-logged")
 def test_no_token_or_signed_request_is_logged(app, live_server, org, sf_session, caplog):  # noqa: F811
     install(org)
     caplog.set_level(logging.DEBUG)

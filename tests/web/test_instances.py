@@ -70,6 +70,7 @@ def connect(client, browser, token, kind, my_domain=None, login=None):
     return callback(client, consent(browser, start_connect(client, token, kind, my_domain), login=login))
 
 
+@pytest.mark.promise("sign-in-oauth-or-hashed-passwords")
 def test_connect_many_orgs_with_pkce_and_list_them(client, sf_session, token, home, make_org):  # noqa: F811
     others = [make_org(), make_org()]
     for other in others:
@@ -120,6 +121,7 @@ def test_tickets_are_single_use_and_login_hosts_must_be_salesforce(client, token
     assert client.get("/instances/oauth/start", query_string={"ticket": "x"}).status_code == 405  # POST only
 
 
+@pytest.mark.promise("sign-in-oauth-or-hashed-passwords")
 def test_token_response_signature_is_checked(app):
     settings = get_settings()
     import base64
@@ -174,6 +176,7 @@ def _runs(conn: OrgConnection) -> dict[str, Run]:
     return runs
 
 
+@pytest.mark.promise("disconnect-revokes")
 def test_disconnect_revokes_deletes_tokens_and_stops_runs(client, sf_session, home, token, make_org):  # noqa: F811
     other = make_org()
     install(other)

@@ -73,6 +73,7 @@ def _snapshot(row) -> dict:
 
 
 @pytest.mark.parametrize(("method", "url", "target"), ROUTES, ids=[f"{m} {u}" for m, u, _ in ROUTES])
+@pytest.mark.promise("tenant-isolation")
 def test_another_accounts_id_is_not_found_and_audited(client, method, url, target):
     alpha, beta = _tenant("Alpha"), _tenant("Beta")
     victim = beta[target]

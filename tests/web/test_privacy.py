@@ -10,6 +10,7 @@ import zipfile
 from datetime import timedelta
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import func, select
 
 from backend.extensions import db
@@ -51,6 +52,7 @@ def _seed_files(account_id: str) -> None:
     db.session.commit()
 
 
+@pytest.mark.promise("gdpr-export-and-erasure")
 def test_export_has_all_data_and_live_files_but_no_secrets(client, smtp, org, localorg, localorg_ca):  # noqa: F811
     browser = Browser(client)
     sign_up(browser, smtp)
@@ -98,6 +100,7 @@ def _rows_for(account_id: str) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.promise("disconnect-revokes", "gdpr-export-and-erasure")
 def test_delete_account_revokes_tokens_and_erases_every_row(client, smtp, org, localorg, localorg_ca):  # noqa: F811
     keep = Browser(client.application.test_client(), ip="192.0.2.99")
     sign_up(keep, smtp, "other@keep.example", company="Keep")
@@ -141,6 +144,7 @@ def _dump() -> str:
                      for row in db.session.execute(select(table)))
 
 
+@pytest.mark.promise("audit-trail")
 def test_deletion_keeps_the_audit_history_under_pseudonyms_without_personal_data(client, smtp):  # noqa: F811
     ip = "198.51.100.23"
     browser = Browser(client, ip=ip)

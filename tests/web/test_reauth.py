@@ -48,6 +48,7 @@ def _actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.created_at)))
 
 
+@pytest.mark.promise("disconnect-revokes")
 def test_disconnect_without_a_fresh_proof_is_refused_and_does_nothing(client, home):
     token = launch(client, home)
     conn = _org_row()
@@ -166,6 +167,7 @@ def _salesforce_session(client, home, sf_session) -> Browser:
     return browser
 
 
+@pytest.mark.promise("gdpr-export-and-erasure")
 def test_deleting_an_account_without_a_password_needs_a_fresh_salesforce_login(client, home, sf_session):
     browser = _salesforce_session(client, home, sf_session)
     company = db.session.scalars(select(Account.company)).one()

@@ -80,6 +80,7 @@ def sf_org(org):  # noqa: F811
     return org
 
 
+@pytest.mark.promise("data-stays-in-region")
 def test_launch_in_the_other_region_points_home_and_copies_nothing(client, dallas, sf_org, live_server):
     launch(client, sf_org)  # first launch: Frankfurt asks Dallas, which does not know the org
     assert db.session.scalars(select(Account)).one().region == "eu-frankfurt"
@@ -127,6 +128,7 @@ def test_an_unreachable_region_fails_closed(app_config, sf_org, tmp_path):
         drop()
 
 
+@pytest.mark.promise("data-stays-in-region")
 def test_an_account_pinned_to_another_region_is_not_served_here(client, sf_org, dallas_url):
     db.session.add(Account(company="Moved", region="us-dallas", salesforce_org_id=sf_org.id))
     db.session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -15,6 +16,7 @@ def _account() -> Account:
     return db.session.scalars(select(Account)).one()
 
 
+@pytest.mark.promise("results-kept-14-days", "retention-0-to-30-days")
 def test_admin_changes_retention_within_bounds_and_it_is_audited(client, smtp):  # noqa: F811
     browser = Browser(client)
     sign_up(browser, smtp)
@@ -28,6 +30,7 @@ def test_admin_changes_retention_within_bounds_and_it_is_audited(client, smtp): 
     assert event.details == {"old_days": 14, "new_days": 3} and event.user_id and event.ip
 
 
+@pytest.mark.promise("retention-0-to-30-days")
 def test_retention_out_of_range_and_extra_fields_change_nothing(client, smtp):  # noqa: F811
     browser = Browser(client)
     sign_up(browser, smtp)

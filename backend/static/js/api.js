@@ -114,8 +114,9 @@ export function upload(url, file, onProgress) {
 }
 
 // Downloads cannot be plain links: the iframe sends no cookies, so fetch with the token, then save a blob.
-export async function download(url, fallbackName) {
-  const response = await send(url, { headers: headers({ Accept: "*/*" }) });
+// POST for downloads that are audited (data export, audit log).
+export async function download(url, fallbackName, method = "GET") {
+  const response = await send(url, { method, headers: headers({ Accept: "*/*" }) });
   if (!response.ok) await parse(response);
   const blob = await response.blob();
   const disposition = response.headers.get("Content-Disposition") || "";
