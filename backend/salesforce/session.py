@@ -45,7 +45,6 @@ def client_for(org: OrgConnection, keyring: Keyring, settings: Settings, **kwarg
     bundle = kwargs.pop("ca_bundle", None) or ca_bundle()
     kwargs.setdefault("user_id", org.connected_by)
     app, org_id = current_app._get_current_object(), org.id
-    org.mark_used()
     return SalesforceClient(org.instance_url, org.get_secret("access_token", keyring) or "",
                             api_version=settings.salesforce_api_version,
                             on_unauthorized=lambda: refresh_access_token(app, org_id, keyring, settings),

@@ -11,7 +11,7 @@ from rq.registry import ScheduledJobRegistry
 from simple_salesforce import Salesforce
 
 from backend.extensions import db
-from backend.models import Blob, Run, User
+from backend.models import Blob, OrgConnection, Run, User
 from backend.models.base import TenantScope, utcnow
 from backend.runs import execute, service
 from backend.runs import rollback as run_rollback
@@ -175,3 +175,14 @@ def test_an_upload_that_expired_before_the_run_read_it_fails_the_run_with_a_mess
     assert execute.run_import(run.id) == "failed"
     run = db.session.get(Run, run.id)
     assert "uploaded file has expired" in run.error_summary and run.success_blob_id and run.error_blob_id
+
+
+def test_a_run_records_when_the_orgs_stored_tokens_were_last_used(app, org):
+    acct = account()
+    conn = connect(acct, org)
+    assert conn.last_used_at is None
+    before = utcnow()
+    run = _run(acct, conn, contacts_csv(2))
+    assert execute.run_import(run.id) == "succeeded"
+    db.session.expire_all()
+    assert db.session.get(OrgConnection, conn.id).last_used_at >= before.replace(microsecond=0)

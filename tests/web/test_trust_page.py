@@ -17,7 +17,6 @@ from backend.extensions import db
 from backend.models import Account, AuditEvent, Connection, OrgConnection, User
 from backend.models.audit import record
 from backend.models.base import utcnow
-from backend.salesforce.session import client_for
 from backend.security.passwords import hash_password
 from backend.services import get_blob_store, get_keyring, get_settings
 from backend.settings import Settings
@@ -174,17 +173,3 @@ def test_the_importer_screen_shows_the_same_facts(client):
     assert facts_of(html)["key-id"] == [f"{get_keyring().primary} (AES-256-GCM)"]
     assert 'data-download="/settings/audit-log"' in html and 'data-download="/settings/export"' in html
     assert 'data-post="/settings/delete-account"' in html
-
-
-def test_using_an_orgs_token_records_when_it_was_last_used(app):
-    account, _ = seed_account("Acme", "ada@acme.example")
-    org = OrgConnection(account_id=account.id, org_id="00D000000000001AAA", instance_url="https://x.example")
-    org.set_secret("access_token", "token-1")
-    db.session.add(org)
-    db.session.commit()
-    assert org.last_used_at is None
-    before = utcnow()
-    client_for(org, get_keyring(), get_settings())
-    db.session.commit()
-    db.session.expire_all()
-    assert db.session.get(OrgConnection, org.id).last_used_at >= before.replace(microsecond=0)
