@@ -47,6 +47,13 @@ class Settings:
     canvas_frame_ancestors: tuple[str, ...] = SALESFORCE_FRAME_ANCESTORS
     app_token_minutes: int = 15
     max_upload_bytes: int = 1024 ** 3  # per request (MAX_CONTENT_LENGTH); larger sources belong in connections
+    stripe_secret_key: str = ""  # unset: billing is off, every account is on the Free plan
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""  # unset in production (Stripe's own); the tests point it at localstripe
+    stripe_price_team: str = ""  # the Stripe Price id of each paid plan (backend/billing/plans.py)
+    stripe_price_business: str = ""
+    billing_grace_days: int = 7  # a failed payment keeps the paid plan this long, then the account drops to Free
+    stripe_timeout_seconds: float = 20.0
 
     @property
     def is_production(self) -> bool:
@@ -85,6 +92,13 @@ class Settings:
             or SALESFORCE_FRAME_ANCESTORS,
             app_token_minutes=int(env.get("INFLOW_APP_TOKEN_MINUTES", "15")),
             max_upload_bytes=int(env.get("INFLOW_MAX_UPLOAD_BYTES", str(1024 ** 3))),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("STRIPE_API_BASE", ""),
+            stripe_price_team=env.get("STRIPE_PRICE_TEAM", ""),
+            stripe_price_business=env.get("STRIPE_PRICE_BUSINESS", ""),
+            billing_grace_days=int(env.get("INFLOW_BILLING_GRACE_DAYS", "7")),
+            stripe_timeout_seconds=float(env.get("INFLOW_STRIPE_TIMEOUT_SECONDS", "20")),
         )
         if check:
             settings.check()
@@ -105,6 +119,8 @@ class Settings:
                                     "never a bare wildcard")
         if not self.is_production:
             return
+        if self.stripe_api_base and self.stripe_api_base.rstrip("/") != "https://api.stripe.com":
+            raise SettingsError("STRIPE_API_BASE is for tests against a local Stripe; unset it in production")
         if self.egress_allow_loopback:
             raise SettingsError("INFLOW_EGRESS_ALLOW_LOOPBACK is for tests and the local demo, not production")
         missing = []

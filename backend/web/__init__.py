@@ -25,3 +25,6 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (ui, jobs, jobs_mapping, runs):
         app.register_blueprint(module.bp)
+    from backend.web import billing  # billing: plans, usage, Stripe Checkout / Portal / webhook
+
+    app.register_blueprint(billing.bp)
