@@ -46,21 +46,32 @@ def _refuse_card_data():
     return None
 
 
-@bp.get("/billing")
-@login_required
-def page():
+def _page(template: str) -> str:
     identity = current_identity()
     account_id = identity.account.id
-    # The only third-party origins this page may send the browser to: Stripe's Checkout and Portal.
-    allow_sources("form-action", *STRIPE_PAGES)
     plan = plan_for(account_id)
     billing = billing_record(account_id)
     paused = [] if plan.schedules else [j for j in identity.scope.all(Job, Job.schedule.isnot(None)) if j.schedule]
     return render_template(
-        "billing/index.html", plan=plan, usage=usage_for(account_id), billing=billing,
+        template, plan=plan, usage=usage_for(account_id), billing=billing,
         card=card_on_file(account_id), banner=notices.payment_failed_text(account_id), paused_jobs=paused,
         plans=[p for p in PLANS.values() if p is not FREE and price_id(p)], is_admin=identity.is_admin,
         configured=bool(get_settings().stripe_secret_key), can_manage=bool(billing and billing.stripe_customer_id))
+
+
+@bp.get("/billing")
+@login_required
+def page():
+    # The only third-party origins this page may send the browser to: Stripe's Checkout and Portal.
+    allow_sources("form-action", *STRIPE_PAGES)
+    return _page("billing/index.html")
+
+
+@bp.get("/ui/billing")
+@login_required
+def screen():
+    """The same, as a screen of the importer shell (canvas): its script opens Stripe in a new window."""
+    return _page("ui/billing.html")
 
 
 def _open(url_maker) -> Response | tuple[Response, int]:

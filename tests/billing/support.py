@@ -12,7 +12,7 @@ from typing import Any
 
 from backend.extensions import db
 from backend.models import Account, User
-from tests.billing.conftest import PRICES, WEBHOOK_SECRET, LocalStripe
+from tests.stripe_fake import PRICES, WEBHOOK_SECRET, LocalStripe
 
 WEBHOOK = "/billing/stripe/webhook"
 GOOD_CARD = "4242424242424242"  # localstripe's (and Stripe's) test card that charges

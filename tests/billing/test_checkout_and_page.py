@@ -10,8 +10,8 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import BillingAccount, User
 from tests.accounts_support import Browser, app_config, sign_up, smtp  # noqa: F401
-from tests.billing.conftest import PRICES
 from tests.billing.support import deliver, event, subscribe
+from tests.stripe_fake import PRICES
 
 STRIPE_ORIGINS = {"https://checkout.stripe.com", "https://billing.stripe.com"}
 
@@ -109,3 +109,14 @@ def test_users_see_billing_but_only_admins_buy(client, smtp):  # noqa: F811
     assert "10,000 left" in html and "/billing/checkout" not in html
     assert browser.post("/billing/checkout", {"plan": "team", "csrf_token": browser.csrf("/settings")}
                         ).status_code == 403
+
+
+def test_the_canvas_screen_lists_plans_and_checkout_answers_json_for_its_script(client, smtp, localstripe):  # noqa: F811
+    browser, _ = _signed_up(client, smtp)
+    html = browser.get("/ui/billing").get_data(as_text=True)
+    assert 'data-screen="billing"' in html and 'data-checkout="team"' in html and 'data-checkout="business"' in html
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', browser.get("/app").get_data(as_text=True))[1]
+    answer = browser.client.post("/billing/checkout", json={"plan": "business"}, base_url="https://localhost",
+                                 headers={"X-CSRF-Token": token})
+    assert answer.status_code == 200
+    assert answer.get_json()["url"] == localstripe.checkout_log()["sessions"][-1]["url"]

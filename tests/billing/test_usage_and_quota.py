@@ -14,8 +14,8 @@ from backend.models import BillingAccount, Job, Run, UsageRecord
 from backend.models.base import TenantScope
 from backend.runs import execute, service
 from backend.runs import rollback as run_rollback
-from tests.billing.conftest import PRICES
 from tests.runs.factories import CONTACT_MAPPING, FORCE_APP, account, connect, contacts_csv, csv_job
+from tests.stripe_fake import PRICES
 
 
 def _used_before(acct, rows: int) -> None:

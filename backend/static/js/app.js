@@ -10,6 +10,7 @@ const modules = {
   history: () => import("./screens/history.js"),
   instances: () => import("./screens/instances.js"),
   settings: () => import("./screens/settings.js"),
+  billing: () => import("./screens/billing.js"),
   job: () => import("./screens/job.js"),
 };
 let cleanup = null;
@@ -31,7 +32,7 @@ function routeUrl(hash) {
   if (parts[0] === "jobs") return `/ui/jobs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "runs") return `/ui/runs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "record") return `/ui/record/${encodeURIComponent(parts[1])}`;
-  if (["history", "instances", "settings"].includes(parts[0])) return `/ui/${parts[0]}${q}`;
+  if (["history", "instances", "settings", "billing"].includes(parts[0])) return `/ui/${parts[0]}${q}`;
   return "/ui/home";
 }
 
