@@ -20,6 +20,7 @@ from backend.billing.plans import GRACE_STATUSES, PAID_STATUSES, plan_for, plan_
 from backend.billing.stripe_api import fetch_card, fetch_subscription, record_for
 from backend.extensions import db
 from backend.models.accounts import Account
+from backend.models.audit import record
 from backend.models.base import utcnow
 from backend.models.billing import BillingAccount, StripeEvent
 from backend.services import get_settings
@@ -149,7 +150,11 @@ def _sync(billing: BillingAccount, subscription_id: str, *, paid: bool = False) 
     db.session.flush()
     account = db.session.get(Account, billing.account_id)
     if account is not None:
-        account.plan = plan_for(account).name  # kept in step for pages that show it; gates ask plan_for
+        new_plan = plan_for(account).name
+        if account.plan != new_plan:
+            record("billing.plan_changed", account_id=account.id, target=sub["id"], old=account.plan, new=new_plan,
+                   status=billing.subscription_status)
+        account.plan = new_plan  # kept in step for pages that show it; gates ask plan_for
     return started_failing
 
 

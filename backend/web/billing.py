@@ -22,6 +22,7 @@ from backend.web.headers import allow_sources
 
 log = logging.getLogger(__name__)
 bp = Blueprint("billing", __name__)
+WEBHOOK_MAX_BYTES = 1024 * 1024  # Stripe's events are a few KB; nothing bigger is read before its signature
 STRIPE_PAGES = ("https://checkout.stripe.com", "https://billing.stripe.com")
 # Field names that would carry a card: Inflow never takes them, Stripe's own pages do (PCI SAQ A).
 CARD_FIELD = re.compile(r"(^|[\[\]_.-])(number|cvc|cvv|cvc2|cvv2|pan|card_?number)($|[\[\]_.-])", re.IGNORECASE)
@@ -112,6 +113,9 @@ def done():
 @csrf_exempt
 def webhook():
     """No session and no CSRF token: the Stripe-Signature over the raw body is the authentication."""
+    request.max_content_length = WEBHOOK_MAX_BYTES  # Flask 3.1: this request's limit, chunked bodies included
+    if (request.content_length or 0) > WEBHOOK_MAX_BYTES:
+        return jsonify(error="too_large"), 413
     try:
         event = webhooks.verify(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
     except webhooks.BadSignature as err:

@@ -24,6 +24,7 @@ from tests.billing.support import (
     subscribe,
     subscription,
 )
+from tests.stripe_fake import WEBHOOK_SECRET
 
 
 def _billing(account: Account) -> BillingAccount:
@@ -174,3 +175,34 @@ def _start_refused(account: Account, job_id: str, *, scheduled: bool = False) ->
 def test_a_signed_body_that_is_not_an_event_is_refused(client):
     assert client.post("/billing/stripe/webhook", data=b"t=1", headers={
         "Stripe-Signature": signature(b"t=1")}).status_code == 400
+
+
+def test_an_event_localstripe_itself_signs_and_delivers_is_processed(app, live_server, localstripe):
+    """Not our signing code: localstripe computes the Stripe-Signature itself and POSTs over HTTP, as Stripe does."""
+    import secrets
+
+    import requests
+
+    account = account_with_admin()
+    hook = f"/_config/webhooks/inflow-{secrets.token_hex(4)}"
+    requests.post(f"{localstripe.base}{hook}", timeout=10, data={
+        "url": f"{live_server}/billing/stripe/webhook", "secret": WEBHOOK_SECRET,
+        "events[]": ["customer.subscription.created"]})
+    try:
+        sub = subscribe(localstripe, account)
+        for _ in range(200):  # localstripe delivers a second after the change: a wait for it, not a timing claim
+            db.session.expire_all()
+            billing = db.session.scalars(select(BillingAccount).where(BillingAccount.account_id == account.id)).first()
+            if billing is not None:
+                break
+            time.sleep(0.05)
+        assert billing is not None and (billing.stripe_subscription_id, billing.plan) == (sub["id"], "team")
+        assert db.session.scalars(select(StripeEvent.type)).all() == ["customer.subscription.created"]
+    finally:  # the session's localstripe outlives this server: stop delivering to it
+        requests.post(f"{localstripe.base}{hook}", timeout=10, data={
+            "url": "http://127.0.0.1:9/none", "secret": WEBHOOK_SECRET, "events[]": ["none.none"]})
+
+
+def test_a_body_over_one_megabyte_is_refused_before_it_is_read(client):
+    payload = b"{" + b" " * (1024 * 1024) + b"}"
+    assert deliver(client, payload).status_code == 413
