@@ -11,14 +11,20 @@ from typing import Any
 
 import stripe
 
-from backend.billing.plans import Plan, billing_record, price_id
+from backend.billing.plans import GRACE_STATUSES, PAID_STATUSES, Plan, billing_record, price_id
 from backend.extensions import db
 from backend.models.billing import BillingAccount
 from backend.services import get_settings
 
+IN_FORCE = PAID_STATUSES + GRACE_STATUSES
+
 
 class BillingUnavailable(RuntimeError):
     """Stripe is not configured, did not answer, or refused; the message can be shown to the user."""
+
+
+class AlreadySubscribed(BillingUnavailable):
+    """A second Checkout would start a second subscription: plan changes go through the Customer Portal."""
 
 
 def client() -> stripe.StripeClient:
@@ -52,6 +58,8 @@ def checkout_url(account_id: str, plan: Plan, customer_email: str) -> str:
     """
     settings = get_settings()
     billing = record_for(account_id)
+    if billing.stripe_subscription_id and billing.subscription_status in IN_FORCE:
+        raise AlreadySubscribed("This account already has a subscription; change its plan under Manage billing.")
     if not billing.checkout_idempotency_key or billing.checkout_plan != plan.name:
         billing.checkout_idempotency_key = f"checkout-{secrets.token_hex(16)}"
         billing.checkout_plan = plan.name

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.billing.plans import GRACE_STATUSES, PAID_STATUSES, plan_for, plan_for_price
-from backend.billing.stripe_api import fetch_card, fetch_subscription, record_for
+from backend.billing.stripe_api import IN_FORCE, fetch_card, fetch_subscription, record_for
 from backend.extensions import db
 from backend.models.accounts import Account
 from backend.models.audit import record
@@ -28,7 +28,6 @@ from backend.services import get_settings
 log = logging.getLogger(__name__)
 HANDLED = ("checkout.session.completed", "customer.subscription.created", "customer.subscription.updated",
            "customer.subscription.deleted", "invoice.paid", "invoice.payment_failed")
-IN_FORCE = PAID_STATUSES + GRACE_STATUSES
 
 
 class BadSignature(ValueError):

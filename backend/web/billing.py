@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from backend.billing import notices, webhooks
 from backend.billing.card import card_on_file
 from backend.billing.plans import FREE, PLANS, billing_record, plan_for, price_id
-from backend.billing.stripe_api import BillingUnavailable, checkout_url, portal_url
+from backend.billing.stripe_api import IN_FORCE, AlreadySubscribed, BillingUnavailable, checkout_url, portal_url
 from backend.billing.usage import usage_for
 from backend.models import Job
 from backend.services import get_settings
@@ -57,7 +57,8 @@ def _page(template: str) -> str:
         template, plan=plan, usage=usage_for(account_id), billing=billing,
         card=card_on_file(account_id), banner=notices.payment_failed_text(account_id), paused_jobs=paused,
         plans=[p for p in PLANS.values() if p is not FREE and price_id(p)], is_admin=identity.is_admin,
-        configured=bool(get_settings().stripe_secret_key), can_manage=bool(billing and billing.stripe_customer_id))
+        configured=bool(get_settings().stripe_secret_key), can_manage=bool(billing and billing.stripe_customer_id),
+        subscribed=bool(billing and billing.stripe_subscription_id and billing.subscription_status in IN_FORCE))
 
 
 @bp.get("/billing")
@@ -80,6 +81,8 @@ def _open(url_maker) -> Response | tuple[Response, int]:
     (target=_blank) follows in the new window. Stripe's pages refuse to be framed inside Salesforce."""
     try:
         url = url_maker()
+    except AlreadySubscribed as err:
+        return jsonify(error="already_subscribed", message=str(err)), 409
     except BillingUnavailable as err:
         return jsonify(error="billing_unavailable", message=str(err)), 502
     if uses_bearer() or request.is_json:

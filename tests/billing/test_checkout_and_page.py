@@ -98,6 +98,12 @@ def test_portal_opens_for_a_customer_and_the_page_shows_plan_card_and_manage(cli
     response = browser.post("/billing/portal", {"csrf_token": browser.csrf("/billing")})
     assert response.status_code == 303 and response.headers["Location"].startswith("https://billing.stripe.com/")
     assert localstripe.checkout_log()["portal"][-1]["customer"] == sub["customer"]
+    # Subscribed: a second Checkout would start a second subscription, so plan changes go through the Portal.
+    assert "/billing/checkout" not in html and "use Manage billing" in html
+    sessions = len(localstripe.checkout_log()["sessions"])
+    again = browser.post("/billing/checkout", {"plan": "business", "csrf_token": browser.csrf("/billing")})
+    assert again.status_code == 409 and again.get_json()["error"] == "already_subscribed"
+    assert len(localstripe.checkout_log()["sessions"]) == sessions
 
 
 def test_users_see_billing_but_only_admins_buy(client, smtp):  # noqa: F811
