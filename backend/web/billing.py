@@ -55,10 +55,17 @@ def _page(template: str) -> str:
     paused = [] if plan.schedules else [j for j in identity.scope.all(Job, Job.schedule.isnot(None)) if j.schedule]
     return render_template(
         template, plan=plan, usage=usage_for(account_id), billing=billing,
-        card=card_on_file(account_id), banner=notices.payment_failed_text(account_id), paused_jobs=paused,
+        card=card_on_file(account_id), paused_jobs=paused,
         plans=[p for p in PLANS.values() if p is not FREE and price_id(p)], is_admin=identity.is_admin,
         configured=bool(get_settings().stripe_secret_key), can_manage=bool(billing and billing.stripe_customer_id),
         subscribed=bool(billing and billing.stripe_subscription_id and billing.subscription_status in IN_FORCE))
+
+
+@bp.app_template_global()
+def billing_banner() -> str | None:
+    """The payment-failure banner every signed-in page and canvas screen shows (templates call it)."""
+    identity = current_identity()
+    return notices.payment_failed_text(identity.account.id) if identity is not None else None
 
 
 @bp.get("/billing")

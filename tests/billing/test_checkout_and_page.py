@@ -126,3 +126,20 @@ def test_the_canvas_screen_lists_plans_and_checkout_answers_json_for_its_script(
                                  headers={"X-CSRF-Token": token})
     assert answer.status_code == 200
     assert answer.get_json()["url"] == localstripe.checkout_log()["sessions"][-1]["url"]
+
+
+def test_a_failed_payment_shows_a_banner_on_every_page_and_screen(client, smtp, localstripe):  # noqa: F811
+    from backend.models import Account
+    from tests.billing.support import decline_renewal
+
+    browser, account_id = _signed_up(client, smtp)
+    sub = subscribe(localstripe, db.session.get(Account, account_id))
+    assert deliver(client, event("customer.subscription.created", sub)).status_code == 200
+    assert "payment failed" not in browser.get("/ui/home").get_data(as_text=True)
+    past_due = decline_renewal(localstripe, sub)
+    assert deliver(client, event("customer.subscription.updated", past_due)).status_code == 200
+    for path in ("/ui/home", "/ui/history", "/ui/billing", "/settings", "/billing"):
+        html = browser.get(path).get_data(as_text=True)
+        assert html.count("Your last payment failed. Your Business plan stays until") == 1, path
+    smtp.wait_for(2)  # the sign-up mail, then the payment failure (told by the subscription's own event)
+    assert "payment failed" in smtp.messages[-1]["Subject"]
