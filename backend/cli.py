@@ -1,10 +1,11 @@
-"""Flask CLI commands: `flask --app backend keys ...`, `purge`."""
+"""Flask CLI commands: `flask --app backend keys ...`, `purge` (and `billing`, `inflow import` beside it)."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
 
+from backend.cli_billing import billing_group
 from backend.cli_import import inflow_group
 from backend.cli_schedules import schedules_group
 from backend.extensions import db
@@ -19,6 +20,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(inflow_group)
     if "schedules" not in inflow_group.commands:
         inflow_group.add_command(schedules_group)
+    app.cli.add_command(billing_group)
 
 
 @click.group("keys", help="Manage the AES-256-GCM keyring.")

@@ -52,6 +52,13 @@ class Settings:
     max_upload_bytes: int = 1024 ** 3  # per request (MAX_CONTENT_LENGTH); larger sources belong in connections
     dpa_url: str = ""  # the data processing agreement; linked in the app only when set
     hipaa_url: str = ""  # the HIPAA statement; linked in the app only when set
+    stripe_secret_key: str = ""  # unset: billing is off, every account is on the Free plan
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""  # unset in production (Stripe's own); the tests point it at localstripe
+    stripe_price_team: str = ""  # the Stripe Price id of each paid plan (backend/billing/plans.py)
+    stripe_price_business: str = ""
+    billing_grace_days: int = 7  # a failed payment keeps the paid plan this long, then the account drops to Free
+    stripe_timeout_seconds: float = 20.0
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +102,13 @@ class Settings:
             max_upload_bytes=int(env.get("INFLOW_MAX_UPLOAD_BYTES", str(1024 ** 3))),
             dpa_url=env.get("INFLOW_DPA_URL", ""),
             hipaa_url=env.get("INFLOW_HIPAA_URL", ""),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("STRIPE_API_BASE", ""),
+            stripe_price_team=env.get("STRIPE_PRICE_TEAM", ""),
+            stripe_price_business=env.get("STRIPE_PRICE_BUSINESS", ""),
+            billing_grace_days=int(env.get("INFLOW_BILLING_GRACE_DAYS", "7")),
+            stripe_timeout_seconds=float(env.get("INFLOW_STRIPE_TIMEOUT_SECONDS", "20")),
         )
         if check:
             settings.check()
@@ -120,6 +134,8 @@ class Settings:
                 raise SettingsError(f"{name} must be an https:// URL, not {url!r}")
         if not self.is_production:
             return
+        if self.stripe_api_base and self.stripe_api_base.rstrip("/") != "https://api.stripe.com":
+            raise SettingsError("STRIPE_API_BASE is for tests against a local Stripe; unset it in production")
         if self.egress_allow_loopback:
             raise SettingsError("INFLOW_EGRESS_ALLOW_LOOPBACK is for tests and the local demo, not production")
         missing = []

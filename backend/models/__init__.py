@@ -4,6 +4,7 @@ from backend.models.accounts import Account, User
 from backend.models.audit import AuditEvent
 from backend.models.auth import EmailToken
 from backend.models.base import NotFound, TenantScope
+from backend.models.billing import BillingAccount, StripeEvent, UsageRecord
 from backend.models.connections import Connection
 from backend.models.jobs import Job
 from backend.models.orgs import OrgConnection
@@ -12,5 +13,5 @@ from backend.models.storage import Blob, BlobChunk
 
 SECRET_MODELS = (OrgConnection, Connection)
 
-__all__ = ["Account", "AuditEvent", "Blob", "BlobChunk", "Connection", "EmailToken", "Job", "NotFound", "OrgConnection",
-           "Run", "SECRET_MODELS", "TenantScope", "User"]
+__all__ = ["Account", "AuditEvent", "BillingAccount", "Blob", "BlobChunk", "Connection", "EmailToken", "Job",
+           "NotFound", "OrgConnection", "Run", "SECRET_MODELS", "StripeEvent", "TenantScope", "UsageRecord", "User"]

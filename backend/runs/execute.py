@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backend.billing.usage import count_run
 from backend.errors import InflowError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.base import NotFound, utcnow
@@ -239,6 +240,7 @@ class Execution:
             run.transition("failed", error=f"The import stopped: {stopped}.")
         else:
             run.transition("partial" if result.failed else "succeeded")
+        count_run(run)
         db.session.commit()
         self._after_finish([b for b in old if b])
         return run.state
@@ -299,5 +301,6 @@ def _fail(run: Run, message: str, lease: RunLease) -> str:
         run.transition("cancelled", error=message)
     elif not run.finished:
         run.transition("failed", error=message)
+    count_run(run)
     db.session.commit()
     return run.state

@@ -87,16 +87,7 @@ class RunPieces:
         return Mapping.from_dict(data)
 
     def total_rows_hint(self) -> int | None:
-        """Line count of an uploaded CSV (records with quoted line breaks count more than once)."""
-        spec = self.job.source or {}
-        if spec.get("type") != "csv" or not spec.get("blob_id"):
-            return None
-        blob = self.store.get_blob(self.account.id, spec["blob_id"])
-        lines, last = 0, b""
-        for chunk in self.store.iter_chunks(blob):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:] or last
-        return max(lines + (0 if last == b"\n" else 1) - 1, 0)
+        return csv_rows_hint(self.store, self.account.id, self.job)
 
     def api(self) -> str:
         return str((self.job.mapping or {}).get("api") or "auto")
@@ -127,3 +118,19 @@ def load(run: Run) -> RunPieces:
     if not orgs or orgs[0].status != "connected":
         raise ConfigError("The job's Salesforce instance is disconnected; reconnect it and run the job again.")
     return RunPieces(scope, run, job, account, orgs[0], get_blob_store())
+
+
+def csv_rows_hint(store: BlobStore, account_id: str, job: Job, *, at_most: int | None = None) -> int | None:
+    """Line count of an uploaded CSV (records with quoted line breaks count more than once); None for other
+    sources. With `at_most`: a file of no more bytes than that has no more rows, so it is not read at all."""
+    spec = job.source or {}
+    if spec.get("type") != "csv" or not spec.get("blob_id"):
+        return None
+    blob = store.get_blob(account_id, spec["blob_id"])
+    if at_most is not None and blob.size <= at_most:
+        return None  # every row takes at least one byte (its line break): this file fits, whatever it holds
+    lines, last = 0, b""
+    for chunk in store.iter_chunks(blob):
+        lines += chunk.count(b"\n")
+        last = chunk[-1:] or last
+    return max(lines + (0 if last == b"\n" else 1) - 1, 0)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend.billing.plans import PlanRefused, require
 from backend.errors import ConfigError
 from backend.extensions import db
 from backend.models.audit import record
@@ -23,7 +24,7 @@ from backend.models.base import TenantScope, utcnow
 from backend.models.jobs import Job
 from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
-from backend.runs import service
+from backend.runs import admission, service
 from backend.schedules import rules
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def set_schedule(scope: TenantScope, job_id: str, rule_text: str, tz_name: str, 
         raise ConfigError(reason)
     rule = rules.parse(rule_text)
     rules.zone(tz_name)
+    require(scope.account_id, "schedules")
     job.schedule, job.schedule_tz = rule.text, tz_name
     job.schedule_paused, job.schedule_pause_reason = False, ""
     job.schedule_since, job.schedule_last_at = utcnow(), None
@@ -164,7 +166,12 @@ def _fire_job(job_id: str, now: datetime) -> Fired | None:
             db.session.rollback()
             return Fired(job.id, occurrence, None, "duplicate")
         return Fired(job.id, occurrence, run.id, "skipped")
-    db.session.commit()
+    try:
+        admission.admit(scope, job, scheduled=True)
+    except PlanRefused as refused:  # a Free plan (or no rows left): the schedule waits, it is not deleted
+        db.session.commit()
+        pause(scope, job.id, reason=f"Paused: {refused.message}")
+        return Fired(job.id, occurrence, None, "paused")
     started = service.create_run(scope, job.id, idempotency_key=key)
     if not started.created:
         return Fired(job.id, occurrence, started.run.id, "duplicate")

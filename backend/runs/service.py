@@ -23,6 +23,7 @@ from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.jobs import Job
 from backend.models.runs import Run
 from backend.models.storage import Blob
+from backend.runs import admission
 from backend.runs import lease as leases
 from backend.runs import progress as live
 from backend.services import get_blob_store, get_redis
@@ -76,9 +77,16 @@ def _existing_run(scope: TenantScope, job_id: str, idempotency_key: str | None) 
 
 
 def start_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None,
-              idempotency_key: str | None = None) -> Started:
+              idempotency_key: str | None = None, scheduled: bool = False) -> Started:
     """Create a run and put it on the imports queue (what the UI's Run button does); a second start while
-    the job's run is queued or running returns that run."""
+    the job's run is queued or running returns that run.
+
+    A new run must fit the account's plan (`runs.admission.admit`): raises billing.plans.PlanRefused, with
+    the rows left and how to upgrade, before anything is created. `scheduled`: started by a schedule.
+    """
+    job = scope.get(Job, job_id)
+    if _existing_run(scope, job.id, idempotency_key) is None:
+        admission.admit(scope, job, scheduled=scheduled)
     started = create_run(scope, job_id, initiated_by=initiated_by, idempotency_key=idempotency_key)
     if started.created:
         enqueue(started.run.id)

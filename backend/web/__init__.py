@@ -31,3 +31,6 @@ def register_blueprints(app: Flask) -> None:
     from backend.web import trust  # the Security and privacy page
 
     app.register_blueprint(trust.bp)
+    from backend.web import billing  # billing: plans, usage, Stripe Checkout / Portal / webhook
+
+    app.register_blueprint(billing.bp)

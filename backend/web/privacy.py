@@ -5,7 +5,8 @@ expired. Secrets are NOT exported: OAuth tokens and connection credentials are m
 password and token hashes are left out. A zip that sits in a Downloads folder must not be a key to the
 customer's Salesforce orgs or databases; a reconnect takes a minute, a leaked refresh token lasts for years.
 
-Deletion needs a fresh proof of identity (reauth.py), revokes the org tokens and erases every row and blob;
+Deletion needs a fresh proof of identity (reauth.py), cancels the Stripe subscription first (refused while
+Stripe cannot be reached), revokes the org tokens and erases every row and blob;
 the audit events stay, pseudonymous and without personal data (models/audit.py `pseudonymize`).
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from sqlalchemy import Table, delete, select
 
+from backend.billing.stripe_api import BillingUnavailable, cancel_subscription
 from backend.extensions import db
 from backend.models import AuditEvent, Blob, BlobChunk, OrgConnection, User
 from backend.models.audit import pseudonymize, record
@@ -218,11 +220,16 @@ def delete_account():
         return refused
     if request.form.get("confirm", "").strip().casefold() != account.company.strip().casefold():
         return settings_page(400, delete_error="Type the company name to confirm.")
+    try:  # first: an erased account must not go on being charged
+        cancelled = cancel_subscription(account.id)
+    except BillingUnavailable as err:
+        return settings_page(503, delete_error=f"{err} Nothing was deleted.")
     revoked, failed = revoke_org_tokens(account.id)
     user_ids = [u.id for u in identity.scope.all(User)]
     for user_id in user_ids:
         sessions.destroy_all_for_user(get_redis(), user_id)
-    _erase_keeping_history(account.id, admin.id, user_ids, tokens_revoked=revoked, revocation_failures=failed)
+    _erase_keeping_history(account.id, admin.id, user_ids, tokens_revoked=revoked, revocation_failures=failed,
+                           subscription_cancelled=int(cancelled))
     db.session.commit()
     response = Response(render_template("settings/deleted.html"), 200)
     sessions.clear_cookie(response)

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
+from backend.billing.plans import PlanRefused
+from backend.billing.usage import QuotaExceeded
 from backend.extensions import db
 from backend.models import Job, OrgConnection, Run
 from backend.models.audit import record
@@ -45,8 +47,13 @@ def start(job_id: str) -> tuple[Response, int]:
     if key is not None and (len(key) > 64 or not key.isprintable()):
         return jsonify(error="invalid_idempotency_key",
                        message="Idempotency-Key must be at most 64 printable characters."), 400
-    run, created = service.start_run(me.scope, job_id, initiated_by=me.user.id if me.user else None,
-                                     idempotency_key=key)
+    try:
+        run, created = service.start_run(me.scope, job_id, initiated_by=me.user.id if me.user else None,
+                                         idempotency_key=key)
+    except PlanRefused as refused:  # 402: what the plan allows, how many rows are left, where to upgrade
+        return jsonify(error="quota_exceeded" if isinstance(refused, QuotaExceeded) else "plan_refused",
+                       message=refused.message, rows_left=getattr(refused, "rows_left", None),
+                       upgrade_url="/billing"), 402
     if not created:  # a double click, or a retried request: the same run, not a second import
         return jsonify(run_json(run.id)), 200
     record("run.start", target=run.id, **_actor())

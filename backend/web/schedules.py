@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from backend.billing.plans import PlanRefused
 from backend.errors import ConfigError
 from backend.extensions import db
 from backend.models import Job
@@ -28,6 +29,12 @@ SALESFORCE_ID = re.compile(r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 def refused(err: Exception) -> tuple[Response, int]:
     db.session.rollback()
     return jsonify(error=type(err).__name__, message=getattr(err, "message", str(err))), 400
+
+
+@bp.errorhandler(PlanRefused)
+def not_in_plan(err: PlanRefused) -> tuple[Response, int]:
+    db.session.rollback()
+    return jsonify(error="PlanRefused", message=err.message), 402
 
 
 def _times(instants: list[datetime], tz_name: str) -> list[dict[str, str]]:

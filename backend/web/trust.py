@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, render_template, stream_with_context
 from sqlalchemy import func, select
 
+from backend.billing.card import Card, card_on_file
 from backend.extensions import db
 from backend.models import Account, AuditEvent, Blob, Connection, OrgConnection, User
 from backend.models.base import utcnow
@@ -35,20 +36,6 @@ ROTATE_ACTION = "keys.rotate"  # recorded by `flask --app backend keys rotate`
 AUDIT_COLUMNS = ("time", "action", "user", "target", "ip", "details")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 
-
-@dataclass(frozen=True)
-class Card:
-    """What Inflow may keep of a card: Stripe holds the rest."""
-
-    brand: str
-    last4: str
-    exp_month: int
-    exp_year: int
-
-
-def card_on_file(account: Account) -> Card | None:
-    """The account's card as Stripe reported it. None until billing keeps one (the billing work wires this)."""
-    return None
 
 
 @dataclass(frozen=True)
@@ -102,7 +89,7 @@ def _is_local(host: str) -> bool:
 def subprocessors(settings: Settings, region_name: str) -> tuple[tuple[str, str, str], ...]:
     """(service, where, what it does) from configuration only."""
     found = [("Hosting", region_name, "stores and processes all of the account's data")]
-    if getattr(settings, "stripe_secret_key", ""):  # the billing work adds this setting
+    if settings.stripe_secret_key:
         found.append(("Stripe", "Stripe, Inc.", "takes card payments and keeps the card data"))
     if not _is_local(settings.smtp_host):
         found.append(("Email delivery", settings.smtp_host, "sends sign-up, invitation and password mails"))

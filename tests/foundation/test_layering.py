@@ -31,9 +31,10 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
                            "backend.pipeline.results")),
     "pipeline": (ENGINE, ("backend.pipeline",)),
     "connectors": (ENGINE, ("backend.connectors",)),
+    "billing": (ENGINE, ("backend.billing",)),  # plans, usage, Stripe; runs ask its gate at enqueue
     "runs": (RUNS, ("backend.runs",)),
     "web": (TOP, ("backend.web",)),
-    "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules")),
+    "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules", "backend.cli_billing")),
     "schedules": (BASE, ("backend.schedules",)),  # pure rules: time zones and cron fields
     "app factory": (FACTORY, ("backend",)),
     "worker": (PROCESS, ("worker",)),

@@ -11,6 +11,7 @@ const modules = {
   instances: () => import("./screens/instances.js"),
   settings: () => import("./screens/settings.js"),
   security: () => import("./screens/security.js"),
+  billing: () => import("./screens/billing.js"),
   job: () => import("./screens/job.js"),
 };
 let cleanup = null;
@@ -32,7 +33,7 @@ function routeUrl(hash) {
   if (parts[0] === "jobs") return `/ui/jobs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "runs") return `/ui/runs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "record") return `/ui/record/${encodeURIComponent(parts[1])}`;
-  if (["history", "instances", "settings", "security"].includes(parts[0])) return `/ui/${parts[0]}${q}`;
+  if (["history", "instances", "settings", "security", "billing"].includes(parts[0])) return `/ui/${parts[0]}${q}`;
   return "/ui/home";
 }
 
