@@ -52,7 +52,7 @@ class Settings:
     max_upload_bytes: int = 1024 ** 3  # per request (MAX_CONTENT_LENGTH); larger sources belong in connections
     dpa_url: str = ""  # the data processing agreement; linked in the app only when set
     hipaa_url: str = ""  # the HIPAA statement; linked in the app only when set
-    stripe_secret_key: str = ""  # unset: billing is off, every account is on the Free plan
+    stripe_secret_key: str = ""  # unset: billing is off, nothing is metered (plans.UNBILLED)
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""  # unset in production (Stripe's own); the tests point it at localstripe
     stripe_price_team: str = ""  # the Stripe Price id of each paid plan (backend/billing/plans.py)
