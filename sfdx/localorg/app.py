@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import (
+    actions,
     admin,
     bulk1,
     bulk2,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BLUEPRINT_MODULES = (rest, query, composite, composite_tree, oauth, oauth_authorize, soap, admin,
-                     bulk2, bulk1, canvas, canvas_sdk)
+                     bulk2, bulk1, canvas, canvas_sdk, actions)
 _EXTRA: list[Blueprint] = []
 _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(?:/|$)")
 

@@ -219,4 +219,6 @@ class Bulk1Job:
 def as_json(items: list[tuple[str, Any]]) -> str:
     numeric = {"apiVersion"}
     out = {k: (float(v) if k in numeric else v) for k, v in items}
+    if "jobId" in out:   # a batch: JSON always carries stateMessage (null), XML leaves it out
+        out.setdefault("stateMessage", None)
     return json.dumps(out)

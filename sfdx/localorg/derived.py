@@ -13,12 +13,27 @@ def derive(t: Table, rec: Record, insert: bool) -> None:
     obj = t.obj
     if "FirstName" in obj.fields and "Name" in obj.fields and not obj.fields["Name"].createable:
         rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
+    for comp, prefix in addresses(obj):
+        parts = {k: rec.get(prefix + k[0].upper() + k[1:]) for k in ADDRESS_PARTS}
+        rec[comp] = parts if any(v is not None for v in parts.values()) else None
     if insert:
         for name in auto_numbers(obj):
             t.auto_number += 1
             rec[name] = auto_number(obj.fields[name].display_format, t.auto_number)
         if obj.custom and rec.get("Name") in (None, "") and "Name" in obj.fields:
             rec["Name"] = rec["Id"]
+
+
+ADDRESS_PARTS = ("city", "country", "geocodeAccuracy", "latitude", "longitude", "postalCode", "state", "street")
+
+
+def addresses(obj: SObjectType) -> list[tuple[str, str]]:
+    """(compound address field, its parts' prefix): BillingAddress -> Billing, Address -> ''."""
+    cached = obj.validators.get("addr")
+    if cached is None or cached[0] != obj.version:
+        cached = obj.validators["addr"] = (obj.version, [(n, n[:-len("Address")]) for n, f in obj.fields.items()
+                                                         if f.type == "address"])
+    return cached[1]
 
 
 def auto_number(display_format: str | None, n: int) -> str:

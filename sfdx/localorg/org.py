@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import organization
 from .fieldkit import system_fields
 from .ids import IdFactory
 from .locking import LockRegistry
@@ -79,11 +80,7 @@ class Org:
         for rid in (admin,):  # the bootstrap user owns and created itself
             rec = s.table("User").rows[rid]
             s.table("User").put(rid, dict(rec, CreatedById=admin, LastModifiedById=admin, UserType="Standard"))
-        org = s.table("Organization")
-        org_rec = {"Id": self.id, "Name": name, "OrganizationType": "Developer Edition", "IsSandbox": False,
-                   "InstanceName": "LO1", "DefaultLocaleSidKey": "en_US", "TimeZoneSidKey": "America/Los_Angeles",
-                   "LanguageLocaleKey": "en_US", "IsDeleted": False}
-        org.put(self.id, org_rec)
+        organization.put_record(s.table("Organization"), self.id, name, admin, "Org Admin")
         return admin
 
     @property
