@@ -13,7 +13,7 @@ from . import organization
 from .fieldkit import system_fields
 from .ids import IdFactory
 from .locking import LockRegistry
-from .metadata import read_source_tree
+from .metadata import ObjectSource, read_source_tree
 from .schema import Field, SObjectType
 from .sessions import SessionStore
 from .standard_objects import build_standard_schema
@@ -146,8 +146,12 @@ class Org:
     def load_metadata(self, source_dir: Path, namespace: str | None = None) -> list[str]:
         """Load custom objects/fields from an SFDX tree (force-app/main/default/objects)."""
         self.namespace = namespace or self.namespace
+        return self.apply_objects(read_source_tree(Path(source_dir), namespace))
+
+    def apply_objects(self, sources: list[ObjectSource]) -> list[str]:
+        """Define custom objects and add fields (to custom or standard objects) read from metadata."""
         loaded = []
-        for src in read_source_tree(Path(source_dir), namespace):
+        for src in sources:
             if src.name_field is not None:
                 self.define_object(src.name, src.label, [src.name_field], plural=src.plural)
             elif self.schema.get(src.name) is None:
