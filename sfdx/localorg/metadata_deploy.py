@@ -148,7 +148,8 @@ def _check(org: Org, files: dict[str, bytes], dep: Deployment) -> tuple[list[Obj
         msg = Message(kind, name, path)
         dep.messages.append(msg)
         if kind not in TYPES:
-            msg.problem, msg.file_name = NOT_AVAILABLE, f"package.xml ({kind})"
+            msg.problem = NOT_AVAILABLE
+            msg.file_name = next((k for k in files if k.rsplit("/", 1)[-1].split(".")[0] == name), "package.xml")
             continue
         if suffix == "/":
             bundle = {k: v for k, v in files.items() if k.startswith(path + "/")}
