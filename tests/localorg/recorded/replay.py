@@ -11,6 +11,7 @@ from typing import Any
 import requests
 
 from sfdx.localorg import fieldkit
+from sfdx.localorg.canvas import register_canvas_app
 from sfdx.localorg.org import Org
 from sfdx.localorg.server import LocalOrgServer
 
@@ -40,6 +41,8 @@ class Replay:
     def send(self, spec: dict[str, Any]) -> requests.Response:
         for step in spec.get("setup", []):
             SETUPS[step](self)
+        if spec.get("kind") == "canvas_envelope":
+            return self.canvas_page()
         base = self.server.base_url if spec.get("host") == "login" else self.org.instance_url
         headers = dict(spec.get("headers", {}))
         auth = spec.get("auth", "bearer")
@@ -57,6 +60,12 @@ class Replay:
         elif "data" in spec:
             kw["data"] = self.sub(spec["data"]).encode()
         return self.s.request(spec["method"], base + self.sub(spec["path"]), **kw)
+
+    def canvas_page(self) -> requests.Response:
+        """The Lightning tab page hosting a canvas app, as a logged-in user opens it (the envelope is inside)."""
+        register_canvas_app(self.org, "Recorded", "https://127.0.0.1:5000/canvas", tab="Recorded")
+        return self.s.get(self.org.instance_url + "/secur/frontdoor.jsp", timeout=30,
+                          params={"sid": self.org.ready_token, "retURL": "/lightning/n/Recorded"})
 
     def api(self, method: str, path: str, **kw: Any) -> requests.Response:
         kw.setdefault("headers", {})["Authorization"] = f"Bearer {self.org.ready_token}"
@@ -188,8 +197,37 @@ def _bulk2_query_done(r: Replay) -> None:
     _bulk2_done(r, "query", r.vars["bulk2_query"])
 
 
+def _first_page(r: Replay) -> None:
+    resp = r.api("GET", "/services/data/v52.0/query", params={"q": "SELECT Name FROM Account"},
+                 headers={"Sforce-Query-Options": "batchSize=200"})
+    r.vars["next_records_url"] = resp.json()["nextRecordsUrl"]
+
+
+def _bulk1_query_job(r: Replay) -> None:
+    con = r.insert("Contact", LastName="Contact", Email="contact@example.com")
+    acc = r.insert("Account", Name="Sample Account", Description="Sample", Phone="555-0100", AccountNumber="1")
+    for i, what in enumerate((None, acc, acc)):   # as recorded: the first event has no What, the others do
+        r.insert("Event", Subject=f"Test Event {i}", DurationInMinutes=60, ActivityDateTime="2024-11-07T07:00:00Z",
+                 WhoId=con, WhatId=what)
+    hdr = {"X-SFDC-Session": r.org.ready_token, "Content-Type": "application/json"}  # as simple-salesforce sends
+    base = f"{r.org.instance_url}/services/async/62.0/job"
+    job = r.s.post(base, json={"operation": "query", "object": "Event", "contentType": "JSON"}, headers=hdr,
+                   timeout=30).json()["id"]
+    soql = ("SELECT Id, Who.LastName, Who.Email, What.Name, What.Description, What.Phone, What.AccountNumber, "
+            "Subject, DurationInMinutes, ActivityDateTime FROM Event ORDER BY Subject")
+    batch = r.s.post(f"{base}/{job}/batch", data=soql.encode(), timeout=30, headers=hdr).json()["id"]
+    for _ in range(200):
+        if r.s.get(f"{base}/{job}/batch/{batch}", headers=hdr, timeout=30).json()["state"] == "Completed":
+            break
+        time.sleep(0.05)
+    results = r.s.get(f"{base}/{job}/batch/{batch}/result", headers=hdr, timeout=30).json()
+    r.vars.update(bulk1_query_job=job, bulk1_query_batch=batch, bulk1_query_result=results[0])
+
+
 SETUPS: dict[str, Callable[[Replay], None]] = {
     "data": _data, "accounts17": _accounts(17), "accounts10": _accounts(10), "accounts3": _accounts(3),
+    "accounts250": _accounts(250),
+    "first_page": _first_page, "bulk1_query_job": _bulk1_query_job,
     "custom_object": _custom_object, "record_type": _record_type, "upsert_contacts": _upsert_contacts,
     "contact_opportunities": _contact_opportunities, "twin_contacts": _twin_contacts, "app": _app,
     "refresh_token": _refresh_token, "revoke_refresh": _revoke_refresh, "bulk1_json_job": _bulk1_job("JSON"),
