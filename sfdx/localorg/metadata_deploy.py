@@ -154,16 +154,14 @@ def _check(org: Org, files: dict[str, bytes], dep: Deployment) -> tuple[list[Obj
         if suffix == "/":
             bundle = {k: v for k, v in files.items() if k.startswith(path + "/")}
             if not bundle:
-                msg.problem = (f"An object '{name}' of type {kind} was named in package.xml, but was not "
-                               "found in zipped directory")
+                msg.problem, msg.file_name = _not_in_zip(name, kind), "package.xml"
             for k, v in bundle.items():
                 if k.endswith("-meta.xml") and _parse(msg, v) is None:   # markup and JS are not XML
                     break
             extra.setdefault(kind, {})[name] = bundle
             continue
         if path not in files:
-            msg.problem = (f"An object '{name}' of type {kind} was named in package.xml, but was not found in "
-                           "zipped directory")
+            msg.problem, msg.file_name = _not_in_zip(name, kind), "package.xml"
             continue
         root = _parse(msg, files[path])
         if root is None:
@@ -173,7 +171,7 @@ def _check(org: Org, files: dict[str, bytes], dep: Deployment) -> tuple[list[Obj
             msg.created = org.schema.get(name) is None
         elif kind == "CustomTab" and name.endswith("__c") and name not in deployed_objects \
                 and org.schema.get(name) is None:
-            msg.problem = f"no CustomObject named {name} found"
+            msg.problem = f"In field: customObject - no CustomObject named {name} found"
         extra.setdefault(kind, {})[name] = files[path]
     sources = []
     for name, root in objects.items():
@@ -183,18 +181,19 @@ def _check(org: Org, files: dict[str, bytes], dep: Deployment) -> tuple[list[Obj
     return sources, extra
 
 
+def _not_in_zip(name: str, kind: str) -> str:
+    return f"An object '{name}' of type {kind} was named in package.xml, but was not found in zipped directory"
+
+
 def _child(org: Org, objects: dict[str, ET.Element], kind: str, full: str) -> Message:
     parent, _, child = full.partition(".")
     msg = Message(kind, full, f"objects/{parent}.object")
     root = objects.get(parent)
-    if root is None:
-        msg.problem = (f"An object '{full}' of type {kind} was named in package.xml, but was not found in "
-                       "zipped directory")
-        return msg
     tag = CHILD_TYPES[kind]
-    if not any((el.findtext(_NS + "fullName") or "").strip() == child for el in root.findall(_NS + tag)):
-        msg.problem = (f"An object '{full}' of type {kind} was named in package.xml, but was not found in "
-                       "zipped directory")
+    if root is None or not any((el.findtext(_NS + "fullName") or "").strip() == child
+                               for el in root.findall(_NS + tag)):
+        msg.problem, msg.file_name = _not_in_zip(full, kind), "package.xml"
+        return msg
     obj = org.schema.get(parent)
     msg.created = obj is None or (kind == "CustomField" and obj.field(child) is None)
     return msg

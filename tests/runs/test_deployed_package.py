@@ -76,5 +76,5 @@ def test_deploy_reports_what_localorg_cannot_accept_as_salesforce_does(localorg,
     assert out["status"] == 1 and out["result"]["status"] == "Failed" and not out["result"]["success"], out
     failures = {(f["type"], f["fullName"]): f["error"] for f in out["result"]["files"] if f["state"] == "Failed"}
     assert failures == {("ApexClass", "Hello"): "Not available for deploy for this organization",
-                        ("CustomTab", "Missing__c"): "no CustomObject named Missing__c found"}
+                        ("CustomTab", "Missing__c"): "In field: customObject - no CustomObject named Missing__c found"}
     assert org.schema.get("Missing__c") is None and "CustomTab" not in org.extra.get("metadata", {})

@@ -117,7 +117,7 @@ def _twin_contacts(r: Replay) -> None:
 def _app(r: Replay) -> None:
     app = r.org.register_app("Recorded", ["https://127.0.0.1:5000/oauth/callback"])
     r.vars.update(client_id=app.consumer_key, client_secret=app.consumer_secret, username=r.org.admin_username,
-                  password=r.org.admin_password)
+                  password=r.org.admin_password, bad_password="not-" + r.org.admin_password)  # pragma: allowlist secret
 
 
 def _refresh_token(r: Replay) -> None:
