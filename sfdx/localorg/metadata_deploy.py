@@ -88,7 +88,7 @@ def deploy(org: Org, zip_bytes: bytes, opts: dict[str, str], user_id: str) -> De
                      _options(opts, "rollbackOnError", True), _options(opts, "ignoreWarnings", False))
     try:
         files = _read_zip(zip_bytes)
-    except (zipfile.BadZipFile, ValueError) as exc:
+    except zipfile.BadZipFile as exc:
         dep.error = ("UNKNOWN_EXCEPTION", f"Error parsing zip file: {exc}")
     else:
         sources, extra = _check(org, files, dep)
@@ -105,10 +105,7 @@ def _read_zip(data: bytes) -> dict[str, bytes]:
         # SDR zips the converted tree at the root; other tools put it under one folder (unpackaged/)
         prefix = "" if "package.xml" in names else next(
             (n[: -len("package.xml")] for n in names if n.endswith("/package.xml") and n.count("/") == 1), "")
-        files = {n[len(prefix):]: zf.read(n) for n in names if n.startswith(prefix)}
-    if "package.xml" not in files:
-        raise ValueError("No package.xml found")
-    return files
+        return {n[len(prefix):]: zf.read(n) for n in names if n.startswith(prefix)}
 
 
 def _members(package: ET.Element) -> list[tuple[str, str]]:
@@ -130,8 +127,11 @@ def _parse(dep: Message, data: bytes) -> ET.Element | None:
 
 def _check(org: Org, files: dict[str, bytes], dep: Deployment) -> tuple[list[ObjectSource], dict[str, Any]]:
     pkg_msg = Message("", "package.xml", "package.xml")
-    package = _parse(pkg_msg, files["package.xml"])
     dep.messages.append(pkg_msg)
+    if "package.xml" not in files:   # as real deploys answer a zip without one
+        pkg_msg.problem = "No package.xml found"
+        return [], {}
+    package = _parse(pkg_msg, files["package.xml"])
     if package is None:
         return [], {}
     pkg_msg.created = False
