@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 
 from .schema import Field
 
-_NS = "{http://soap.sforce.com/2006/04/metadata}"
+NS = "{http://soap.sforce.com/2006/04/metadata}"
+_NS = NS
 _SIMPLE = {"Text": "string", "TextArea": "textarea", "LongTextArea": "textarea", "Html": "textarea",
            "Email": "email", "Phone": "phone", "Url": "url", "Picklist": "picklist",
            "MultiselectPicklist": "multipicklist", "Checkbox": "boolean", "Number": "double",

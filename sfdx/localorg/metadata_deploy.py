@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .metadata import _NS, ObjectSource, field_from_xml, object_info, object_source
+from .metadata import NS, ObjectSource, field_from_xml, object_info, object_source
 from .org import Org
 from .values import format_datetime
 
@@ -110,9 +110,9 @@ def _read_zip(data: bytes) -> dict[str, bytes]:
 
 def _members(package: ET.Element) -> list[tuple[str, str]]:
     out = []
-    for t in package.findall(_NS + "types"):
-        name = (t.findtext(_NS + "name") or "").strip()
-        out += [(name, (m.text or "").strip()) for m in t.findall(_NS + "members")]
+    for t in package.findall(NS + "types"):
+        name = (t.findtext(NS + "name") or "").strip()
+        out += [(name, (m.text or "").strip()) for m in t.findall(NS + "members")]
     return out
 
 
@@ -175,8 +175,8 @@ def _check(org: Org, files: dict[str, bytes], dep: Deployment) -> tuple[list[Obj
         extra.setdefault(kind, {})[name] = files[path]
     sources = []
     for name, root in objects.items():
-        fields = [field_from_xml(el, "", None) for el in root.findall(_NS + "fields")]
-        sources.append(object_source(name, fields, object_info(root) if root.find(_NS + "label") is not None
+        fields = [field_from_xml(el, "", None) for el in root.findall(NS + "fields")]
+        sources.append(object_source(name, fields, object_info(root) if root.find(NS + "label") is not None
                                      else None))
     return sources, extra
 
@@ -190,8 +190,8 @@ def _child(org: Org, objects: dict[str, ET.Element], kind: str, full: str) -> Me
     msg = Message(kind, full, f"objects/{parent}.object")
     root = objects.get(parent)
     tag = CHILD_TYPES[kind]
-    if root is None or not any((el.findtext(_NS + "fullName") or "").strip() == child
-                               for el in root.findall(_NS + tag)):
+    if root is None or not any((el.findtext(NS + "fullName") or "").strip() == child
+                               for el in root.findall(NS + tag)):
         msg.problem, msg.file_name = _not_in_zip(full, kind), "package.xml"
         return msg
     obj = org.schema.get(parent)
