@@ -1,8 +1,11 @@
-"""Fields Salesforce computes on write (compound person Name, auto numbers, custom Name) and schema caches."""
+"""Fields Salesforce computes (compound person Name and auto numbers on write, compound addresses on read,
+custom Name) and schema caches."""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
 from .schema import SObjectType
 from .table import Record, Table
@@ -13,9 +16,6 @@ def derive(t: Table, rec: Record, insert: bool) -> None:
     obj = t.obj
     if "FirstName" in obj.fields and "Name" in obj.fields and not obj.fields["Name"].createable:
         rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
-    for comp, prefix in addresses(obj):
-        parts = {k: rec.get(prefix + k[0].upper() + k[1:]) for k in ADDRESS_PARTS}
-        rec[comp] = parts if any(v is not None for v in parts.values()) else None
     if insert:
         for name in auto_numbers(obj):
             t.auto_number += 1
@@ -27,13 +27,17 @@ def derive(t: Table, rec: Record, insert: bool) -> None:
 ADDRESS_PARTS = ("city", "country", "geocodeAccuracy", "latitude", "longitude", "postalCode", "state", "street")
 
 
-def addresses(obj: SObjectType) -> list[tuple[str, str]]:
-    """(compound address field, its parts' prefix): BillingAddress -> Billing, Address -> ''."""
-    cached = obj.validators.get("addr")
-    if cached is None or cached[0] != obj.version:
-        cached = obj.validators["addr"] = (obj.version, [(n, n[:-len("Address")]) for n, f in obj.fields.items()
-                                                         if f.type == "address"])
-    return cached[1]
+@lru_cache(maxsize=256)
+def _address_parts(compound: str) -> tuple[str, ...]:
+    prefix = compound[: -len("Address")]
+    return tuple(prefix + k[0].upper() + k[1:] for k in ADDRESS_PARTS)
+
+
+def address(rec: Record, compound: str) -> dict[str, Any] | None:
+    """A compound address (BillingAddress) read from its stored parts; null when every part is. Computed on
+    read rather than stored, so a million records do not each carry one more dict."""
+    values = [rec.get(f) for f in _address_parts(compound)]
+    return dict(zip(ADDRESS_PARTS, values, strict=True)) if values.count(None) < len(values) else None
 
 
 def auto_number(display_format: str | None, n: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .derived import derive
 from .fieldkit import boolean, datetime_, email, integer, phone, pick, text, url
 from .schema import SObjectType
 from .table import Table
@@ -63,5 +62,4 @@ def put_record(table: Table, org_id: str, name: str, admin_id: str, admin_name: 
                IsDeleted=False, CreatedDate=stamp, CreatedById=admin_id, LastModifiedDate=stamp,
                LastModifiedById=admin_id, SystemModstamp=stamp,
                **{f"Default{obj}Access": access for obj, access in DEFAULT_ACCESS.items()})
-    derive(table, rec, insert=False)
     table.put(org_id, rec)
