@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from .errors import SfError
+from .errors import SfError, not_found
 from .ids import to18
-from .web import current_org, current_session, json_body, sf_json
+from .values import format_datetime
+from .web import api_version, current_org, current_session, json_body, sf_json
 
 blueprint = Blueprint("localorg_actions", __name__, url_prefix="/services/data/v<version>/actions/standard")
 ACTION = "customNotificationAction"
@@ -28,8 +29,14 @@ def _pop_version(endpoint: str | None, values: dict[str, Any] | None) -> None:
         values.pop("version", None)
 
 
+def _since_v46() -> None:
+    if float(api_version()) < 46:  # the action exists from API 46.0
+        raise not_found()
+
+
 @blueprint.get(f"/{ACTION}")
 def describe_action() -> Response:
+    _since_v46()
     inputs = [{"name": name, "label": name, "required": name in REQUIRED,
                "type": "REFERENCE" if name.endswith(("Id", "Ids")) else "STRING"}
               for name in ("customNotifTypeId", "recipientIds", "senderId", "title", "body", "targetId",
@@ -40,6 +47,7 @@ def describe_action() -> Response:
 
 @blueprint.post(f"/{ACTION}")
 def send() -> Response:
+    _since_v46()
     body = json_body()
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list) or not inputs:
@@ -51,11 +59,11 @@ def send() -> Response:
         if not errors:
             org.extra.setdefault("custom_notifications", []).append(
                 dict(item, senderId=item.get("senderId") or session.user_id,
-                     sentAt=datetime.now(UTC).isoformat()))
+                     createdDate=format_datetime(datetime.now(UTC))))
         results.append({"actionName": ACTION, "errors": errors or None, "isSuccess": not errors,
                         "outputValues": None if errors else
                         {"SuccessMessage": "Your custom notification is processed successfully."}})
-    status = 200 if any(r["isSuccess"] for r in results) else 400
+    status = 200 if all(r["isSuccess"] for r in results) else 400
     return sf_json(results, status)
 
 

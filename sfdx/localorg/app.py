@@ -24,6 +24,7 @@ from . import (
     canvas_sdk,
     composite,
     composite_tree,
+    metadata_api,
     oauth,
     oauth_authorize,
     query,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BLUEPRINT_MODULES = (rest, query, composite, composite_tree, oauth, oauth_authorize, soap, admin,
-                     bulk2, bulk1, canvas, canvas_sdk, actions)
+                     bulk2, bulk1, canvas, canvas_sdk, actions, metadata_api)
 _EXTRA: list[Blueprint] = []
 _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(?:/|$)")
 

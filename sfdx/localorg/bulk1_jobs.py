@@ -20,6 +20,7 @@ from .bulk_worker import bulk_state
 from .errors import SfError
 from .soql_exec import Executor
 from .soql_parser import FieldPath, parse
+from .values import to_datetime
 
 if TYPE_CHECKING:
     from .org import Org
@@ -108,10 +109,12 @@ class Bulk1Batch:
         ex = Executor(org.store, parse(self.rows.data().decode("utf-8")), f"/services/data/v{self.job.api_version}")
         result = ex.run(self.job.operation == "queryAll")
         self.query_count = len(result)
-        if self.job.content_type == "JSON":
-            self.query_result = result.rows
-            return
         paths = [ex.resolve(p) for p in ex.q.select if isinstance(p, FieldPath)]
+        if self.job.content_type == "JSON":
+            # JSON query results carry dates and datetimes as epoch milliseconds (a recorded real job shows it)
+            timed = [p.names for p in paths if p.field.type in ("date", "datetime")]
+            self.query_result = [_millis(row, timed) for row in result.rows]
+            return
         lines = [",".join(quote(".".join(p.names)) for p in paths) + "\n"]
         for row in result.rows:
             lines.append(",".join(query_value(_dig(row, p.names)) for p in paths) + "\n")
@@ -216,7 +219,21 @@ class Bulk1Job:
         return out
 
 
+def _millis(row: dict[str, Any], timed: list[list[str]]) -> dict[str, Any]:
+    for names in timed:
+        holder: Any = row
+        for name in names[:-1]:
+            holder = holder.get(name) if isinstance(holder, dict) else None
+        value = holder.get(names[-1]) if isinstance(holder, dict) else None
+        moment = to_datetime(value) if isinstance(value, str) else None   # a date is midnight UTC
+        if moment is not None:
+            holder[names[-1]] = int(moment.timestamp() * 1000)
+    return row
+
+
 def as_json(items: list[tuple[str, Any]]) -> str:
     numeric = {"apiVersion"}
     out = {k: (float(v) if k in numeric else v) for k, v in items}
+    if "jobId" in out:   # a batch: JSON always carries stateMessage (null), XML leaves it out
+        out.setdefault("stateMessage", None)
     return json.dumps(out)

@@ -1,8 +1,11 @@
-"""Fields Salesforce computes on write (compound person Name, auto numbers, custom Name) and schema caches."""
+"""Fields Salesforce computes (compound person Name and auto numbers on write, compound addresses on read,
+custom Name) and schema caches."""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
 from .schema import SObjectType
 from .table import Record, Table
@@ -19,6 +22,22 @@ def derive(t: Table, rec: Record, insert: bool) -> None:
             rec[name] = auto_number(obj.fields[name].display_format, t.auto_number)
         if obj.custom and rec.get("Name") in (None, "") and "Name" in obj.fields:
             rec["Name"] = rec["Id"]
+
+
+ADDRESS_PARTS = ("city", "country", "geocodeAccuracy", "latitude", "longitude", "postalCode", "state", "street")
+
+
+@lru_cache(maxsize=256)
+def _address_parts(compound: str) -> tuple[str, ...]:
+    prefix = compound[: -len("Address")]
+    return tuple(prefix + k[0].upper() + k[1:] for k in ADDRESS_PARTS)
+
+
+def address(rec: Record, compound: str) -> dict[str, Any] | None:
+    """A compound address (BillingAddress) read from its stored parts; null when every part is. Computed on
+    read rather than stored, so a million records do not each carry one more dict."""
+    values = [rec.get(f) for f in _address_parts(compound)]
+    return dict(zip(ADDRESS_PARTS, values, strict=True)) if values.count(None) < len(values) else None
 
 
 def auto_number(display_format: str | None, n: int) -> str:

@@ -8,6 +8,12 @@ from .schema import Field, SObjectType
 from .store import Store
 
 MASTER_RT = "012000000000000AAA"
+# urls some standard objects add (recorded real describes, see README "Sources"); defaultValues only per object
+EXTRA_URLS = {"Case": {"caseArticleSuggestions": "/suggestedArticles",
+                       "caseRowArticleSuggestions": "/{ID}/suggestedArticles"},
+              "Event": {"eventSeriesUpdates": "/{ID}/fromThisEventOnwards"},
+              "User": {"namedLayouts": "/describe/namedLayouts/{LayoutName}", "passwordUtilities": "/{ID}/password"}}
+DEFAULT_VALUES = frozenset({"Account", "Case"})
 
 
 def field_describe(f: Field) -> dict[str, Any]:
@@ -23,7 +29,7 @@ def field_describe(f: Field) -> dict[str, Any]:
         "custom": f.custom, "defaultValue": f.default if f.type != "boolean" else bool(f.default),
         "defaultValueFormula": None, "defaultedOnCreate": f.defaulted_on_create, "dependentPicklist": False,
         "deprecatedAndHidden": False, "digits": f.digits, "displayLocationInDecimal": False,
-        "encrypted": False, "externalId": f.external_id, "extraTypeInfo": f.extra_type_info,
+        "encrypted": False, "externalId": f.external_id, "extraTypeInfo": _extra_type_info(f),
         "filterable": f.filterable, "filteredLookupInfo": None, "formulaTreatNullNumberAsZero": False,
         "groupable": f.type not in ("textarea", "double", "currency", "percent", "datetime", "multipicklist"),
         "highScaleNumber": False, "htmlFormatted": f.html_formatted, "idLookup": f.id_lookup,
@@ -37,6 +43,12 @@ def field_describe(f: Field) -> dict[str, Any]:
         "soapType": f.soap_type, "sortable": f.type not in ("textarea", "multipicklist"), "type": f.type,
         "unique": f.unique, "updateable": f.updateable, "writeRequiresMasterRead": False,
     }
+
+
+def _extra_type_info(f: Field) -> str | None:
+    if f.extra_type_info is None and f.type == "textarea":
+        return "richtextarea" if f.html_formatted else "plaintextarea"
+    return f.extra_type_info
 
 
 def _picklist(f: Field) -> list[dict[str, Any]]:
@@ -62,7 +74,7 @@ def _urls(obj: SObjectType, base: str) -> dict[str, str]:
             "approvalLayouts": f"{s}/describe/approvalLayouts", "uiDetailTemplate": None,
             "uiEditTemplate": None, "listviews": f"{s}/listviews", "describe": f"{s}/describe",
             "uiNewRecord": None, "quickActions": f"{s}/quickActions", "layouts": f"{s}/describe/layouts",
-            "sobject": s}
+            "sobject": s, **{k: s + tail for k, tail in EXTRA_URLS.get(obj.name, {}).items()}}
 
 
 def global_describe(store: Store, base: str) -> dict[str, Any]:
@@ -89,6 +101,8 @@ def sobject_describe(store: Store, obj: SObjectType, base: str, instance_url: st
     urls = _urls(obj, base)
     urls.update(uiDetailTemplate=f"{instance_url}/{{ID}}", uiEditTemplate=f"{instance_url}/{{ID}}/e",
                 uiNewRecord=f"{instance_url}/{obj.key_prefix}/e")
+    if obj.name in DEFAULT_VALUES:
+        urls["defaultValues"] = f"{base}/sobjects/{obj.name}/defaultValues?recordTypeId&fields"
     children = [{"cascadeDelete": f.cascade_delete, "childSObject": child.name, "deprecatedAndHidden": False,
                  "field": f.name, "junctionIdListNames": [], "junctionReferenceTo": [],
                  "relationshipName": _child_rel(child, f), "restrictedDelete": False}
@@ -115,6 +129,6 @@ def find_child_relationship(store: Store, parent: SObjectType, rel: str) -> tupl
 def _child_rel(child: SObjectType, f: Field) -> str | None:
     if f.name in ("CreatedById", "LastModifiedById") or f.relationship_name is None:
         return None
-    if f.custom:
+    if f.custom or f.child_relationship:
         return f.child_relationship
     return child.label_plural.replace(" ", "")

@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 
 from .schema import Field
 
-_NS = "{http://soap.sforce.com/2006/04/metadata}"
+NS = "{http://soap.sforce.com/2006/04/metadata}"
+_NS = NS
 _SIMPLE = {"Text": "string", "TextArea": "textarea", "LongTextArea": "textarea", "Html": "textarea",
            "Email": "email", "Phone": "phone", "Url": "url", "Picklist": "picklist",
            "MultiselectPicklist": "multipicklist", "Checkbox": "boolean", "Number": "double",
@@ -36,9 +37,13 @@ def _qualify(name: str, namespace: str | None) -> str:
 
 def parse_field(path: Path, namespace: str | None) -> Field:
     """A Field from one .field-meta.xml file."""
-    root = ET.parse(path).getroot()
+    return field_from_xml(ET.parse(path).getroot(), path.name.split(".")[0], namespace)
+
+
+def field_from_xml(root: ET.Element, default_name: str, namespace: str | None) -> Field:
+    """A Field from a CustomField element (a .field-meta.xml root, or <fields> inside a Metadata API .object)."""
     kind = _text(root, "type", "Text")
-    name = _qualify(_text(root, "fullName", path.name.split(".")[0]), namespace)
+    name = _qualify(_text(root, "fullName", default_name), namespace)
     formula = _text(root, "formula")
     f = Field(name, _SIMPLE.get(kind, "string"), _text(root, "label", name), custom=True)
     f.length = int(_text(root, "length", str(_DEFAULT_LENGTH.get(kind, 0))))
@@ -83,7 +88,10 @@ def _picklist(root: ET.Element, f: Field) -> None:
 
 
 def parse_object(path: Path) -> dict[str, Any]:
-    root = ET.parse(path).getroot()
+    return object_info(ET.parse(path).getroot())
+
+
+def object_info(root: ET.Element) -> dict[str, Any]:
     name_field = root.find(_NS + "nameField")
     return {"label": _text(root, "label"), "plural": _text(root, "pluralLabel"),
             "name_label": _text(name_field, "label", "Name"), "name_type": _text(name_field, "type", "Text"),
@@ -113,17 +121,18 @@ def read_source_tree(root: Path, namespace: str | None = None) -> list[ObjectSou
         name = _qualify(obj_dir.name, namespace)
         meta = obj_dir / f"{obj_dir.name}.object-meta.xml"
         fields = [parse_field(p, namespace) for p in sorted((obj_dir / "fields").glob("*.field-meta.xml"))]
-        if name.endswith("__c") and meta.exists():
-            info = parse_object(meta)
-            auto = info["name_type"] == "AutoNumber"
-            # A Text name left empty becomes the record id, so it is never required through the API.
-            name_f = Field("Name", "string", info["name_label"], length=80, nillable=auto, name_field=True,
-                           createable=not auto, updateable=not auto, auto_number=auto, defaulted_on_create=True,
-                           display_format=info["display_format"])
-            found.append(ObjectSource(name, fields, name_f, info["label"], info["plural"]))
-        else:
-            found.append(ObjectSource(name, fields))
+        found.append(object_source(name, fields, parse_object(meta) if meta.exists() else None))
     return found
+
+
+def notification_type(name: str, root: ET.Element) -> dict[str, Any]:
+    """A CustomNotificationType record from its metadata XML (`<name>.notiftype-meta.xml` or a deploy's)."""
+    values = {el.tag.rpartition("}")[2]: (el.text or "") for el in root}
+    label = values.get("masterLabel") or values.get("customNotifTypeName") or name
+    return {"DeveloperName": name, "MasterLabel": label,
+            "CustomNotifTypeName": values.get("customNotifTypeName", label),
+            "Description": values.get("description") or None,
+            "Desktop": values.get("desktop") == "true", "Mobile": values.get("mobile") == "true"}
 
 
 def read_notification_types(root: Path) -> list[dict[str, Any]]:
@@ -133,12 +142,15 @@ def read_notification_types(root: Path) -> list[dict[str, Any]]:
     folder = next((p for p in candidates if p.is_dir()), None)
     if folder is None:
         return []
-    found = []
-    for path in sorted(folder.glob("*.notiftype-meta.xml")):
-        values = {el.tag.rpartition("}")[2]: (el.text or "") for el in ET.parse(path).getroot()}
-        label = values.get("masterLabel") or values.get("customNotifTypeName") or path.name.split(".")[0]
-        found.append({"DeveloperName": path.name.split(".")[0], "MasterLabel": label,
-                      "CustomNotifTypeName": values.get("customNotifTypeName", label),
-                      "Description": values.get("description") or None,
-                      "Desktop": values.get("desktop") == "true", "Mobile": values.get("mobile") == "true"})
-    return found
+    return [notification_type(path.name.split(".")[0], ET.parse(path).getroot())
+            for path in sorted(folder.glob("*.notiftype-meta.xml"))]
+def object_source(name: str, fields: list[Field], info: dict[str, Any] | None) -> ObjectSource:
+    """A custom object with its definition gets a Name field; anything else only adds `fields`."""
+    if not name.endswith("__c") or info is None:
+        return ObjectSource(name, fields)
+    auto = info["name_type"] == "AutoNumber"
+    # A Text name left empty becomes the record id, so it is never required through the API.
+    name_f = Field("Name", "string", info["name_label"], length=80, nillable=auto, name_field=True,
+                   createable=not auto, updateable=not auto, auto_number=auto, defaulted_on_create=True,
+                   display_format=info["display_format"])
+    return ObjectSource(name, fields, name_f, info["label"], info["plural"])

@@ -9,10 +9,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import organization
 from .fieldkit import system_fields
 from .ids import IdFactory
 from .locking import LockRegistry
-from .metadata import read_notification_types, read_source_tree
+from .metadata import ObjectSource, read_notification_types, read_source_tree
 from .schema import Field, SObjectType
 from .sessions import SessionStore
 from .standard_objects import build_standard_schema
@@ -79,11 +80,7 @@ class Org:
         for rid in (admin,):  # the bootstrap user owns and created itself
             rec = s.table("User").rows[rid]
             s.table("User").put(rid, dict(rec, CreatedById=admin, LastModifiedById=admin, UserType="Standard"))
-        org = s.table("Organization")
-        org_rec = {"Id": self.id, "Name": name, "OrganizationType": "Developer Edition", "IsSandbox": False,
-                   "InstanceName": "LO1", "DefaultLocaleSidKey": "en_US", "TimeZoneSidKey": "America/Los_Angeles",
-                   "LanguageLocaleKey": "en_US", "IsDeleted": False}
-        org.put(self.id, org_rec)
+        organization.put_record(s.table("Organization"), self.id, name, admin, "Org Admin")
         return admin
 
     @property
@@ -149,8 +146,14 @@ class Org:
     def load_metadata(self, source_dir: Path, namespace: str | None = None) -> list[str]:
         """Load custom objects/fields from an SFDX tree (force-app/main/default/objects)."""
         self.namespace = namespace or self.namespace
+        loaded = self.apply_objects(read_source_tree(Path(source_dir), namespace))
+        self.add_notification_types(read_notification_types(Path(source_dir)))
+        return loaded
+
+    def apply_objects(self, sources: list[ObjectSource]) -> list[str]:
+        """Define custom objects and add fields (to custom or standard objects) read from metadata."""
         loaded = []
-        for src in read_source_tree(Path(source_dir), namespace):
+        for src in sources:
             if src.name_field is not None:
                 self.define_object(src.name, src.label, [src.name_field], plural=src.plural)
             elif self.schema.get(src.name) is None:
@@ -160,14 +163,13 @@ class Org:
             else:
                 self._extend(src.name, src.fields)
             loaded.append(src.name)
-        self._load_notification_types(Path(source_dir))
         return loaded
 
-    def _load_notification_types(self, source_dir: Path) -> None:
-        """CustomNotificationType records from the tree's notificationtypes folder (setup data, not DML)."""
+    def add_notification_types(self, types: list[dict[str, Any]]) -> None:
+        """CustomNotificationType records from metadata (a source tree or a deploy): setup data, not DML."""
         table = self.store.table("CustomNotificationType")
         known = {row.get("DeveloperName") for row in table.rows.values()}
-        for path in read_notification_types(source_dir):
+        for path in types:
             if path["DeveloperName"] in known:
                 continue
             rid = self.ids.new("0ML")

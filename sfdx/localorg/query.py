@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request
 
 from .errors import SfError, not_found
 from .org import Org
+from .query_columns import column_metadata
 from .soql_exec import QueryResult, execute
 from .web import base_path, current_org, sf_json
 
@@ -59,6 +60,8 @@ def run_query(include_deleted: bool) -> Response:
     if not q:
         raise SfError("MALFORMED_QUERY", "A query string must be provided.", with_fields=False)
     org = current_org()
+    if request.args.get("columns", "").lower() == "true":
+        return sf_json(column_metadata(org.store, q, base_path()))
     result = execute(org.store, q, base_path(), include_deleted)
     kind = "queryAll" if include_deleted else "query"
     if result.count is not None:

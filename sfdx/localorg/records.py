@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .derived import address
 from .schema import SObjectType
 from .table import Record
 
@@ -16,5 +17,7 @@ def record_json(obj: SObjectType, rec: Record, base: str, fields: list[str] | No
     out: dict[str, Any] = {"attributes": attributes(obj, rec.get("Id"), base)}
     names = fields if fields is not None else list(obj.fields)
     for name in names:
-        out[name] = rec.get(name, obj.fields[name].default if obj.fields[name].type == "boolean" else None)
+        kind = obj.fields[name].type
+        out[name] = address(rec, name) if kind == "address" else rec.get(name, obj.fields[name].default
+                                                                         if kind == "boolean" else None)
     return out

@@ -11,7 +11,7 @@ NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
 SOAP_TYPES = {
     "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
     "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double", "date": "xsd:date",
-    "datetime": "xsd:dateTime", "time": "xsd:time",
+    "datetime": "xsd:dateTime", "time": "xsd:time", "address": "urn:address",
 }
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .derived import address
 from .describe import _child_rel, find_child_relationship
 from .ids import to18
 from .records import attributes
@@ -58,6 +59,8 @@ class Resolved:
 def _value(store: Store, rec: Record, res: Resolved) -> Any:
     """A field of `rec`; through a polymorphic hop, Name means the target's name field (Case: CaseNumber)."""
     name = res.field.name
+    if res.field.type == "address":
+        return address(rec, name)
     if name not in rec and res.hops and name == "Name":
         obj = store.schema.by_prefix(rec.get("Id", "")[:3])
         name_field = obj.name_field if obj is not None else None

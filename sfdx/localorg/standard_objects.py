@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from . import organization
 from .fieldkit import (
     boolean,
     date,
     datetime_,
     email,
     integer,
-    multipick,
     number,
     phone,
     pick,
@@ -28,6 +28,8 @@ INDUSTRIES = ["Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals",
               "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation",
               "Utilities", "Other"]
 LEAD_SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
+GEOCODE_ACCURACY = ["Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City",
+                    "County", "State", "Unknown"]
 STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
           "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"]
 
@@ -40,17 +42,24 @@ def _obj(schema: Schema, name: str, prefix: str, label: str, plural: str, owner:
 
 
 def _address(obj: SObjectType, prefix: str, label: str) -> None:
-    lab = f"{label} " if label else ""
-    obj.add(textarea(f"{prefix}Street", 255, f"{lab}Street"), text(f"{prefix}City", 40, f"{lab}City"),
-            text(f"{prefix}State", 80, f"{lab}State/Province"),
-            text(f"{prefix}PostalCode", 20, f"{lab}Zip/Postal Code"),
-            text(f"{prefix}Country", 80, f"{lab}Country"))
+    """Address parts linked to their compound field (`BillingAddress`, or `Address` on Lead), as real describes do."""
+    lab, comp = f"{label} " if label else "", f"{prefix}Address"
+    obj.add(textarea(f"{prefix}Street", 255, f"{lab}Street", compound_field_name=comp),
+            text(f"{prefix}City", 40, f"{lab}City", compound_field_name=comp),
+            text(f"{prefix}State", 80, f"{lab}State/Province", compound_field_name=comp),
+            text(f"{prefix}PostalCode", 20, f"{lab}Zip/Postal Code", compound_field_name=comp),
+            text(f"{prefix}Country", 80, f"{lab}Country", compound_field_name=comp),
+            number(f"{prefix}Latitude", f"{lab}Latitude", scale=15, compound_field_name=comp),
+            number(f"{prefix}Longitude", f"{lab}Longitude", scale=15, compound_field_name=comp),
+            pick(f"{prefix}GeocodeAccuracy", GEOCODE_ACCURACY, f"{lab}Geocode Accuracy", length=40,
+                 compound_field_name=comp),
+            Field(comp, "address", f"{lab}Address".strip(), createable=False, updateable=False, filterable=False))
 
 
 def _person_name(obj: SObjectType, last_required: bool = True) -> None:
     """Compound Name: FirstName/LastName/Salutation are stored, Name is derived on every write."""
-    obj.add(pick("Salutation", SALUTATIONS, compound_field_name="Name", length=40),
-            text("FirstName", 40, "First Name", compound_field_name="Name"),
+    obj.add(pick("Salutation", SALUTATIONS, compound_field_name="Name", length=40, extra_type_info="personname"),
+            text("FirstName", 40, "First Name", compound_field_name="Name", extra_type_info="personname"),
             text("LastName", 80, "Last Name", required=last_required, compound_field_name="Name",
                  extra_type_info="personname"),
             Field("Name", "string", "Full Name", length=121, createable=False, updateable=False,
@@ -59,7 +68,8 @@ def _person_name(obj: SObjectType, last_required: bool = True) -> None:
 
 def _account(s: Schema) -> None:
     a = _obj(s, "Account", "001", "Account", "Accounts")
-    a.add(text("Name", 255, "Account Name", required=True, name_field=True),
+    a.add(text("Name", 255, "Account Name", required=True, name_field=True, compound_field_name="Name",
+               extra_type_info="switchablepersonname"),
           pick("Type", ["Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
                         "Installation Partner", "Technology Partner", "Other"], "Account Type"),
           ref("ParentId", "Account", "Parent", "Parent Account ID"),
@@ -109,6 +119,7 @@ def _opportunity(s: Schema) -> None:
     o = _obj(s, "Opportunity", "006", "Opportunity", "Opportunities")
     o.add(text("Name", 120, "Name", required=True, name_field=True),
           ref("AccountId", "Account", "Account", "Account ID", cascade_delete=True),
+          ref("ContactId", "Contact", "Contact", "Contact ID"),
           ref("RecordTypeId", "RecordType", "RecordType", "Record Type ID"),
           pick("StageName", STAGES, "Stage", restricted=True, required=True),
           date("CloseDate", "Close Date", required=True), number("Amount", kind="currency"),
@@ -171,7 +182,9 @@ def _activities(s: Schema) -> None:
           date("ActivityDate", "Due Date Only"), datetime_("StartDateTime", "Start Date Time"),
           datetime_("EndDateTime", "End Date Time"), integer("DurationInMinutes", "Duration"),
           boolean("IsAllDayEvent", "All-Day Event"), textarea("Description", 32000),
-          multipick("ShowAs", ["Busy", "OutOfOffice", "Free"], "Show Time As"))
+          pick("ShowAs", ["Busy", "OutOfOffice", "Free"], "Show Time As", length=40, default="Busy"),
+          ref("RecurrenceActivityId", "Event", "RecurrenceActivity", "Recurrence Activity ID",
+              child_relationship="RecurringEvents"))
 
 
 def _setup_objects(s: Schema) -> None:
@@ -193,11 +206,7 @@ def _setup_objects(s: Schema) -> None:
           text("SobjectType", 40, "SObject Type Name", required=True), boolean("IsActive", "Active", True),
           text("NamespacePrefix", 15, "Namespace Prefix"), textarea("Description", 255))
     o = _obj(s, "Organization", "00D", "Organization", "Organizations", owner=False)
-    o.add(text("Name", 80, "Name", required=True, name_field=True), text("Division", 80),
-          pick("OrganizationType", ["Developer Edition", "Enterprise Edition", "Unlimited Edition"], "Edition"),
-          boolean("IsSandbox", "Is Sandbox"), text("InstanceName", 5, "Instance Name"),
-          text("NamespacePrefix", 15, "Namespace Prefix"), text("DefaultLocaleSidKey", 40, "Locale"),
-          text("TimeZoneSidKey", 40, "Time Zone"), text("LanguageLocaleKey", 40, "Language"))
+    organization.add_fields(o, _address)
     o.createable = o.deletable = o.undeletable = r.deletable = u.deletable = False
     # Setup metadata (the package's notificationtypes): queryable, never written through the data API.
     n = _obj(s, "CustomNotificationType", "0ML", "Custom Notification Type", "Custom Notification Types", owner=False)
