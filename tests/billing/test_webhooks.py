@@ -197,7 +197,9 @@ def test_an_event_localstripe_itself_signs_and_delivers_is_processed(app, live_s
                 break
             time.sleep(0.05)
         assert billing is not None and (billing.stripe_subscription_id, billing.plan) == (sub["id"], "team")
-        assert db.session.scalars(select(StripeEvent.type)).all() == ["customer.subscription.created"]
+        # Only the type is checked: localstripe picks the hooks when it delivers (a second after the change),
+        # so subscriptions that earlier tests made just before may arrive here too (their customers are unknown).
+        assert "customer.subscription.created" in db.session.scalars(select(StripeEvent.type)).all()
     finally:  # the session's localstripe outlives this server: stop delivering to it
         requests.post(f"{localstripe.base}{hook}", timeout=10, data={
             "url": "http://127.0.0.1:9/none", "secret": WEBHOOK_SECRET, "events[]": ["none.none"]})

@@ -78,7 +78,8 @@ def test_the_page_shows_the_accounts_live_facts(client):
     assert facts["region"] == ["Europe (Frankfurt) (eu-frankfurt)"]
     database_host = "127.0.0.1" if settings.database_url.startswith("postgresql") else \
         "embedded SQLite file on this server"
-    assert facts["storage-host"] == [database_host, "embedded Redis on this server"]
+    redis_host = "127.0.0.1" if settings.redis_url.startswith("redis://") else "embedded Redis on this server"
+    assert facts["storage-host"] == [database_host, redis_host]
     assert facts["key-id"] == [f"{get_keyring().primary} (AES-256-GCM)"]
     assert facts["keys-rotated"] == [rotated.created_at.strftime("%Y-%m-%d %H:%M") + " UTC"]
     assert facts["upload-retention"] == ["deleted 1 hour after upload"]
