@@ -1,0 +1,19 @@
+"""The egress guard as connectors use it: resolve a host once, refuse non-public addresses, connect to the result."""
+
+from __future__ import annotations
+
+from backend.connectors.base import ConnectorError
+from backend.security.egress import EgressBlocked, check_host
+
+
+def resolve(host: str, port: int, *, allow_loopback: bool) -> str:
+    """The checked address to connect to (never the name again: a second lookup could be rebound).
+
+    Any port is allowed: what the guard protects is which machines Inflow reaches, and databases and
+    file servers listen on ports of their owners' choosing.
+    """
+    try:
+        return check_host(host, port, allowed_ports=(port,), allow_loopback=allow_loopback)[0]
+    except EgressBlocked as err:
+        stage = "dns" if "could not be resolved" in str(err) else "egress"
+        raise ConnectorError(stage, f"{err}.") from None
