@@ -40,6 +40,10 @@ def inflow_group() -> None:
 @click.option("--table", help="With --connection to a database: schema.table or table.")
 @click.option("--query", help="With --connection to a database: a read-only SQL query.")
 @click.option("--path", "remote_path", help="With --connection to a file store: a path or glob (newest match).")
+@click.option("--columns", help="With --table: comma-separated column names (default: every column).")
+@click.option("--where", help="With --table: a SQL condition the rows must meet.")
+@click.option("--unsupported-as-text", is_flag=True,
+              help="With --table or --query: send binary, JSON and array columns as text instead of refusing them.")
 @click.option("--time-zone", default="UTC", show_default=True,
               help="With --connection: the zone timestamps with a time zone are given in.")
 @click.option("--object", "object_name", required=True, help="Target sObject, e.g. Contact.")
@@ -55,7 +59,8 @@ def inflow_group() -> None:
               help="Directory for the result files (default: next to the input).")
 @click.option("--dry-run", is_flag=True, help="Validate and preview the first rows; write nothing.")
 def import_command(file_path: Path | None, connection_name: str | None, table: str | None, query: str | None,
-                   remote_path: str | None, time_zone: str, object_name: str, operation: str,
+                   remote_path: str | None, columns: str | None, where: str | None, unsupported_as_text: bool,
+                   time_zone: str, object_name: str, operation: str,
                    match_key: str | None, mapping_file: Path | None, instance_name: str | None,
                    instance_url: str | None, access_token: str | None, api: str, out_dir: Path | None,
                    dry_run: bool) -> None:
@@ -66,7 +71,9 @@ def import_command(file_path: Path | None, connection_name: str | None, table: s
         if file_path:
             source = _source(file_path, opener)
         else:
-            source = connection_source(connection_name, {**read, "time_zone": time_zone})
+            source = connection_source(connection_name, {
+                **read, "time_zone": time_zone, "where": where, "unsupported_as_text": unsupported_as_text,
+                "columns": [c.strip() for c in columns.split(",") if c.strip()] if columns else None})
             file_path = Path.cwd() / _result_stem(connection_name, read)
         describe = client.describe(object_name)
         mapping = _mapping(mapping_file, object_name, operation, match_key, source, describe)
