@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.connectors import servers
+from tests.connectors import filestores, servers
 from tests.connectors.kits import Kit
 
-KITS = ["postgresql", "mysql"]
+KITS = ["postgresql", "mysql", "s3", "https"]
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +35,40 @@ def _database_kit(type_name: str, params: dict, table: str, schema: str, bad: di
                forbidden={"table": forbidden})
 
 
+@pytest.fixture(scope="session")
+def s3_params() -> Iterator[dict]:
+    with filestores.moto_s3() as params:
+        yield params
+
+
+def _file_kit(type_name: str, params: dict, bad: dict, metadata: dict) -> Kit:
+    return Kit(type_name, params, spec={"path": "exports/people*.csv"},
+               missing={"path": "exports/no_such_table.csv"}, browse=[("", "exports"), ("exports", "people.csv")],
+               bad_credentials=bad, forbidden={"path": "private/secret.csv"}, metadata=metadata)
+
+
+@pytest.fixture(scope="session")
+def https_params(localorg) -> Iterator[dict]:
+    folder = Path(localorg.ca_path).parent
+    with filestores.https_site(folder / "server.pem", folder / "server.key") as params:
+        yield params
+
+
 @pytest.fixture(params=KITS)
 def kit(request: pytest.FixtureRequest) -> Kit:
     if request.param == "postgresql":
         return _database_kit("postgresql", request.getfixturevalue("postgres_params"), "sales.people", "sales",
                              # the suite's PostgreSQL trusts every password on loopback: an unknown role it refuses
                              {"user": "no_such_role"}, "sales.secret")
+    if request.param == "s3":
+        return _file_kit("s3", request.getfixturevalue("s3_params"), {"secret_access_key": "wrong-password"},
+                         {"endpoint_url": "http://169.254.169.254"})
+    if request.param == "https":
+        return Kit("https", request.getfixturevalue("https_params"), spec={"path": ""},
+                   missing={"path": "no_such_table.csv"}, browse=[("", "people.csv")],
+                   bad_credentials={"password": "wrong-password"},  # pragma: allowlist secret
+                   forbidden={"path": "/private/secret.csv"},
+                   metadata={"url": "https://169.254.169.254/latest/meta-data/"})
     params = request.getfixturevalue("mysql_params")
     return _database_kit("mysql", params, f"{params['database']}.people", params["database"],
                          {"password": "wrong-password"},  # pragma: allowlist secret

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.connectors import Connector, create_connector
+from backend.connectors import Connector, connector_class, create_connector
 
 
 @dataclass
@@ -22,8 +22,14 @@ class Kit:
     browse: list[tuple[str, str]]  # (path, a name browse must list there)
     bad_credentials: dict[str, Any]  # params overrides that the server refuses
     forbidden: dict[str, Any] | None = None  # a spec the user may not read (permission)
+    metadata: dict[str, Any] = field(default_factory=lambda: {"host": "169.254.169.254"})  # params to reach IMDS
     extra: dict[str, Any] = field(default_factory=dict)
     cleanup: Callable[[], None] | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        cls = connector_class(self.type)
+        return [str(self.params[k]) for k in cls.secret_keys if self.params.get(k)]
 
     def connector(self, allow_loopback: bool = True, **overrides: Any) -> Connector:
         return create_connector(self.type, {**self.params, **overrides}, allow_loopback=allow_loopback)
