@@ -11,7 +11,7 @@ from backend.pipeline.sources import Source
 
 PREVIEW_ROWS = 20
 READ_STATEMENTS = ("select", "with", "values", "table", "(select")
-STAGES = ("config", "egress", "dns", "tcp", "tls", "auth", "permission", "missing", "query", "read")
+STAGES = ("config", "egress", "dns", "tcp", "tls", "host_key", "auth", "permission", "missing", "query", "read")
 
 _REGISTRY: dict[str, type[Connector]] = {}
 

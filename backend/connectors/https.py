@@ -49,22 +49,29 @@ class HttpsConnector(FileStore):
             session.auth = (self.params["user"], self.params.get("password") or "")
         try:
             response = session.get(url, stream=True, timeout=TIMEOUT_S)
+            response.close = _closing(response.close, session.close)  # the pool goes with its one response
         except EgressBlocked as err:
+            session.close()
             raise ConnectorError("egress", f"{err}.") from None
         except requests.exceptions.SSLError:
+            session.close()
             host = urlsplit(url).hostname
             raise ConnectorError("tls", f"The TLS certificate of {host} could not be verified.") from None
         except requests.RequestException as err:
+            session.close()
             raise ConnectorError("tcp", f"Cannot reach {urlsplit(url).hostname}: {type(err).__name__}.") from None
         if response.status_code >= 400:
             response.close()
             stage = {401: "auth", 403: "permission", 404: "missing", 410: "missing"}.get(response.status_code, "read")
             raise ConnectorError(stage, f"{_shown(url)} answered HTTP {response.status_code} {response.reason}.")
-        declared = int(response.headers.get("Content-Length") or 0)
-        if declared > MAX_FILE_BYTES:
+        if int(response.headers.get("Content-Length") or 0) > self.cap:
             response.close()
-            raise ConnectorError("read", f"{_shown(url)} is larger than {MAX_FILE_BYTES // 1024 ** 2} MB, the limit.")
+            raise ConnectorError("read", _too_large(_shown(url), self.cap))
         return response
+
+    @property
+    def cap(self) -> int:
+        return min(int(self.params.get("max_bytes") or MAX_FILE_BYTES), MAX_FILE_BYTES)
 
     def test(self) -> str:
         response = self._get(self.params["url"])
@@ -81,19 +88,32 @@ class HttpsConnector(FileStore):
 
     def open_file(self, path: str) -> BinaryIO:
         response = self._get(self.resolve(path))
-        return io.BufferedReader(IterStream(_capped(response, _shown(path or self.params["url"]))))
+        return io.BufferedReader(IterStream(_capped(response, _shown(response.url), self.cap)))
 
 
-def _capped(response: requests.Response, what: str) -> Iterator[bytes]:
+def _capped(response: requests.Response, what: str, cap: int) -> Iterator[bytes]:
+    """The body in blocks, stopped at `cap` bytes: a missing or false Content-Length does not get past it."""
     seen = 0
     try:
-        for block in response.iter_content(1 << 20):
+        for block in response.iter_content(1 << 16):
             seen += len(block)
-            if seen > MAX_FILE_BYTES:
-                raise ConnectorError("read", f"{what} is larger than {MAX_FILE_BYTES // 1024 ** 2} MB, the limit.")
+            if seen > cap:
+                raise ConnectorError("read", _too_large(what, cap))
             yield block
     finally:
         response.close()
+
+
+def _closing(*closers: Any) -> Any:
+    def close() -> None:
+        for closer in closers:
+            closer()
+    return close
+
+
+def _too_large(what: str, cap: int) -> str:
+    size = f"{cap // 1024 ** 2} MB" if cap >= 1024 ** 2 else f"{cap:,} bytes"
+    return f"{what} is larger than {size}, the limit for one import."
 
 
 def _shown(url: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from tests.connectors import filestores, servers
 from tests.connectors.kits import Kit
 
-KITS = ["postgresql", "mysql", "s3", "https"]
+KITS = ["postgresql", "mysql", "s3", "https", "sftp"]
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +54,12 @@ def https_params(localorg) -> Iterator[dict]:
         yield params
 
 
+@pytest.fixture(scope="session")
+def sftp_params(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    with filestores.sftp_server(filestores.drop_folder(tmp_path_factory.mktemp("sftp"))) as params:
+        yield params
+
+
 @pytest.fixture(params=KITS)
 def kit(request: pytest.FixtureRequest) -> Kit:
     if request.param == "postgresql":
@@ -63,6 +69,9 @@ def kit(request: pytest.FixtureRequest) -> Kit:
     if request.param == "s3":
         return _file_kit("s3", request.getfixturevalue("s3_params"), {"secret_access_key": "wrong-password"},
                          {"endpoint_url": "http://169.254.169.254"})
+    if request.param == "sftp":
+        return _file_kit("sftp", request.getfixturevalue("sftp_params"),
+                         {"password": "wrong-password"}, {"host": "169.254.169.254"})  # pragma: allowlist secret
     if request.param == "https":
         return Kit("https", request.getfixturevalue("https_params"), spec={"path": ""},
                    missing={"path": "no_such_table.csv"}, browse=[("", "people.csv")],

@@ -126,3 +126,76 @@ def https_site(cert: Path, key: Path) -> Iterator[dict]:
                "password": PARTNER_PASSWORD}
     finally:
         stop_server(server, thread)
+
+
+SFTP_USER, SFTP_PASSWORD = "dropper", "dropper-pw-3"  # pragma: allowlist secret
+
+
+def drop_folder(root: Path) -> Path:
+    """The files every file-store kit serves: exports/ (readable) and private/ (refused by the server)."""
+    (root / "exports").mkdir(parents=True)
+    (root / "private").mkdir()
+    (root / "exports" / "people-old.csv").write_bytes(b"id,name\n9,Old\n")
+    (root / "exports" / "people.csv").write_bytes(people_csv())
+    (root / "exports" / "readme.txt").write_bytes(b"not data")
+    (root / "private" / "secret.csv").write_bytes(b"a,b\n1,2\n")
+    (root / "batches").mkdir()
+    (root / "batches" / "done").mkdir()
+    (root / "batches" / "batch-1.csv").write_bytes(b"LastName,Email\nLee,lee@example.com\n")
+    (root / "batches" / "batch-2.csv").write_bytes(b"LastName,Email\nKim,kim@example.com\nPark,park@example.com\n")
+    os.utime(root / "exports" / "people-old.csv", (1_600_000_000, 1_600_000_000))
+    return root
+
+
+@contextmanager
+def sftp_server(root: Path) -> Iterator[dict]:
+    """An AsyncSSH SFTP server in a thread of its own: password login, chrooted to `root`, private/ refused."""
+    import asyncio
+    import threading
+
+    import asyncssh
+
+    class Server(asyncssh.SSHServer):
+        def begin_auth(self, username: str) -> bool:
+            return True
+
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, password: str) -> bool:
+            return (username, password) == (SFTP_USER, SFTP_PASSWORD)
+
+    class Files(asyncssh.SFTPServer):
+        def __init__(self, chan) -> None:
+            super().__init__(chan, chroot=str(root).encode())
+
+        def open(self, path: bytes, pflags: int, attrs):  # noqa: A003 - asyncssh's name
+            if b"/private/" in self.map_path(path):
+                raise asyncssh.SFTPPermissionDenied("no access to private files")
+            return super().open(path, pflags, attrs)
+
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict = {}
+
+    async def start() -> None:
+        holder["server"] = await asyncssh.create_server(Server, "127.0.0.1", 0, server_host_keys=[host_key],
+                                                        sftp_factory=Files, allow_scp=False)
+        started.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
+    thread.start()
+    started.wait(10)
+    port = holder["server"].sockets[0].getsockname()[1]
+    try:
+        yield {"host": "127.0.0.1", "port": port, "user": SFTP_USER, "password": SFTP_PASSWORD, "path": "",
+               "host_key": host_key.convert_to_public().get_fingerprint("sha256")}
+    finally:
+        async def stop() -> None:
+            holder["server"].close()
+            await holder["server"].wait_closed()
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
