@@ -64,7 +64,12 @@ def add_command(name: str, url: str, account_ref: str | None, no_test: bool) -> 
     try:
         row = connections.create_from_url(scope, name, url, extra=_env_secrets(url))
         if not no_test:
-            click.echo(connections.connector(row, allow_loopback=loopback()).test())
+            connector = connections.connector(row, allow_loopback=loopback())
+            click.echo(connector.test())
+            learned = getattr(connector, "learned", None)
+            if learned:  # adding from the command line accepts the fingerprint shown above
+                connections.update(scope, row, params=learned)
+                click.echo(f"host key {learned['host_key']} accepted and pinned")
     except InflowError as err:
         db.session.rollback()
         raise click.ClickException(_line(err)) from None

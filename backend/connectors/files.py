@@ -47,7 +47,7 @@ class FileStore(Connector):
 
     def matches(self, pattern: str) -> list[Entry]:
         """Files matching `pattern` (a path, or a glob in its last part), newest first."""
-        folder, name = posixpath.split(self.full(pattern))
+        folder, name = posixpath.split(pattern)  # browse() puts the folder under the connection's own
         if not _is_glob(name):
             found = [e for e in self.browse(folder) if e.kind == "file" and e.name == name]
         else:

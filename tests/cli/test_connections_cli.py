@@ -114,3 +114,22 @@ def test_import_from_mariadb_with_a_query(app, org, sf, maria, tmp_path, monkeyp
     assert result.exit_code == 0, result.output
     names = sorted(r["LastName"] for r in sf.query_all("SELECT LastName FROM Contact")["records"])
     assert names == sorted(["Zoë Ångström, \"quoted\"", "日本語 text"])
+
+
+def test_adding_an_sftp_connection_pins_its_host_key_and_imports_a_file(app, org, sf, tmp_path, monkeypatch):
+    from tests.connectors import filestores
+
+    account()
+    root = filestores.drop_folder(tmp_path / "drop")
+    with filestores.sftp_server(root) as p:
+        url = f"sftp://{p['user']}:{p['password']}@127.0.0.1:{p['port']}/batches"
+        added = _cli(app, "connections", "add", "partner", url)
+        assert added.exit_code == 0, added.output
+        assert f"host key {p['host_key']} accepted and pinned" in added.output
+        listed = _cli(app, "connections", "list").output
+        assert f"host_key={p['host_key']}" in listed and p["password"] not in listed
+        monkeypatch.chdir(tmp_path)
+        result = _cli(app, "import", "--connection", "partner", "--path", "batch-2.csv", "--object", "Contact",
+                      "--instance-url", org.instance_url, "--access-token", org.ready_token)
+    assert result.exit_code == 0, result.output
+    assert sorted(r["LastName"] for r in sf.query_all("SELECT LastName FROM Contact")["records"]) == ["Kim", "Park"]
