@@ -149,6 +149,8 @@ def _render(col: sql.Composable, typname: str) -> sql.Composable:
         return sql.SQL("CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END").format(col)
     if typname in ("timestamp", "timestamptz"):
         return sql.SQL("to_json({})#>>'{{}}'").format(col)  # ISO 8601 with T (and the offset for timestamptz)
+    if typname in ("text", "varchar"):
+        return col  # already text: a cast would cost the server a call per value
     return sql.SQL("{}::text").format(col)
 
 
