@@ -53,7 +53,7 @@ def loopback() -> bool:
     return get_settings().egress_allow_loopback
 
 
-@connections_group.command("add", help="Save a connection from a URL (postgresql://user:pass@host:port/db, "
+@connections_group.command("add", help="Save a connection from a URL (postgresql://user:pass@host:port/db, "  # noqa: E501  # pragma: allowlist secret
                                        "mysql://..., sftp://..., ftps://..., s3://bucket/prefix, https://...).")
 @click.argument("name")
 @click.argument("url")

@@ -1,6 +1,6 @@
 """Amazon S3 and S3-compatible stores (boto3): list a prefix, stream objects, move to an archive prefix.
 
-`s3://bucket/prefix?endpoint_url=...&region=...`; keys in the URL (`s3://KEY:SECRET@bucket/...`) or from
+`s3://bucket/prefix?endpoint_url=...&region=...`; keys as the URL's user and password, or from
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when the connection is added. The endpoint's host is checked by
 the egress guard before every connect; botocore then resolves it again itself (see docs/connectors.md).
 """
