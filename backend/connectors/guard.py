@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import ssl
+
 from backend.connectors.base import ConnectorError
 from backend.security.egress import EgressBlocked, check_host
 
@@ -17,3 +20,9 @@ def resolve(host: str, port: int, *, allow_loopback: bool) -> str:
     except EgressBlocked as err:
         stage = "dns" if "could not be resolved" in str(err) else "egress"
         raise ConnectorError(stage, f"{err}.") from None
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificate and name verification on; the same trust as `security/egress.safe_session` (the system's
+    CAs, or REQUESTS_CA_BUNDLE: the local CA in tests and the demo)."""
+    return ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE") or None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from pymysql.cursors import SSCursor
 
 from backend.connectors import guard, urls
 from backend.connectors.base import Connector, ConnectorError, Entry, read_spec, register
+from backend.connectors.guard import tls_context
 from backend.connectors.rows import RowSource
 
 STATEMENT_TIMEOUT_S = 1800
@@ -47,7 +47,7 @@ class MySqlConnector(Connector):
     def connect(self) -> pymysql.Connection:
         p = self.params
         address = guard.resolve(p["host"], int(p["port"]), allow_loopback=self.allow_loopback)
-        context = ssl.create_default_context() if p.get("tls") else None  # verifies the name, not the address
+        context = tls_context() if p.get("tls") else None  # verifies the name, not the address
         conn = pymysql.Connection(host=p["host"], port=int(p["port"]), user=p["user"], password=p.get("password") or "",
                                   database=p.get("database") or None, charset="utf8mb4", ssl=context,
                                   connect_timeout=CONNECT_TIMEOUT_S, defer_connect=True, autocommit=True)

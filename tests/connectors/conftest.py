@@ -10,7 +10,7 @@ import pytest
 from tests.connectors import filestores, servers
 from tests.connectors.kits import Kit
 
-KITS = ["postgresql", "mysql", "s3", "https", "sftp"]
+KITS = ["postgresql", "mysql", "s3", "https", "sftp", "ftps"]
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +60,14 @@ def sftp_params(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         yield params
 
 
+@pytest.fixture(scope="session")
+def ftps_params(localorg, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    folder = Path(localorg.ca_path).parent
+    root = filestores.drop_folder(tmp_path_factory.mktemp("ftps"))
+    with filestores.ftps_server(root, folder / "server.pem", folder / "server.key") as params:
+        yield params
+
+
 @pytest.fixture(params=KITS)
 def kit(request: pytest.FixtureRequest) -> Kit:
     if request.param == "postgresql":
@@ -72,6 +80,9 @@ def kit(request: pytest.FixtureRequest) -> Kit:
                          {"endpoint_url": "http://169.254.169.254"})
     if request.param == "sftp":
         return _file_kit("sftp", request.getfixturevalue("sftp_params"),
+                         {"password": "wrong-password"}, {"host": "169.254.169.254"})  # pragma: allowlist secret
+    if request.param == "ftps":
+        return _file_kit("ftps", request.getfixturevalue("ftps_params"),
                          {"password": "wrong-password"}, {"host": "169.254.169.254"})  # pragma: allowlist secret
     if request.param == "https":
         return Kit("https", request.getfixturevalue("https_params"), spec={"path": ""},

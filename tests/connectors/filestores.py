@@ -199,3 +199,36 @@ def sftp_server(root: Path) -> Iterator[dict]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+FTP_USER, FTP_PASSWORD = "ftpdrop", "ftpdrop-pw-5"  # pragma: allowlist secret
+
+
+@contextmanager
+def ftps_server(root: Path, cert: Path, key: Path) -> Iterator[dict]:
+    """pyftpdlib with TLS required on control and data (localorg's certificate); private/ not readable."""
+    import threading
+    import warnings
+
+    with warnings.catch_warnings():  # pyftpdlib 2.x still imports asyncore, deprecated by Python 3.11
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import TLS_FTPHandler
+        from pyftpdlib.servers import ThreadedFTPServer
+
+    authorizer = DummyAuthorizer()
+    authorizer.add_user(FTP_USER, FTP_PASSWORD, str(root), perm="elrf")
+    authorizer.override_perm(FTP_USER, str(root / "private"), perm="", recursive=True)
+    handler = type("Handler", (TLS_FTPHandler,), {
+        "authorizer": authorizer, "certfile": str(cert), "keyfile": str(key), "tls_control_required": True,
+        "tls_data_required": True, "passive_ports": None, "masquerade_address": None})
+    server = ThreadedFTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2, "handle_exit": False},
+                              daemon=True)
+    thread.start()
+    try:
+        yield {"host": "127.0.0.1", "port": server.address[1], "user": FTP_USER, "password": FTP_PASSWORD,
+               "path": ""}
+    finally:
+        server.close_all()
+        thread.join(10)
