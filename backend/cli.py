@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from backend.cli_billing import billing_group
+from backend.cli_connections import connections_group
 from backend.cli_import import inflow_group
 from backend.cli_schedules import schedules_group
 from backend.extensions import db
@@ -17,9 +18,9 @@ from backend.services import get_blob_store, get_keyring, get_settings, set_keyr
 def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(purge_command)
+    inflow_group.add_command(connections_group)
     app.cli.add_command(inflow_group)
-    if "schedules" not in inflow_group.commands:
-        inflow_group.add_command(schedules_group)
+    inflow_group.add_command(schedules_group)
     app.cli.add_command(billing_group)
 
 

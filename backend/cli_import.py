@@ -33,8 +33,19 @@ def inflow_group() -> None:
     pass
 
 
-@inflow_group.command("import", help="Import a CSV or Excel file into Salesforce (headless; no queue).")
-@click.option("--file", "file_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@inflow_group.command("import", help="Import a CSV or Excel file, or what a saved connection reads, into Salesforce "
+                                     "(headless; no queue).")
+@click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--connection", "connection_name", help="A saved connection's name (see `inflow connections`).")
+@click.option("--table", help="With --connection to a database: schema.table or table.")
+@click.option("--query", help="With --connection to a database: a read-only SQL query.")
+@click.option("--path", "remote_path", help="With --connection to a file store: a path or glob (newest match).")
+@click.option("--columns", help="With --table: comma-separated column names (default: every column).")
+@click.option("--where", help="With --table: a SQL condition the rows must meet.")
+@click.option("--unsupported-as-text", is_flag=True,
+              help="With --table or --query: send binary, JSON and array columns as text instead of refusing them.")
+@click.option("--time-zone", default="UTC", show_default=True,
+              help="With --connection: the zone timestamps with a time zone are given in.")
 @click.option("--object", "object_name", required=True, help="Target sObject, e.g. Contact.")
 @click.option("--operation", type=click.Choice(OPERATIONS), default="insert", show_default=True)
 @click.option("--match", "match_key", help="Match field for upsert/update/delete (external id, Id, any field).")
@@ -47,13 +58,23 @@ def inflow_group() -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the result files (default: next to the input).")
 @click.option("--dry-run", is_flag=True, help="Validate and preview the first rows; write nothing.")
-def import_command(file_path: Path, object_name: str, operation: str, match_key: str | None,
-                   mapping_file: Path | None, instance_name: str | None, instance_url: str | None,
-                   access_token: str | None, api: str, out_dir: Path | None, dry_run: bool) -> None:
-    opener = _Opener(file_path)
+def import_command(file_path: Path | None, connection_name: str | None, table: str | None, query: str | None,
+                   remote_path: str | None, columns: str | None, where: str | None, unsupported_as_text: bool,
+                   time_zone: str, object_name: str, operation: str,
+                   match_key: str | None, mapping_file: Path | None, instance_name: str | None,
+                   instance_url: str | None, access_token: str | None, api: str, out_dir: Path | None,
+                   dry_run: bool) -> None:
+    read = _read_options(file_path, connection_name, table, query, remote_path)
+    opener = _Opener(file_path) if file_path else None
     try:
         client = _client(instance_name, instance_url, access_token)
-        source = _source(file_path, opener)
+        if file_path:
+            source = _source(file_path, opener)
+        else:
+            source = connection_source(connection_name, {
+                **read, "time_zone": time_zone, "where": where, "unsupported_as_text": unsupported_as_text,
+                "columns": [c.strip() for c in columns.split(",") if c.strip()] if columns else None})
+            file_path = Path.cwd() / _result_stem(connection_name, read)
         describe = client.describe(object_name)
         mapping = _mapping(mapping_file, object_name, operation, match_key, source, describe)
         ctx = click.get_current_context()
@@ -65,9 +86,38 @@ def import_command(file_path: Path, object_name: str, operation: str, match_key:
             raise click.ClickException("The mapping has errors; nothing was imported.")
         ctx.exit(_run(file_path, out_dir or file_path.parent, source, mapping, client, api))
     except InflowError as err:
-        raise click.ClickException(err.message) from None
+        stage = getattr(err, "stage", None)
+        text = " ".join(err.message.split())
+        raise click.ClickException(f"{stage} failed: {text}" if stage not in (None, "config") else text) from None
     finally:
-        opener.close()
+        if opener is not None:
+            opener.close()
+
+
+def _read_options(file_path: Path | None, connection: str | None, table: str | None, query: str | None,
+                  path: str | None) -> dict[str, str]:
+    given = {k: v for k, v in (("table", table), ("query", query), ("path", path)) if v}
+    if bool(file_path) == bool(connection):
+        raise click.UsageError("Give --file, or --connection with --table, --query or --path.")
+    if connection and len(given) != 1:
+        raise click.UsageError("With --connection give exactly one of --table, --query or --path.")
+    if file_path and given:
+        raise click.UsageError("--table, --query and --path go with --connection, not --file.")
+    return given
+
+
+def connection_source(name: str, spec: dict[str, str]) -> Source:
+    from backend.cli_connections import loopback, named
+    from backend.connectors import stored
+
+    return stored.connector(named(name), allow_loopback=loopback()).source(spec)
+
+
+def _result_stem(connection: str, read: dict[str, str]) -> str:
+    """Result files are named after the connection and what was read: `erp-public.customers.success.csv`."""
+    what = read.get("table") or (Path(read["path"]).stem if "path" in read else "query")
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{connection}-{what}")
+    return safe + ".connection"
 
 
 def _client(instance_name: str | None, instance_url: str | None, access_token: str | None) -> Any:
@@ -182,7 +232,7 @@ def _run(file_path: Path, out_dir: Path, source: Source, mapping: Mapping, clien
 
     out_dir.mkdir(parents=True, exist_ok=True)
     parts = DirResultParts(out_dir)
-    total = _count_rows(file_path) if file_path.suffix.lower() == ".csv" else None
+    total = _count_rows(file_path) if file_path.suffix.lower() == ".csv" and file_path.exists() else None
     line = ProgressLine(total)
     try:
         result = runner.run(runner.RunContext(

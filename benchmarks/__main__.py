@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest]`: Inflow vs the baselines.
+"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,postgres]`: Inflow vs the baselines.
 
 Everything runs on this machine in one process tree against one localorg (a child process). Each
 measurement runs in its own child process, so its peak RSS is its own. Ratios are printed side by side.
@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.common import LocalOrg, run_child, write_source
 
-ALL = ("pipeline", "e2e", "memory", "rest")
+ALL = ("pipeline", "e2e", "memory", "rest", "postgres")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
             memory_bench(report, env, creds, work, args.rows)
         if "rest" in only:
             rest_bench(report, env, creds, work)
+        if "postgres" in only:
+            postgres_bench(report, env, creds, big, work, args.repeat)
         report["localorg_rss_mb"] = round(org.rss_mb())
         (work / "results.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))
@@ -120,6 +122,31 @@ def rest_bench(report: dict[str, Any], env: dict[str, str], creds: dict[str, str
     report["rest500"] = result
     print(f"4. rest 500  enqueue -> finished {result['seconds']:.2f} s ({result['state']}, {result['succeeded']} ok, "
           f"api {result['api']})", flush=True)
+
+
+def postgres_bench(report: dict[str, Any], env: dict[str, str], creds: dict[str, str], src: Path,
+                   work: Path, repeat: int) -> None:
+    """The same rows in a PostgreSQL table: Inflow's connector + mapping to Bulk CSV vs psycopg COPY out."""
+    from benchmarks import pg
+
+    dsn = pg.create_database(src)
+    try:
+        copies, inflows = [], []
+        for _ in range(repeat):
+            copies.append(run_child("pg_copy", env, dsn=dsn, table=pg.TABLE))
+            inflows.append(run_child("pg_inflow", env, dsn=dsn, table=pg.TABLE, out=str(work / "pg_mapped.csv"),
+                                     **creds))
+    finally:
+        pg.drop_database(dsn)
+    c = max(r["rows"] / r["seconds"] for r in copies)
+    i = max(r["rows"] / r["seconds"] for r in inflows)
+    rss = max(r["peak_rss_mb"] for r in inflows)
+    report["postgres"] = {"copy_rows_s": round(c), "inflow_rows_s": round(i), "ratio": round(i / c, 3),
+                          "inflow_peak_rss_mb": rss, "copy_peak_rss_mb": max(r["peak_rss_mb"] for r in copies),
+                          "inflow_errors": inflows[-1]["errors"], "rows": inflows[-1]["rows"], "runs": repeat,
+                          "target": ">= 0.5, RSS < 300 MB"}
+    print(f"5. postgres  COPY csv {c:>12,.0f} rows/s | inflow {i:>12,.0f} rows/s | ratio {i / c:.2f} (>= 0.5) | "
+          f"inflow peak RSS {rss:.0f} MB (< 300; best of {repeat})", flush=True)
 
 
 def machine() -> str:

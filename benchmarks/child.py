@@ -39,12 +39,19 @@ def _client(instance_url: str, token: str) -> Any:
 
 def pipeline(src: str, out: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
     """Inflow without the network: read, map (3 transforms), lookup by external id, Bulk CSV bytes."""
+    from backend.pipeline.sources import create_source
+
+    return map_to_bulk_csv(lambda: create_source("csv", {}, open_stream=lambda: open(src, "rb")),  # noqa: SIM115
+                           out, instance_url, token)
+
+
+def map_to_bulk_csv(make_source: Any, out: str, instance_url: str, token: str) -> dict[str, Any]:
+    """The clock covers making the source, reading, mapping, the lookup and the Bulk CSV bytes, as runner.run does."""
     from backend.pipeline.lookups import LookupResolver
     from backend.pipeline.mapping import Mapper, Mapping
     from backend.pipeline.memory import lean_allocators
     from backend.pipeline.readahead import read_ahead
     from backend.pipeline.sinks.bulk_csv import csv_bytes, upload_frame
-    from backend.pipeline.sources import create_source
 
     client = _client(instance_url, token)
     mapping = Mapping.from_dict(MAPPING)
@@ -52,7 +59,7 @@ def pipeline(src: str, out: str, instance_url: str, token: str, **_: Any) -> dic
     client.describe("Account")  # describes are cached per run; fetch them before the clock starts
     lean_allocators()  # as runner.run does
     started = time.perf_counter()
-    source = create_source("csv", {}, open_stream=lambda: open(src, "rb"))  # noqa: SIM115 - source closes
+    source = make_source()
     mapper, resolver = Mapper(mapping, describe, source.columns()), LookupResolver(client, mapping)
     rows = errors = 0
     with open(out, "wb") as f:
@@ -173,7 +180,21 @@ def rest500(src: str, workdir: str, instance_url: str, token: str, **_: Any) -> 
         return {"seconds": seconds, "state": run.state, "succeeded": run.rows_succeeded, "api": run.api}
 
 
-KINDS = {"arrow": arrow, "pipeline": pipeline, "e2e_inflow": e2e_inflow, "e2e_ss": e2e_ss, "rest500": rest500}
+def pg_copy(dsn: str, table: str, **_: Any) -> dict[str, Any]:
+    from benchmarks import pg
+
+    return pg.copy_out(dsn, table)
+
+
+def pg_inflow(dsn: str, table: str, out: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
+    import backend.connectors  # noqa: F401  (imported before the clock starts, as in a running worker)
+    from benchmarks import pg
+
+    return map_to_bulk_csv(lambda: pg.inflow_source(dsn, table), out, instance_url, token)
+
+
+KINDS = {"arrow": arrow, "pipeline": pipeline, "e2e_inflow": e2e_inflow, "e2e_ss": e2e_ss, "rest500": rest500,
+         "pg_copy": pg_copy, "pg_inflow": pg_inflow}
 
 
 def main() -> None:

@@ -124,9 +124,9 @@ class Execution:
         self.reporter: live.ProgressReporter | None = None
         self.api = pieces.run.api or ""
         self.initiated_by = pieces.initiated_by_sf_user()
-        # The org's stored tokens are about to be used: say so now, in this short transaction, never by
-        # dirtying the session later (a flushed org row would hold the database's lock through the run).
-        pieces.org.mark_used()
+        # The stored secrets are about to be used: say so now, in this short transaction, never by dirtying
+        # the session later (a flushed org or connection row would hold the database's lock through the run).
+        pieces.mark_secrets_used()
         db.session.commit()  # end the read transaction: nothing of the session stays open during the run
 
     def execute(self) -> tuple[str, datetime | None]:

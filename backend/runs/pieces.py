@@ -12,6 +12,7 @@ from flask import Flask, current_app, has_app_context
 from backend.errors import ConfigError
 from backend.models.accounts import Account, User
 from backend.models.base import TenantScope
+from backend.models.connections import Connection
 from backend.models.jobs import Job
 from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
@@ -70,14 +71,34 @@ class RunPieces:
         return client_for(self.org, get_keyring(), get_settings())
 
     def source(self) -> Source:
-        """The job's source: `job.source` is {"type": ..., "config": {...}, "blob_id": upload id or absent}."""
+        """The job's source: `job.source` is {"type": ..., "config": {...}, "blob_id": upload id or absent}, or
+        {"connection_id": ..., "read": {table, columns, where} | {query} | {path, pick}} for a connection."""
         spec = self.job.source or {}
+        if spec.get("connection_id"):
+            return self._connection_source(spec)
         if not spec.get("type"):
             raise ConfigError("The job has no source; choose a file or a connection.")
         blob_id = spec.get("blob_id")
         opener = blob_opener(self.store, self.account.id, blob_id)
 
         return create_source(spec["type"], spec.get("config") or {}, open_stream=opener if blob_id else None)
+
+    def _connection_source(self, spec: dict[str, Any]) -> Source:
+        from backend.connectors import stored
+
+        found = self.scope.all(Connection, Connection.id == spec["connection_id"])
+        if not found:
+            raise ConfigError("The job's connection was deleted; choose another source.")
+        read = dict(spec.get("read") or {})
+        read.setdefault("time_zone", self.job.schedule_tz or "UTC")
+        return stored.connector(found[0], allow_loopback=get_settings().egress_allow_loopback).source(read)
+
+    def mark_secrets_used(self) -> None:
+        """The org's tokens (and the job's connection) are about to be used; the caller commits at once."""
+        self.org.mark_used()
+        connection_id = (self.job.source or {}).get("connection_id")
+        for row in self.scope.all(Connection, Connection.id == connection_id) if connection_id else []:
+            row.mark_used()
 
     def mapping(self) -> Mapping:
         data = dict(self.job.mapping or {})

@@ -145,6 +145,7 @@ class SafeSession(requests.Session):
             new = urlsplit(requests.compat.urljoin(resp.url, target))
             old = urlsplit(resp.url)
             if (new.hostname, new.port, new.scheme) != (old.hostname, old.port, old.scheme):
+                resp.close()  # requests would close it only after following; its connection must not leak
                 raise EgressBlocked("the server redirected to another host, which Inflow does not follow")
         return target
 

@@ -10,6 +10,7 @@ from backend.errors import ConfigError, InflowError, SalesforceError
 from backend.extensions import db
 from backend.models import Job, OrgConnection, TenantScope
 from backend.models.audit import record
+from backend.models.connections import Connection
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
 from backend.pipeline.sources.sniff import csv_refusal
@@ -130,12 +131,28 @@ def _apply(job: Job, body: dict[str, Any], scope: TenantScope) -> None:
     if mapping.operation not in OPERATIONS:
         raise ConfigError("Unknown operation.")
     source = body.get("source") or {}
-    open_source(scope, source)  # the file must exist and belong to this account
+    if isinstance(source, dict) and source.get("connection_id"):
+        source = _connection_source(scope, source)
+    else:
+        open_source(scope, source)  # the file must exist and belong to this account
+        source = {k: source[k] for k in ("type", "config", "blob_id", "name") if k in source}
     job.name, job.org_connection_id = name[:255], str(org_id)
     job.object_name, job.operation = mapping.object, mapping.operation
-    job.source = {k: source[k] for k in ("type", "config", "blob_id", "name") if k in source}
+    job.source = source
     job.mapping = {**mapping.to_dict(), "api": api}
-    job.schedule = (str(body.get("schedule") or "").strip() or None)
+    # The schedule is not a field of this form: /api/jobs/<id>/schedule sets it (checked, audited).
+
+
+READS = ("table", "columns", "where", "query", "path", "pick", "unsupported_as_text")
+
+
+def _connection_source(scope: TenantScope, source: dict[str, Any]) -> dict[str, Any]:
+    """{"connection_id", "read": {table[, columns, where]} | {query} | {path[, pick]}} of this account."""
+    scope.get(Connection, str(source["connection_id"]))  # another account's connection: 404
+    read = {k: v for k, v in dict(source.get("read") or {}).items() if k in READS and v not in (None, "")}
+    if sum(1 for k in ("table", "query", "path") if read.get(k)) != 1:
+        raise ConfigError("Say what to read from the connection: a table, a query or a path (one of them).")
+    return {"type": "connection", "connection_id": str(source["connection_id"]), "read": read}
 
 
 @bp.get("/api/jobs")

@@ -34,7 +34,8 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "billing": (ENGINE, ("backend.billing",)),  # plans, usage, Stripe; runs ask its gate at enqueue
     "runs": (RUNS, ("backend.runs",)),
     "web": (TOP, ("backend.web",)),
-    "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules", "backend.cli_billing")),
+    "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules", "backend.cli_billing",
+                  "backend.cli_connections")),
     "schedules": (BASE, ("backend.schedules",)),  # pure rules: time zones and cron fields
     "app factory": (FACTORY, ("backend",)),
     "worker": (PROCESS, ("worker",)),

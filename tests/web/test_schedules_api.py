@@ -116,3 +116,23 @@ def test_another_accounts_job_is_not_found(client, headers, make_org):  # noqa: 
     theirs = bearer(launch(client, other))
     assert client.get(f"/api/jobs/{job_id}/schedule", headers=theirs).status_code == 404
     assert client.post(f"/api/jobs/{job_id}/schedule/pause", headers=theirs).status_code == 404
+
+
+def test_a_job_reading_from_a_connection_is_saved_through_the_api_and_can_be_scheduled(client, headers):
+    job_id = _job(client, headers)
+    account_id = db.session.get(Job, job_id).account_id
+    conn = Connection(account_id=account_id, type="postgresql", name="ERP")
+    db.session.add(conn)
+    db.session.commit()
+    body = client.get(f"/api/jobs/{job_id}", headers=headers).get_json()
+    body.update(source={"connection_id": conn.id, "read": {"table": "sales.people"}}, mapping=MAPPING)
+    saved = client.put(f"/api/jobs/{job_id}", headers=headers, json=body)
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    assert saved.get_json()["source"] == {"type": "connection", "connection_id": conn.id,
+                                          "read": {"table": "sales.people"}}
+    assert client.get(f"/api/jobs/{job_id}/schedule", headers=headers).get_json()["schedulable"] is True
+    body["source"] = {"connection_id": conn.id, "read": {}}
+    vague = client.put(f"/api/jobs/{job_id}", headers=headers, json=body)
+    assert vague.status_code == 400 and "a table, a query or a path" in vague.get_json()["message"]
+    body["source"] = {"connection_id": "f" * 32, "read": {"table": "t"}}
+    assert client.put(f"/api/jobs/{job_id}", headers=headers, json=body).status_code == 404

@@ -1,0 +1,160 @@
+"""FTPS (explicit TLS, `ftplib.FTP_TLS`): certificate verified for the host name, protected data channel.
+
+The control connection goes to the address the egress guard checked; data connections go to the same
+address (ftplib ignores the address a PASV reply names), so a server cannot point Inflow elsewhere.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import posixpath
+import socket
+import ssl
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from backend.connectors import guard, urls
+from backend.connectors.base import ConnectorError, Entry, register
+from backend.connectors.files import FileStore
+from backend.connectors.guard import tls_context
+
+TIMEOUT_S = 30
+
+
+class _PinnedFTP(ftplib.FTP_TLS):
+    """FTP_TLS whose control socket connects to a checked address while TLS verifies the name."""
+
+    def connect_to(self, name: str, address: str, port: int) -> None:
+        self.host, self.port = name, port
+        self.sock = socket.create_connection((address, port), self.timeout)
+        self.af = self.sock.family
+        self.file = self.sock.makefile("r", encoding=self.encoding)
+        self.welcome = self.getresp()
+
+
+@register
+class FtpsConnector(FileStore):
+    type, label, schemes = "ftps", "FTPS", ("ftps",)
+
+    @classmethod
+    def params_from_url(cls, url: str) -> dict[str, Any]:
+        p = urls.split(url, 21)
+        return {"host": p["host"], "port": p["port"], "user": p["user"], "password": p["password"], "path": p["path"]}
+
+    def _login(self) -> _PinnedFTP:
+        p = self.params
+        address = guard.resolve(p["host"], int(p["port"]), allow_loopback=self.allow_loopback)
+        ftp = _PinnedFTP(context=tls_context(), timeout=TIMEOUT_S)
+        try:
+            ftp.connect_to(p["host"], address, int(p["port"]))
+        except OSError as err:
+            raise ConnectorError("tcp", f"FTPS: cannot reach {p['host']}:{p['port']} ({err.strerror or err}).") \
+                from None
+        try:
+            ftp.auth()
+        except ssl.SSLError as err:
+            ftp.close()
+            raise ConnectorError("tls", f"FTPS: TLS failed with {p['host']} ({err.reason}).") from None
+        except ftplib.Error as err:
+            ftp.close()
+            raise ConnectorError("tls", f"FTPS: the server does not offer TLS ({_words(err)}).") from None
+        try:
+            ftp.login(p["user"], p.get("password") or "")
+            ftp.prot_p()
+        except ftplib.error_perm as err:
+            ftp.close()
+            raise ConnectorError("auth", f"FTPS: {_words(err)}") from None
+        return ftp
+
+    def test(self) -> str:
+        entries = self.browse("")
+        return f"Connected to FTPS {self.params['host']} as {self.params['user']} ({len(entries)} item(s))."
+
+    def browse(self, path: str = "") -> list[Entry]:
+        folder = self.full(path) if path else self.root()
+        ftp = self._login()
+        try:
+            listing = list(ftp.mlsd(folder or ".", facts=["type", "size", "modify"]))
+        except ftplib.error_perm as err:
+            raise _error(err, folder) from None
+        finally:
+            ftp.close()
+        out = []
+        for name, facts in listing:
+            kind = {"dir": "folder", "file": "file"}.get(facts.get("type", ""))
+            if kind is None:
+                continue
+            modified = datetime.strptime(facts["modify"][:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC).isoformat() \
+                if facts.get("modify") else None
+            out.append(Entry(name, kind, posixpath.join(folder, name) if folder else name,
+                             int(facts["size"]) if kind == "file" and facts.get("size") else None, modified))
+        return sorted(out, key=lambda e: e.name)
+
+    def open_file(self, path: str) -> BinaryIO:
+        ftp = self._login()
+        try:
+            ftp.voidcmd("TYPE I")
+            data = ftp.transfercmd(f"RETR {path}")
+        except ftplib.error_perm as err:
+            ftp.close()
+            raise _error(err, path) from None
+        return _Retrieval(ftp, data)
+
+    def move(self, path: str, folder: str) -> str:
+        target = posixpath.join(folder, posixpath.basename(path))
+        ftp = self._login()
+        try:
+            ftp.rename(path, target)
+        except ftplib.error_perm as err:
+            raise _error(err, path) from None
+        finally:
+            ftp.close()
+        return target
+
+
+class _Retrieval:
+    """The data connection of one RETR as a readable stream; closing ends the transfer and the session."""
+
+    def __init__(self, ftp: ftplib.FTP_TLS, data: socket.socket) -> None:
+        self.ftp, self.data, self.closed = ftp, data, False
+        self.reader = data.makefile("rb")
+
+    def read(self, n: int = -1) -> bytes:
+        return self.reader.read(n)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.reader.close()
+        try:
+            if isinstance(self.data, ssl.SSLSocket):
+                self.data.unwrap()
+        except (OSError, ValueError):
+            pass
+        self.data.close()
+        try:
+            self.ftp.voidresp()
+        except (ftplib.Error, OSError):
+            pass
+        self.ftp.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _error(err: ftplib.Error, path: str) -> ConnectorError:
+    words = _words(err)
+    if words.startswith("550") and any(w in words.lower() for w in ("no such", "not found", "doesn't exist",
+                                                                     "does not exist")):
+        return ConnectorError("missing", f"FTPS: {path or 'the folder'} does not exist.")
+    if words.startswith(("550", "553", "530")):
+        return ConnectorError("permission", f"FTPS: {words}")
+    return ConnectorError("read", f"FTPS: {words}")
+
+
+def _words(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -1,0 +1,107 @@
+"""Amazon S3 and S3-compatible stores (boto3): list a prefix, stream objects, move to an archive prefix.
+
+`s3://bucket/prefix?endpoint_url=...&region=...`; keys as the URL's user and password, or from
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when the connection is added. The endpoint's host is checked by
+the egress guard before every connect; botocore then resolves it again itself (see docs/connectors.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from backend.connectors import guard
+from backend.connectors.base import ConnectorError, Entry, register
+from backend.connectors.files import FileStore
+
+_AUTH = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "InvalidClientTokenId"}
+_MISSING = {"NoSuchBucket", "NoSuchKey", "404", "NotFound"}
+
+
+@register
+class S3Connector(FileStore):
+    type, label, schemes = "s3", "Amazon S3", ("s3",)
+    secret_keys = ("secret_access_key",)
+
+    @classmethod
+    def params_from_url(cls, url: str) -> dict[str, Any]:
+        parts = urlsplit(url.strip())
+        if not parts.hostname:
+            raise ConnectorError("config", "The URL names no bucket: s3://bucket/prefix.")
+        opts = dict(parse_qsl(parts.query))
+        return {"bucket": parts.hostname, "path": unquote(parts.path.strip("/")),
+                "region": opts.get("region", "us-east-1"), "endpoint_url": opts.get("endpoint_url", ""),
+                "access_key_id": unquote(parts.username or ""), "secret_access_key": unquote(parts.password or "")}
+
+    def client(self) -> Any:
+        p = self.params
+        endpoint = p.get("endpoint_url") or f"https://s3.{p.get('region') or 'us-east-1'}.amazonaws.com"
+        ep = urlsplit(endpoint)
+        if ep.scheme not in ("https", "http") or not ep.hostname:
+            raise ConnectorError("config", "endpoint_url must be an http(s) URL.")
+        guard.resolve(ep.hostname, ep.port or (443 if ep.scheme == "https" else 80), allow_loopback=self.allow_loopback)
+        if not (p.get("access_key_id") and p.get("secret_access_key")):
+            raise ConnectorError("auth", "The connection has no access key id and secret access key.")
+        return boto3.session.Session().client(
+            "s3", region_name=p.get("region") or "us-east-1", endpoint_url=p.get("endpoint_url") or None,
+            aws_access_key_id=p["access_key_id"], aws_secret_access_key=p["secret_access_key"],
+            config=Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 2}, signature_version="s3v4"))
+
+    def test(self) -> str:
+        entries = self.browse("")
+        return f"Connected to S3 bucket {self.params['bucket']} ({len(entries)} item(s) in {self.root() or '/'})."
+
+    def browse(self, path: str = "") -> list[Entry]:
+        prefix = self.full(path) if path else self.root()
+        prefix = f"{prefix}/" if prefix else ""
+        entries = []
+        try:
+            pages = self.client().get_paginator("list_objects_v2").paginate(
+                Bucket=self.params["bucket"], Prefix=prefix, Delimiter="/")
+            for page in pages:
+                for common in page.get("CommonPrefixes", []):
+                    name = common["Prefix"][len(prefix):].rstrip("/")
+                    entries.append(Entry(name, "folder", common["Prefix"].rstrip("/")))
+                for obj in page.get("Contents", []):
+                    name = obj["Key"][len(prefix):]
+                    if name:
+                        entries.append(Entry(name, "file", obj["Key"], obj["Size"], obj["LastModified"].isoformat()))
+        except (ClientError, BotoCoreError) as err:
+            raise _error(err, self.params["bucket"]) from None
+        return entries
+
+    def open_file(self, path: str) -> BinaryIO:
+        try:
+            return self.client().get_object(Bucket=self.params["bucket"], Key=path)["Body"]
+        except (ClientError, BotoCoreError) as err:
+            raise _error(err, path) from None
+
+    def move(self, path: str, folder: str) -> str:
+        target = f"{folder}/{path.rsplit('/', 1)[-1]}" if folder else path.rsplit("/", 1)[-1]
+        s3, bucket = self.client(), self.params["bucket"]
+        try:
+            s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": path})
+            s3.delete_object(Bucket=bucket, Key=path)
+        except (ClientError, BotoCoreError) as err:
+            raise _error(err, path) from None
+        return target
+
+
+def _error(err: Exception, what: str) -> ConnectorError:
+    if isinstance(err, EndpointConnectionError):
+        return ConnectorError("tcp", f"S3: cannot reach the endpoint ({err}).")
+    if not isinstance(err, ClientError):
+        return ConnectorError("read", f"S3: {err}")
+    code = err.response.get("Error", {}).get("Code", "")
+    words = err.response.get("Error", {}).get("Message") or code
+    if code in _AUTH:
+        return ConnectorError("auth", f"S3: {words}")
+    if code in ("AccessDenied", "403", "AllAccessDisabled"):
+        return ConnectorError("permission", f"S3: access denied to {what}.")
+    if code in _MISSING:
+        return ConnectorError("missing", f"S3: {what} does not exist.")
+    return ConnectorError("read", f"S3: {words}")

@@ -1,0 +1,100 @@
+"""An account's saved connections: parameters (secrets included) encrypted as one value, changes audited.
+
+`details` keeps only what may be shown back (type, host, database, user, bucket...); the password, keys
+and tokens live only in the encrypted `parameters`, decrypted when a connector is built.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from backend.connectors.base import Connector, ConnectorError, connector_class, type_for_url
+from backend.extensions import db
+from backend.models.audit import record
+from backend.models.base import TenantScope
+from backend.models.connections import Connection
+from backend.models.jobs import Job
+
+MAX_NAME = 255
+
+
+def find(scope: TenantScope, name: str) -> Connection | None:
+    return next(iter(scope.all(Connection, Connection.name == name)), None)
+
+
+def _check_name(scope: TenantScope, name: str, keep: Connection | None = None) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME:
+        raise ConnectorError("config", f"Give the connection a name of 1 to {MAX_NAME} characters.")
+    other = find(scope, name)
+    if other is not None and other is not keep:
+        raise ConnectorError("config", f"A connection named {name!r} exists already.")
+    return name
+
+
+def create(scope: TenantScope, name: str, type_name: str, params: dict[str, Any], *,
+           user_id: str | None = None) -> Connection:
+    """Save a new connection (not committed); the caller tests it first if it wants to."""
+    cls = connector_class(type_name)
+    row = scope.add(Connection(type=cls.type, name=_check_name(scope, name)))
+    _store(row, cls, params)
+    record("connection.create", account_id=scope.account_id, user_id=user_id, target=row.id, type=cls.type)
+    return row
+
+
+def create_from_url(scope: TenantScope, name: str, url: str, *, user_id: str | None = None,
+                    extra: dict[str, Any] | None = None) -> Connection:
+    cls = type_for_url(url)
+    return create(scope, name, cls.type, {**cls.params_from_url(url), **(extra or {})}, user_id=user_id)
+
+
+def update(scope: TenantScope, row: Connection, *, name: str | None = None, params: dict[str, Any] | None = None,
+           user_id: str | None = None) -> Connection:
+    """Rename and/or change parameters; a secret left out (or empty) keeps its stored value."""
+    changed = []
+    if name is not None and name.strip() != row.name:
+        row.name = _check_name(scope, name, keep=row)
+        changed.append("name")
+    if params is not None:
+        cls = connector_class(row.type)
+        old = parameters(row)
+        merged = {**old, **{k: v for k, v in params.items() if not (k in cls.secret_keys and v in (None, ""))}}
+        _store(row, cls, merged)
+        changed += sorted(k for k in merged if merged.get(k) != old.get(k))
+    record("connection.update", account_id=scope.account_id, user_id=user_id, target=row.id, fields=changed)
+    return row
+
+
+def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None) -> None:
+    """Delete, refused while a saved job reads from it (the jobs are named)."""
+    users = jobs_using(scope, row)
+    if users:
+        raise ConnectorError("config", f"The connection is used by job(s) {', '.join(repr(j.name) for j in users)}; "
+                                       "change or delete them first.")
+    record("connection.delete", account_id=scope.account_id, user_id=user_id, target=row.id, type=row.type)
+    db.session.delete(row)
+
+
+def jobs_using(scope: TenantScope, row: Connection) -> list[Job]:
+    return [j for j in scope.all(Job, order_by=Job.name) if (j.source or {}).get("connection_id") == row.id]
+
+
+def parameters(row: Connection) -> dict[str, Any]:
+    return json.loads(row.get_secret("parameters") or "{}")
+
+
+def connector(row: Connection, *, allow_loopback: bool) -> Connector:
+    return connector_class(row.type)(parameters(row), allow_loopback=allow_loopback)
+
+
+def describe(row: Connection) -> dict[str, Any]:
+    """What the UI and `connections list` show: never a secret."""
+    return {"id": row.id, "name": row.name, "type": row.type, "details": dict(row.details or {}),
+            "created_at": row.created_at.isoformat() if row.created_at else None}
+
+
+def _store(row: Connection, cls: type[Connector], params: dict[str, Any]) -> None:
+    connector = cls(params)
+    row.set_secret("parameters", json.dumps(connector.params, sort_keys=True))
+    row.details = connector.public_params()
