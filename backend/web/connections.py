@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from backend.connectors import ConnectorError, connector_class, connector_types
 from backend.connectors import stored as connections
@@ -30,6 +30,15 @@ def _refusal(err: InflowError, status: int = 400) -> tuple[Response, int]:
 
 def _loopback() -> bool:
     return get_settings().egress_allow_loopback
+
+
+@bp.get("/ui/connections")
+@login_required
+def page() -> str:
+    """The Connections screen: list, add (tested first), test, preview and delete saved connections."""
+    me = current_identity()
+    rows = [connections.describe(c) for c in me.scope.all(Connection, order_by=Connection.name)]
+    return render_template("ui/connections.html", rows=rows, types=connector_types(), is_admin=me.is_admin)
 
 
 @bp.get("/api/connections")

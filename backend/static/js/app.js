@@ -13,6 +13,7 @@ const modules = {
   security: () => import("./screens/security.js"),
   billing: () => import("./screens/billing.js"),
   job: () => import("./screens/job.js"),
+  connections: () => import("./screens/connections.js"),
 };
 let cleanup = null;
 
@@ -33,7 +34,7 @@ function routeUrl(hash) {
   if (parts[0] === "jobs") return `/ui/jobs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "runs") return `/ui/runs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "record") return `/ui/record/${encodeURIComponent(parts[1])}`;
-  if (["history", "instances", "settings", "security", "billing"].includes(parts[0])) return `/ui/${parts[0]}${q}`;
+  if (["history", "instances", "settings", "security", "billing", "connections"].includes(parts[0])) return `/ui/${parts[0]}${q}`;
   return "/ui/home";
 }
 

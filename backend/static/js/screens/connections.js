@@ -1,0 +1,77 @@
+// Saved connections: add one from a URL (tested before it is saved; an SFTP server's host key is shown and
+// accepted explicitly), test, preview the first rows of a table, query or file, delete.
+import * as api from "../api.js";
+import { clear, table } from "../dom.js";
+
+export function mount(root, ctx) {
+  const { announce, refresh: reload } = ctx;
+  const say = (el, text, bad) => {
+    el.textContent = text;
+    el.classList.toggle("slds-text-color_error", Boolean(bad));
+    el.classList.toggle("slds-text-color_success", !bad);
+    announce(text);
+  };
+  const item = (id) => root.querySelector(`[data-connection="${id}"]`);
+
+  root.querySelectorAll("[data-test]").forEach((button) => button.addEventListener("click", async () => {
+    const out = item(button.dataset.test).querySelector("[data-result]");
+    out.textContent = "Testing…";
+    try {
+      const r = await api.post(`/api/connections/${button.dataset.test}/test`);
+      say(out, r.ok ? `Works: ${r.message}` : `${r.stage} failed: ${r.message}`, !r.ok);
+    } catch (err) { say(out, err.message, true); }
+  }));
+
+  root.querySelectorAll("[data-preview]").forEach((button) => button.addEventListener("click", () => {
+    const form = item(button.dataset.preview).querySelector("[data-preview-form]");
+    form.classList.toggle("slds-hide");
+    form.querySelector("[data-what]").focus();
+  }));
+
+  root.querySelectorAll("[data-show]").forEach((button) => button.addEventListener("click", async () => {
+    const li = item(button.dataset.show);
+    const what = li.querySelector("[data-what]");
+    const value = what.value.trim();
+    const spec = what.dataset.kind === "files" ? { path: value }
+      : /^\s*(select|with|values|table)\b/i.test(value) ? { query: value } : { table: value };
+    const out = li.querySelector("[data-result]");
+    const rows = clear(li.querySelector("[data-rows]"));
+    out.textContent = "Reading…";
+    out.classList.remove("slds-text-color_error", "slds-text-color_success");
+    try {
+      const r = await api.post(`/api/connections/${button.dataset.show}/preview`, spec);
+      rows.appendChild(table(`First rows of ${value}`, r.columns, r.rows.map((row) => row.map((v) => (v == null ? "" : String(v))))));
+      say(out, `${r.rows.length} row(s) shown.`, false);
+    } catch (err) { say(out, err.message, true); }
+  }));
+
+  root.querySelectorAll("[data-delete]").forEach((button) => button.addEventListener("click", async () => {
+    const out = item(button.dataset.delete).querySelector("[data-result]");
+    try {
+      await api.request("DELETE", `/api/connections/${button.dataset.delete}`);
+      announce("Connection deleted");
+      reload();
+    } catch (err) { say(out, err.message, true); }
+  }));
+
+  const form = root.querySelector("[data-add]");
+  if (!form) return;
+  const result = root.querySelector("[data-add-result]");
+  const hostkey = root.querySelector("[data-hostkey]");
+  let offered = null;
+  async function save(extra) {
+    result.textContent = "Testing…";
+    try {
+      await api.post("/api/connections", { name: form.name.value.trim(), url: form.url.value.trim(), ...extra });
+      announce("Connection saved");
+      reload();
+    } catch (err) {
+      const body = err.body || {};
+      offered = body.host_key || null;
+      hostkey.classList.toggle("slds-hide", !offered);
+      say(result, err.message, true);
+    }
+  }
+  form.addEventListener("submit", (event) => { event.preventDefault(); save({}); });
+  root.querySelector("[data-accept]").addEventListener("click", () => save({ params: { host_key: offered } }));
+}
