@@ -1,0 +1,94 @@
+"""Where a step's rows come from, as chunks of strings: `Source Id` (the source key) plus one column per field.
+
+An org step queries the source org (REST query, page by page); a file step reads a CSV through the
+engine's csv source and renames its key, field and reference columns to field names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+import numpy as np
+
+from backend.migrate.plan import FileSource
+from backend.migrate.translate import text
+from backend.pipeline.chunk import Chunk, default_chunk_rows, frame_from_columns
+from backend.pipeline.sources import Source, create_source
+from backend.salesforce.client import SalesforceClient
+
+KEY = "Source Id"
+
+
+def org_chunks(client: SalesforceClient, sobject: str, fields: list[str], where: str | None,
+               chunk_rows: int | None = None) -> Iterator[Chunk]:
+    select = ", ".join(dict.fromkeys(["Id", *fields]))
+    soql = f"SELECT {select} FROM {sobject}" + (f" WHERE {where}" if where else "")
+    size = chunk_rows or default_chunk_rows(len(fields) + 1)
+    columns = [KEY, *fields]
+    names = ["Id", *fields]
+    batch: list[list[str]] = [[] for _ in names]
+    start = 1
+    for rec in client.query(soql):
+        for col, name in zip(batch, names, strict=True):
+            col.append(text(rec.get(name)))
+        if len(batch[0]) == size:
+            yield Chunk(frame_from_columns(columns, batch), np.arange(start, start + size, dtype=np.int64))
+            start += size
+            batch = [[] for _ in names]
+    if batch[0] or start == 1:
+        n = len(batch[0])
+        yield Chunk(frame_from_columns(columns, batch), np.arange(start, start + n, dtype=np.int64))
+
+
+def file_chunks(spec: FileSource, base: Path, chunk_rows: int | None = None) -> tuple[list[str], Iterator[Chunk]]:
+    """The file step's field names (columns then references) and its chunks."""
+    path = (base / spec.file) if not Path(spec.file).is_absolute() else Path(spec.file)
+    handles: list[BinaryIO] = []
+
+    def opener() -> BinaryIO:
+        handles.append(path.open("rb"))
+        return handles[-1]
+    src = create_source("csv", {}, open_stream=opener, chunk_size=chunk_rows)
+    take = {**spec.columns, **spec.references}
+    missing = [c for c in [spec.key, *take.values()] if c not in src.columns()]
+    if missing:
+        from backend.errors import ConfigError
+        raise ConfigError(f"{spec.file}: no column {', '.join(map(repr, missing))}.")
+    fields = list(take)
+
+    def chunks() -> Iterator[Chunk]:
+        try:
+            for chunk in src.read():
+                frame = chunk.frame[[spec.key, *take.values()]].copy()
+                frame.columns = [KEY, *fields]
+                yield Chunk(frame, chunk.row_numbers, chunk.rejected)
+        finally:
+            for h in handles:
+                h.close()
+    return fields, chunks()
+
+
+class StepSource(Source):
+    """Prepared chunks handed to the import runner; not registered (never chosen by name)."""
+
+    type: ClassVar[str] = "migrate-step"
+    label: ClassVar[str] = "Migration step"
+
+    def __init__(self, columns: list[str], chunks: Callable[[], Iterator[Chunk]]) -> None:
+        super().__init__({})
+        self._columns, self._chunks = columns, chunks
+
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def read(self) -> Iterator[Chunk]:
+        return self._chunks()
+
+    def test_connection(self) -> None:
+        return None
+
+
+def source_describe_fields(describe: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["name"]: f for f in describe.get("fields", [])}
