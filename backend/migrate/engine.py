@@ -64,11 +64,11 @@ class MigrationResult:
         return sum(s.failed + s.second_failed for s in self.steps)
 
 
-Progress = Callable[[str, int, runner.Progress], None]
+Progress = Callable[[str, str, runner.Progress], None]  # (object, pass: insert | update | references, progress)
 
 
-def scope(sobject: str, pass_no: int) -> str:
-    return f"step/{sobject}/{pass_no}/"
+def scope(sobject: str, pass_name: str) -> str:
+    return f"step/{sobject}/{pass_name}/"
 
 
 @dataclass
@@ -144,19 +144,12 @@ class Migration:
     def run(self, dry_run: bool = False) -> MigrationResult:
         order = self.prepare() if not self.steps else self.order
         results = {o: StepResult(o) for o in order.objects}
-        passes: list[list[Any]] = self.journal.get(PASSES) or []
         for obj in order.objects:
-            if not dry_run:
-                passes.append([obj, 1])
-                self.journal.put(PASSES, passes)
             paused = self._first_pass(self.steps[obj], results[obj], dry_run)
             if paused is not None:
                 return MigrationResult(order, list(results.values()), dry_run, paused)
         for obj in order.objects:
             if obj in order.deferred:
-                if not dry_run:
-                    passes.append([obj, 2])
-                    self.journal.put(PASSES, passes)
                 self._second_pass(self.steps[obj], order.deferred[obj], results[obj], dry_run)
         return MigrationResult(order, list(results.values()), dry_run)
 
@@ -183,12 +176,17 @@ class Migration:
                     result.updated += bool(target_id)
                     result.inserted += not target_id
             return None
-        mapping = Mapping(obj, "upsert" if prep.step.match else "insert", "Id" if prep.step.match else None,
-                          fields=[FieldMapping(f, column=f) for f in written]
-                          + ([FieldMapping("Id", column=TARGET_ID)] if prep.step.match else []),
+        matched: list[Chunk] = []
+        inserts = Mapping(obj, "insert", fields=[FieldMapping(f, column=f) for f in written],
                           lookups=list(prep.step.lookups), options=Options(blank_values="unchanged"))
-        out = self._write(obj, 1, StepSource(columns, lambda: chunks), mapping)
-        self._collect(obj, 1, result)
+        out = self._write(obj, "insert", StepSource(columns, lambda: _split(chunks, matched)), inserts)
+        if out.paused_until is None and matched:
+            updates = Mapping(obj, "update", "Id", fields=[FieldMapping("Id", column=TARGET_ID)]
+                              + [FieldMapping(f, column=f) for f in written],
+                              lookups=list(prep.step.lookups), options=Options(blank_values="unchanged"))
+            out = self._write(obj, "update", StepSource(columns, lambda: iter(matched)), updates)
+        self._collect(obj, "insert", result)
+        self._collect(obj, "update", result)
         self.keys.save(self.parts, obj)
         return out.paused_until
 
@@ -265,10 +263,14 @@ class Migration:
                                       deferred, [], StepResult(obj), match=False)
         mapping = Mapping(obj, "update", "Id", fields=[FieldMapping(f, column=f) for f in ["Id", *deferred]],
                           options=Options(blank_values="unchanged"))
-        out = self._write(obj, 2, StepSource(columns, chunks), mapping)
+        out = self._write(obj, "references", StepSource(columns, chunks), mapping)
         result.second_pass, result.second_failed = out.succeeded, out.failed
 
-    def _write(self, obj: str, pass_no: int, source: StepSource, mapping: Mapping) -> runner.RunResult:
+    def _write(self, obj: str, pass_no: str, source: StepSource, mapping: Mapping) -> runner.RunResult:
+        passes = self.journal.get(PASSES) or []
+        if [obj, pass_no] not in passes:  # written before the pass, so rollback finds a pass that stopped
+            self.journal.put(PASSES, [*passes, [obj, pass_no]])
+
         def progress(p: runner.Progress) -> None:
             if self.progress:
                 self.progress(obj, pass_no, p)
@@ -278,7 +280,7 @@ class Migration:
             results=ScopedParts(self.parts, scope(obj, pass_no)), api=self.plan.api, progress=progress,
             sink_options=dict(self.sink_options)))
 
-    def _collect(self, obj: str, pass_no: int, result: StepResult) -> None:
+    def _collect(self, obj: str, pass_no: str, result: StepResult) -> None:
         """Fill the KeyMap from the step's success parts, and its failures from the error parts."""
         journal, parts = ScopedJournal(self.journal, scope(obj, pass_no)), ScopedParts(self.parts, scope(obj, pass_no))
         ids, failures = self.keys.of(obj), self.keys.failures(obj)
@@ -294,6 +296,18 @@ class Migration:
                 if row.get(KEY):
                     failures[row[KEY]] = row["sf__Error"]
             index += 1
+
+
+def _split(chunks: Iterator[Chunk], matched: list[Chunk]) -> Iterator[Chunk]:
+    """Rows without a match in the target go on (inserts); matched rows wait in `matched` (updates)."""
+    for chunk in chunks:
+        if TARGET_ID not in chunk.frame.columns:
+            yield chunk
+            continue
+        hit = (chunk.frame[TARGET_ID] != "").to_numpy(dtype=bool)
+        if hit.any():
+            matched.append(Chunk(chunk.frame[hit].reset_index(drop=True), chunk.row_numbers[hit]))
+        yield Chunk(chunk.frame[~hit].reset_index(drop=True), chunk.row_numbers[~hit], chunk.rejected)
 
 
 def _rows(parts: ResultParts, name: str) -> Iterator[dict[str, str]]:

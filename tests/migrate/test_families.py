@@ -35,7 +35,7 @@ def test_a_failed_parent_fails_its_children_naming_the_parent_row(source_org, ta
     accounts, contact = result.steps
     assert (accounts.inserted, accounts.failed, contact.inserted, contact.failed) == (1, 1, 1, 1)
     assert [c["LastName"] for c in rows(target_org, "Contact")] == ["Kept"]
-    errors = parts.csv_rows("step/Contact/1/error")
+    errors = parts.csv_rows("step/Contact/insert/error")
     assert len(errors) == 1 and f"the parent Account row {bad} failed: Code: 7 characters" in errors[0]["sf__Error"]
 
 
