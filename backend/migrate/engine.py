@@ -23,7 +23,7 @@ from backend.migrate.keymap import NEW, KeyMap
 from backend.migrate.order import Order, Ref, order_steps
 from backend.migrate.plan import Plan, Step
 from backend.migrate.scoped import ScopedJournal, ScopedParts
-from backend.migrate.sources import KEY, StepSource, file_chunks, org_chunks
+from backend.migrate.sources import KEY, StepSource, file_chunks, file_fields, org_chunks
 from backend.migrate.translate import Translator
 from backend.pipeline import runner
 from backend.pipeline.chunk import Chunk, RejectedRow, frame_from_columns
@@ -113,7 +113,7 @@ class Migration:
     def _prepare(self, step: Step, plan_objects: set[str]) -> _Prepared:
         target = _fields(self.target.describe(step.object))
         if step.source is not None:
-            fields, _ = file_chunks(step.source, self.base_dir)
+            fields = file_fields(step.source, self.base_dir)
             prep = _Prepared(step, fields)
             for name in step.source.references:
                 f = target.get(name)
@@ -156,7 +156,7 @@ class Migration:
     def _raw_chunks(self, prep: _Prepared) -> Iterator[Chunk]:
         s = prep.step
         if s.source is not None:
-            return file_chunks(s.source, self.base_dir, self.chunk_rows)[1]
+            return file_chunks(s.source, self.base_dir, self.chunk_rows)
         assert self.source is not None
         return org_chunks(self.source, s.object, prep.fields, s.where, self.chunk_rows)
 

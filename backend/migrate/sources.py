@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 
+from backend.errors import ConfigError
 from backend.migrate.plan import FileSource
 from backend.migrate.translate import text
 from backend.pipeline.chunk import Chunk, default_chunk_rows, frame_from_columns
@@ -42,32 +43,41 @@ def org_chunks(client: SalesforceClient, sobject: str, fields: list[str], where:
         yield Chunk(frame_from_columns(columns, batch), np.arange(start, start + n, dtype=np.int64))
 
 
-def file_chunks(spec: FileSource, base: Path, chunk_rows: int | None = None) -> tuple[list[str], Iterator[Chunk]]:
-    """The file step's field names (columns then references) and its chunks."""
-    path = (base / spec.file) if not Path(spec.file).is_absolute() else Path(spec.file)
+def file_fields(spec: FileSource, base: Path) -> list[str]:
+    """The file step's field names (columns, then references); checks that the file has those columns."""
     handles: list[BinaryIO] = []
+    try:
+        columns = _csv(spec, base, handles, None).columns()
+    finally:
+        for h in handles:
+            h.close()
+    take = {**spec.columns, **spec.references}
+    missing = [c for c in [spec.key, *take.values()] if c not in columns]
+    if missing:
+        raise ConfigError(f"{spec.file}: no column {', '.join(map(repr, missing))}.")
+    return list(take)
+
+
+def file_chunks(spec: FileSource, base: Path, chunk_rows: int | None = None) -> Iterator[Chunk]:
+    take = {**spec.columns, **spec.references}
+    handles: list[BinaryIO] = []
+    try:
+        for chunk in _csv(spec, base, handles, chunk_rows).read():
+            frame = chunk.frame[[spec.key, *take.values()]].copy()
+            frame.columns = [KEY, *take]
+            yield Chunk(frame, chunk.row_numbers, chunk.rejected)
+    finally:
+        for h in handles:
+            h.close()
+
+
+def _csv(spec: FileSource, base: Path, handles: list[BinaryIO], chunk_rows: int | None) -> Source:
+    path = Path(spec.file) if Path(spec.file).is_absolute() else base / spec.file
 
     def opener() -> BinaryIO:
         handles.append(path.open("rb"))
         return handles[-1]
-    src = create_source("csv", {}, open_stream=opener, chunk_size=chunk_rows)
-    take = {**spec.columns, **spec.references}
-    missing = [c for c in [spec.key, *take.values()] if c not in src.columns()]
-    if missing:
-        from backend.errors import ConfigError
-        raise ConfigError(f"{spec.file}: no column {', '.join(map(repr, missing))}.")
-    fields = list(take)
-
-    def chunks() -> Iterator[Chunk]:
-        try:
-            for chunk in src.read():
-                frame = chunk.frame[[spec.key, *take.values()]].copy()
-                frame.columns = [KEY, *fields]
-                yield Chunk(frame, chunk.row_numbers, chunk.rejected)
-        finally:
-            for h in handles:
-                h.close()
-    return fields, chunks()
+    return create_source("csv", {}, open_stream=opener, chunk_size=chunk_rows)
 
 
 class StepSource(Source):
