@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from backend.cli_import import inflow_group
+from backend.cli_migrate import migrate_command
 from backend.cli_schedules import schedules_group
 from backend.extensions import db
 from backend.security import keys as key_ops
@@ -19,6 +20,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(inflow_group)
     if "schedules" not in inflow_group.commands:
         inflow_group.add_command(schedules_group)
+    if "migrate" not in inflow_group.commands:
+        inflow_group.add_command(migrate_command)
 
 
 @click.group("keys", help="Manage the AES-256-GCM keyring.")

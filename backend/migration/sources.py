@@ -13,8 +13,8 @@ from typing import Any, BinaryIO, ClassVar
 import numpy as np
 
 from backend.errors import ConfigError
-from backend.migrate.plan import FileSource
-from backend.migrate.translate import text
+from backend.migration.plan import FileSource
+from backend.migration.translate import text
 from backend.pipeline.chunk import Chunk, default_chunk_rows, frame_from_columns
 from backend.pipeline.sources import Source, create_source
 from backend.salesforce.client import SalesforceClient

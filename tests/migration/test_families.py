@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sfdx.localorg.fieldkit import ref, text
-from tests.migrate.helpers import by, migrate, rows, source_org, target_org  # noqa: F401
+from tests.migration.helpers import by, migrate, rows, source_org, target_org  # noqa: F401
 
 
 def test_a_cycle_is_inserted_without_one_reference_then_updated(source_org, target_org, localorg):  # noqa: F811

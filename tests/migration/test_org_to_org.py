@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.migrate.helpers import by, migrate, rows, source_org, target_org  # noqa: F401
+from tests.migration.helpers import by, migrate, rows, source_org, target_org  # noqa: F401
 
 
 def seed_family(org):

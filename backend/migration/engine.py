@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from backend.errors import ConfigError
-from backend.migrate.keymap import NEW, KeyMap
-from backend.migrate.order import Order, Ref, order_steps
-from backend.migrate.plan import Plan, Step
-from backend.migrate.scoped import ScopedJournal, ScopedParts
-from backend.migrate.sources import KEY, StepSource, file_chunks, file_fields, org_chunks
-from backend.migrate.translate import Translator
+from backend.migration.keymap import NEW, KeyMap
+from backend.migration.order import Order, Ref, order_steps
+from backend.migration.plan import Plan, Step
+from backend.migration.scoped import ScopedJournal, ScopedParts
+from backend.migration.sources import KEY, StepSource, file_chunks, file_fields, org_chunks
+from backend.migration.translate import Translator
 from backend.pipeline import runner
 from backend.pipeline.chunk import Chunk, RejectedRow, frame_from_columns
 from backend.pipeline.mapping import FieldMapping, Mapping
@@ -315,7 +315,8 @@ def _rows(parts: ResultParts, name: str) -> Iterator[dict[str, str]]:
     if stream is None:
         return
     with stream:
-        yield from csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
+        data = stream.read()  # one chunk's part
+    yield from csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
 
 
 def _fields(describe: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from backend.migrate.engine import Migration, MigrationResult
-from backend.migrate.plan import Plan
+from backend.migration.engine import Migration, MigrationResult
+from backend.migration.plan import Plan
 from backend.salesforce.client import SalesforceClient
 from tests.pipeline.sf_helpers import MemoryJournal, MemoryParts
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.migrate.keymap import KeyMap
+from backend.migration.keymap import KeyMap
 from backend.salesforce.client import SalesforceClient, soql_quote
 
 SF_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")

@@ -3,8 +3,8 @@ and a multi-object job from files with references by source key."""
 
 from __future__ import annotations
 
-from backend.migrate.engine import rollback_migration
-from tests.migrate.helpers import by, client_of, migrate, rows, source_org, target_org  # noqa: F401
+from backend.migration.engine import rollback_migration
+from tests.migration.helpers import by, client_of, migrate, rows, source_org, target_org  # noqa: F401
 
 PLAN = {"steps": [{"object": "Account", "fields": ["Name", "ParentId"], "match": ["Name"]},
                   {"object": "Contact", "fields": ["LastName", "Email", "AccountId"], "match": ["Email"]}]}
