@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ class StepResult:
     unmatched: int = 0  # record types, owners and references with no match in the target (left blank)
     second_pass: int = 0  # records whose deferred references were set (or would be, in a dry run)
     second_failed: int = 0
+    seconds: float = 0.0  # wall time of the step's first pass (read, translate, write)
 
 
 @dataclass
@@ -145,7 +147,9 @@ class Migration:
         order = self.prepare() if not self.steps else self.order
         results = {o: StepResult(o) for o in order.objects}
         for obj in order.objects:
+            started = time.perf_counter()
             paused = self._first_pass(self.steps[obj], results[obj], dry_run)
+            results[obj].seconds = round(time.perf_counter() - started, 2)
             if paused is not None:
                 return MigrationResult(order, list(results.values()), dry_run, paused)
         for obj in order.objects:
