@@ -60,6 +60,7 @@ class MigrationResult:
     steps: list[StepResult]
     dry_run: bool = False
     paused_until: Any = None
+    stopped_reason: str | None = None
 
     @property
     def failed(self) -> int:
@@ -85,10 +86,12 @@ class Migration:
     def __init__(self, plan: Plan, target: SalesforceClient, source: SalesforceClient | None = None, *,
                  journal: Journal, parts: ResultParts, base_dir: Path | None = None,
                  progress: Progress | None = None, chunk_rows: int | None = None,
-                 sink_options: dict[str, Any] | None = None) -> None:
+                 sink_options: dict[str, Any] | None = None,
+                 should_stop: Callable[[], str | None] | None = None) -> None:
         self.plan, self.target, self.source = plan, target, source
         self.journal, self.parts, self.base_dir = journal, parts, base_dir or Path(".")
         self.progress, self.chunk_rows, self.sink_options = progress, chunk_rows, sink_options or {}
+        self.should_stop = should_stop
         self.keys = KeyMap()
         self.translator = Translator(target, source, self.keys, plan.fallback_owner)
         self.steps: dict[str, _Prepared] = {}
@@ -148,13 +151,16 @@ class Migration:
         results = {o: StepResult(o) for o in order.objects}
         for obj in order.objects:
             started = time.perf_counter()
-            paused = self._first_pass(self.steps[obj], results[obj], dry_run)
+            out = self._first_pass(self.steps[obj], results[obj], dry_run)
             results[obj].seconds = round(time.perf_counter() - started, 2)
-            if paused is not None:
-                return MigrationResult(order, list(results.values()), dry_run, paused)
+            if out is not None and (out.paused_until or out.stopped_reason):
+                return MigrationResult(order, list(results.values()), dry_run, out.paused_until, out.stopped_reason)
         for obj in order.objects:
             if obj in order.deferred:
-                self._second_pass(self.steps[obj], order.deferred[obj], results[obj], dry_run)
+                out = self._second_pass(self.steps[obj], order.deferred[obj], results[obj], dry_run)
+                if out is not None and (out.paused_until or out.stopped_reason):
+                    return MigrationResult(order, list(results.values()), dry_run, out.paused_until,
+                                           out.stopped_reason)
         return MigrationResult(order, list(results.values()), dry_run)
 
     def _raw_chunks(self, prep: _Prepared) -> Iterator[Chunk]:
@@ -164,7 +170,7 @@ class Migration:
         assert self.source is not None
         return org_chunks(self.source, s.object, prep.fields, s.where, self.chunk_rows)
 
-    def _first_pass(self, prep: _Prepared, result: StepResult, dry_run: bool) -> Any:
+    def _first_pass(self, prep: _Prepared, result: StepResult, dry_run: bool) -> runner.RunResult | None:
         obj = prep.step.object
         deferred = self.order.deferred.get(obj, [])
         written = [f for f in prep.fields if f not in deferred]
@@ -184,7 +190,7 @@ class Migration:
         inserts = Mapping(obj, "insert", fields=[FieldMapping(f, column=f) for f in written],
                           lookups=list(prep.step.lookups), options=Options(blank_values="unchanged"))
         out = self._write(obj, "insert", StepSource(columns, lambda: _split(chunks, matched)), inserts)
-        if out.paused_until is None and matched:
+        if out.paused_until is None and out.stopped_reason is None and matched:
             updates = Mapping(obj, "update", "Id", fields=[FieldMapping("Id", column=TARGET_ID)]
                               + [FieldMapping(f, column=f) for f in written],
                               lookups=list(prep.step.lookups), options=Options(blank_values="unchanged"))
@@ -192,7 +198,7 @@ class Migration:
         self._collect(obj, "insert", result)
         self._collect(obj, "update", result)
         self.keys.save(self.parts, obj)
-        return out.paused_until
+        return out
 
     def _translate(self, prep: _Prepared, chunk: Chunk, written: list[str], deferred: list[str],
                    result: StepResult, match: bool = True) -> Chunk:
@@ -247,14 +253,15 @@ class Migration:
             ids.append(hits[0] if len(hits) == 1 else "")
         frame[TARGET_ID] = frame_from_columns([TARGET_ID], [ids])[TARGET_ID]
 
-    def _second_pass(self, prep: _Prepared, deferred: list[str], result: StepResult, dry_run: bool) -> None:
+    def _second_pass(self, prep: _Prepared, deferred: list[str], result: StepResult,
+                     dry_run: bool) -> runner.RunResult | None:
         obj = prep.step.object
         pending = self.deferred_values.get(obj, {})
         ids = self.keys.of(obj)
         rows = [(k, ids[k], v) for k, v in pending.items() if ids.get(k)]
         if dry_run:
             result.second_pass = len(rows)
-            return
+            return None
         columns = [KEY, "Id", *deferred]
 
         def chunks() -> Iterator[Chunk]:
@@ -269,6 +276,7 @@ class Migration:
                           options=Options(blank_values="unchanged"))
         out = self._write(obj, "references", StepSource(columns, chunks), mapping)
         result.second_pass, result.second_failed = out.succeeded, out.failed
+        return out
 
     def _write(self, obj: str, pass_no: str, source: StepSource, mapping: Mapping) -> runner.RunResult:
         passes = self.journal.get(PASSES) or []
@@ -282,7 +290,7 @@ class Migration:
             source=source, mapping=mapping, client=self.target,
             journal=ScopedJournal(self.journal, scope(obj, pass_no)),
             results=ScopedParts(self.parts, scope(obj, pass_no)), api=self.plan.api, progress=progress,
-            sink_options=dict(self.sink_options)))
+            should_stop=self.should_stop, sink_options=dict(self.sink_options)))
 
     def _collect(self, obj: str, pass_no: str, result: StepResult) -> None:
         """Fill the KeyMap from the step's success parts, and its failures from the error parts."""
