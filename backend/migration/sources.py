@@ -13,6 +13,7 @@ from typing import Any, BinaryIO, ClassVar
 import numpy as np
 
 from backend.errors import ConfigError
+from backend.migration.bulkquery import bulk_query_chunks
 from backend.migration.plan import FileSource
 from backend.migration.translate import text
 from backend.pipeline.chunk import Chunk, default_chunk_rows, frame_from_columns
@@ -22,13 +23,20 @@ from backend.salesforce.client import SalesforceClient
 KEY = "Source Id"
 
 
+BULK_QUERY_ROWS = 10_000  # at least this many records: a Bulk 2.0 query job instead of REST query pages
+
+
 def org_chunks(client: SalesforceClient, sobject: str, fields: list[str], where: str | None,
                chunk_rows: int | None = None) -> Iterator[Chunk]:
-    select = ", ".join(dict.fromkeys(["Id", *fields]))
-    soql = f"SELECT {select} FROM {sobject}" + (f" WHERE {where}" if where else "")
+    names = list(dict.fromkeys(["Id", *fields]))
+    soql = f"SELECT {', '.join(names)} FROM {sobject}" + (f" WHERE {where}" if where else "")
     size = chunk_rows or default_chunk_rows(len(fields) + 1)
-    columns = [KEY, *fields]
-    names = ["Id", *fields]
+    columns = [KEY, *[n for n in names if n != "Id"]]
+    count = client.json("GET", "query/", params={"q": f"SELECT COUNT() FROM {sobject}"
+                                                  + (f" WHERE {where}" if where else "")})["totalSize"]
+    if count >= BULK_QUERY_ROWS:
+        yield from bulk_query_chunks(client, soql, names, columns, size)
+        return
     batch: list[list[str]] = [[] for _ in names]
     start = 1
     for rec in client.query(soql):

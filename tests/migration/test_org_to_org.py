@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from backend.migration import sources
 from tests.migration.helpers import by, migrate, rows, source_org, target_org  # noqa: F401
 
 
@@ -14,7 +17,11 @@ def seed_family(org):
     return top, sub
 
 
-def test_accounts_and_contacts_arrive_with_parents_and_self_references(source_org, target_org, localorg):  # noqa: F811
+@pytest.mark.parametrize("read", ["rest query", "bulk 2.0 query"])
+def test_accounts_and_contacts_arrive_with_parents_and_self_references(source_org, target_org, localorg,  # noqa: F811
+                                                                        monkeypatch, read):
+    if read == "bulk 2.0 query":
+        monkeypatch.setattr(sources, "BULK_QUERY_ROWS", 1)  # the threshold, so two records take that path
     seed_family(source_org)
     result, _, _ = migrate(source_org, target_org, localorg,
                            {"steps": [{"object": "Contact"}, {"object": "Account"}]})
