@@ -22,15 +22,20 @@ TERMINAL = ("JobComplete", "Failed", "Aborted")
 POLL_MAX = 2.0
 
 
-def bulk_query_chunks(client: SalesforceClient, soql: str, names: list[str], columns: list[str],
-                      chunk_rows: int) -> Iterator[Chunk]:
-    """Chunks of the query's rows with `names` (the SELECT list, in order) renamed to `columns`."""
+def start_query(client: SalesforceClient, soql: str) -> str:
+    """Create the query job; Salesforce runs it while we do other work (the steps before this one)."""
     job = client.json("POST", "jobs/query", json={"operation": "query", "query": soql, "contentType": "CSV"})
-    info, wait = job, 0.2
+    return str(job["id"])
+
+
+def bulk_query_chunks(client: SalesforceClient, job_id: str, names: list[str], columns: list[str],
+                      chunk_rows: int) -> Iterator[Chunk]:
+    """Chunks of the job's rows with `names` (the SELECT list, in order) renamed to `columns`."""
+    info, wait = client.json("GET", f"jobs/query/{job_id}"), 0.2
     while info.get("state") not in TERMINAL:
         time.sleep(wait)
         wait = min(POLL_MAX, wait * 1.5)
-        info = client.json("GET", f"jobs/query/{job['id']}")
+        info = client.json("GET", f"jobs/query/{job_id}")
     if info["state"] != "JobComplete":
         raise SourceError(f"The source org's query job ended {info['state']}: {info.get('errorMessage') or ''}")
     locator, start = None, 1
@@ -38,7 +43,7 @@ def bulk_query_chunks(client: SalesforceClient, soql: str, names: list[str], col
     try:
         while True:
             params = {"maxRecords": chunk_rows, **({"locator": locator} if locator else {})}
-            resp = client.request("GET", f"jobs/query/{job['id']}/results", params=params)
+            resp = client.request("GET", f"jobs/query/{job_id}/results", params=params)
             table = pacsv.read_csv(io.BytesIO(resp.content), convert_options=pacsv.ConvertOptions(
                 column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False))
             frame = table.select(names).to_pandas(types_mapper={pa.string(): STRING_DTYPE}.get)
@@ -50,6 +55,6 @@ def bulk_query_chunks(client: SalesforceClient, soql: str, names: list[str], col
                 return
     finally:
         try:
-            client.request("DELETE", f"jobs/query/{job['id']}")
+            client.request("DELETE", f"jobs/query/{job_id}")
         except Exception:  # noqa: BLE001 - a job left behind expires by itself after 7 days
             pass

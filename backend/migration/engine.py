@@ -24,7 +24,7 @@ from backend.migration.keymap import NEW, KeyMap
 from backend.migration.order import Order, Ref, order_steps
 from backend.migration.plan import Plan, Step
 from backend.migration.scoped import ScopedJournal, ScopedParts
-from backend.migration.sources import KEY, StepSource, file_chunks, file_fields, org_chunks
+from backend.migration.sources import KEY, OrgReader, StepSource, file_chunks, file_fields
 from backend.migration.translate import Translator
 from backend.pipeline import runner
 from backend.pipeline.chunk import Chunk, RejectedRow, frame_from_columns
@@ -80,6 +80,7 @@ class _Prepared:
     fields: list[str]  # written fields, deferred ones included
     refs: dict[str, list[str]] = field(default_factory=dict)  # reference field -> parent objects
     fixed: dict[str, str] = field(default_factory=dict)  # file step: reference field -> its object
+    reader: OrgReader | None = None
 
 
 class Migration:
@@ -149,6 +150,9 @@ class Migration:
     def run(self, dry_run: bool = False) -> MigrationResult:
         order = self.prepare() if not self.steps else self.order
         results = {o: StepResult(o) for o in order.objects}
+        for obj in order.objects:  # every source query asked for now: later steps' query jobs run meanwhile
+            if self.steps[obj].step.source is None:
+                self._reader(self.steps[obj]).start()
         for obj in order.objects:
             started = time.perf_counter()
             out = self._first_pass(self.steps[obj], results[obj], dry_run)
@@ -167,8 +171,13 @@ class Migration:
         s = prep.step
         if s.source is not None:
             return file_chunks(s.source, self.base_dir, self.chunk_rows)
-        assert self.source is not None
-        return org_chunks(self.source, s.object, prep.fields, s.where, self.chunk_rows)
+        return self._reader(prep).chunks()
+
+    def _reader(self, prep: _Prepared) -> OrgReader:
+        if prep.reader is None:
+            assert self.source is not None
+            prep.reader = OrgReader(self.source, prep.step.object, prep.fields, prep.step.where, self.chunk_rows)
+        return prep.reader
 
     def _first_pass(self, prep: _Prepared, result: StepResult, dry_run: bool) -> runner.RunResult | None:
         obj = prep.step.object

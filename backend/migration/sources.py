@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, ClassVar
 import numpy as np
 
 from backend.errors import ConfigError
-from backend.migration.bulkquery import bulk_query_chunks
+from backend.migration.bulkquery import bulk_query_chunks, start_query
 from backend.migration.plan import FileSource
 from backend.migration.translate import text
 from backend.pipeline.chunk import Chunk, default_chunk_rows, frame_from_columns
@@ -26,29 +26,48 @@ KEY = "Source Id"
 BULK_QUERY_ROWS = 10_000  # at least this many records: a Bulk 2.0 query job instead of REST query pages
 
 
-def org_chunks(client: SalesforceClient, sobject: str, fields: list[str], where: str | None,
-               chunk_rows: int | None = None) -> Iterator[Chunk]:
-    names = list(dict.fromkeys(["Id", *fields]))
-    soql = f"SELECT {', '.join(names)} FROM {sobject}" + (f" WHERE {where}" if where else "")
-    size = chunk_rows or default_chunk_rows(len(fields) + 1)
-    columns = [KEY, *[n for n in names if n != "Id"]]
-    count = client.json("GET", "query/", params={"q": f"SELECT COUNT() FROM {sobject}"
-                                                  + (f" WHERE {where}" if where else "")})["totalSize"]
-    if count >= BULK_QUERY_ROWS:
-        yield from bulk_query_chunks(client, soql, names, columns, size)
-        return
-    batch: list[list[str]] = [[] for _ in names]
-    start = 1
-    for rec in client.query(soql):
-        for col, name in zip(batch, names, strict=True):
-            col.append(text(rec.get(name)))
-        if len(batch[0]) == size:
-            yield Chunk(frame_from_columns(columns, batch), np.arange(start, start + size, dtype=np.int64))
-            start += size
-            batch = [[] for _ in names]
-    if batch[0] or start == 1:
-        n = len(batch[0])
-        yield Chunk(frame_from_columns(columns, batch), np.arange(start, start + n, dtype=np.int64))
+class OrgReader:
+    """A step's rows from the source org. `start()` asks for them early: a large object's Bulk 2.0 query job
+    then runs in Salesforce while the steps before this one write."""
+
+    def __init__(self, client: SalesforceClient, sobject: str, fields: list[str], where: str | None,
+                 chunk_rows: int | None = None) -> None:
+        self.client, self.sobject, self.where = client, sobject, where
+        self.names = list(dict.fromkeys(["Id", *fields]))
+        self.columns = [KEY, *[n for n in self.names if n != "Id"]]
+        self.size = chunk_rows or default_chunk_rows(len(self.names))
+        self.count: int | None = None
+        self.job_id: str | None = None
+
+    def _soql(self, select: str) -> str:
+        return f"SELECT {select} FROM {self.sobject}" + (f" WHERE {self.where}" if self.where else "")
+
+    def start(self) -> None:
+        if self.count is None:
+            self.count = int(self.client.json("GET", "query/", params={"q": self._soql("COUNT()")})["totalSize"])
+            if self.count >= BULK_QUERY_ROWS:
+                self.job_id = start_query(self.client, self._soql(", ".join(self.names)))
+
+    def chunks(self) -> Iterator[Chunk]:
+        self.start()
+        if self.job_id is not None:
+            job_id, self.job_id, self.count = self.job_id, None, None  # a job's results are read once
+            yield from bulk_query_chunks(self.client, job_id, self.names, self.columns, self.size)
+            return
+        self.count = None
+        batch: list[list[str]] = [[] for _ in self.names]
+        start = 1
+        for rec in self.client.query(self._soql(", ".join(self.names))):
+            for col, name in zip(batch, self.names, strict=True):
+                col.append(text(rec.get(name)))
+            if len(batch[0]) == self.size:
+                numbers = np.arange(start, start + self.size, dtype=np.int64)
+                yield Chunk(frame_from_columns(self.columns, batch), numbers)
+                start += self.size
+                batch = [[] for _ in self.names]
+        if batch[0] or start == 1:
+            n = len(batch[0])
+            yield Chunk(frame_from_columns(self.columns, batch), np.arange(start, start + n, dtype=np.int64))
 
 
 def file_fields(spec: FileSource, base: Path) -> list[str]:
