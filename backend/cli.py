@@ -8,6 +8,7 @@ from flask import Flask
 from backend.cli_billing import billing_group
 from backend.cli_connections import connections_group
 from backend.cli_import import inflow_group
+from backend.cli_migrate import migrate_command
 from backend.cli_schedules import schedules_group
 from backend.extensions import db
 from backend.security import keys as key_ops
@@ -21,6 +22,7 @@ def register_cli(app: Flask) -> None:
     inflow_group.add_command(connections_group)
     app.cli.add_command(inflow_group)
     inflow_group.add_command(schedules_group)
+    inflow_group.add_command(migrate_command)
     app.cli.add_command(billing_group)
 
 

@@ -29,20 +29,21 @@ def purge_expired() -> int:
 
 def run_import(run_id: str) -> str:
     """Execute (or resume) one import run; a second copy while one runs returns at once."""
-    from backend.runs import execute
+    from backend.runs import execute, multi
 
     with app().app_context():
-        outcome = execute.run_import(run_id)
+        outcome = multi.run_migration(run_id) if multi.is_migration(run_id) else execute.run_import(run_id)
     log.info("run %s: %s", run_id, outcome)
     return outcome
 
 
 def rollback_run(run_id: str) -> str:
     """Roll a finished run back (state rolling_back); writes the rollback result file."""
-    from backend.runs import rollback
+    from backend.runs import multi, rollback
 
     with app().app_context():
-        outcome = rollback.rollback_run(run_id)
+        outcome = (multi.rollback_migration_run(run_id) if multi.is_migration(run_id)
+                   else rollback.rollback_run(run_id))
     log.info("rollback of run %s: %s", run_id, outcome)
     return outcome
 

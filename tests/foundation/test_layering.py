@@ -32,10 +32,11 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "pipeline": (ENGINE, ("backend.pipeline",)),
     "connectors": (ENGINE, ("backend.connectors",)),
     "billing": (ENGINE, ("backend.billing",)),  # plans, usage, Stripe; runs ask its gate at enqueue
+    "migration": (ENGINE, ("backend.migration",)),  # plans of steps run through the pipeline
     "runs": (RUNS, ("backend.runs",)),
     "web": (TOP, ("backend.web",)),
     "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules", "backend.cli_billing",
-                  "backend.cli_connections")),
+                  "backend.cli_connections", "backend.cli_migrate")),
     "schedules": (BASE, ("backend.schedules",)),  # pure rules: time zones and cron fields
     "app factory": (FACTORY, ("backend",)),
     "worker": (PROCESS, ("worker",)),
@@ -47,6 +48,7 @@ SIDEWAYS: dict[str, set[str]] = {
     "models": {"security"},  # encrypted columns
     "storage": {"models", "security"},  # blobs are rows of encrypted chunks
     "salesforce": {"models", "security"},  # org connections hold encrypted tokens
+    "migration": {"pipeline"},  # each step is a pipeline run
     "connectors": {"pipeline"},  # a connector is a source or sink; the pipeline finds them by name
 }
 # Units that only the named units may import, whatever their floor.
@@ -60,6 +62,7 @@ NO_LIBRARIES: dict[str, set[str]] = {
     "engine core": {"flask", "flask_sqlalchemy", "flask_migrate", "rq", "redis", "sqlalchemy"},
     "pipeline": {"flask", "flask_sqlalchemy", "flask_migrate", "rq", "redis"},
     "connectors": {"flask", "flask_sqlalchemy", "flask_migrate", "rq", "redis"},
+    "migration": {"flask", "flask_sqlalchemy", "flask_migrate", "rq", "redis"},
 }
 CYCLE_ROOTS = ("backend", "worker")  # sfdx/localorg joins once its own circles are broken
 OURS = ("backend", "worker", "sfdx")

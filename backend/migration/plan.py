@@ -1,0 +1,113 @@
+"""The plan: ordered steps, one object each, with its source, fields, filter, match rule and references.
+
+JSON shape (docs/migrate.md):
+    {"steps": [{"object": "Account", "fields": "*" | ["Name", ...], "where": "Name LIKE 'A%'",
+                "match": ["Name"], "lookups": [...],
+                "source": {"file": "accounts.csv", "key": "Key", "columns": {"Name": "Account Name"},
+                           "references": {"ParentId": "ParentKey"}}}],
+     "owners": {"fallback": "admin@target.example"}, "api": "auto"}
+A step without "source" reads its object from the source org.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.errors import ConfigError
+from backend.pipeline.mapping import Lookup
+
+
+@dataclass
+class FileSource:
+    """A CSV file whose `key` column names each row; `references` maps a field to the column of parent keys."""
+
+    file: str
+    key: str
+    columns: dict[str, str] = field(default_factory=dict)  # field -> column
+    references: dict[str, str] = field(default_factory=dict)  # field -> column holding a parent step's key
+    reference_objects: dict[str, str] = field(default_factory=dict)  # field -> parent object (polymorphic)
+
+
+@dataclass
+class Step:
+    object: str
+    fields: list[str] | None = None  # None: every createable field (org source) or the file's columns
+    where: str | None = None
+    match: list[str] = field(default_factory=list)  # empty: always insert
+    lookups: list[Lookup] = field(default_factory=list)
+    source: FileSource | None = None
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    fallback_owner: str | None = None  # a target username or e-mail for owners without a match
+    api: str = "auto"
+
+    def step(self, sobject: str) -> Step | None:
+        return next((s for s in self.steps if s.object.lower() == sobject.lower()), None)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or not data["steps"]:
+            raise ConfigError("A plan needs a non-empty list of steps.")
+        steps = [_step(s) for s in data["steps"]]
+        names = [s.object.lower() for s in steps]
+        if len(set(names)) != len(names):
+            raise ConfigError("Each object may appear in one step only.")
+        owners = data.get("owners") or {}
+        return cls(steps, owners.get("fallback"), data.get("api", "auto"))
+
+
+def _step(data: Any) -> Step:
+    if not isinstance(data, dict) or not data.get("object"):
+        raise ConfigError("Every step needs an object.")
+    fields = data.get("fields", "*")
+    if fields != "*" and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
+        raise ConfigError(f"Step {data['object']}: fields must be \"*\" or a list of field names.")
+    match = data.get("match") or []
+    match = [match] if isinstance(match, str) else list(match)
+    source = None
+    if data.get("source") is not None:
+        src = data["source"]
+        if not isinstance(src, dict) or not src.get("file") or not src.get("key"):
+            raise ConfigError(f"Step {data['object']}: a file source needs \"file\" and \"key\".")
+        refs, objs = {}, {}
+        for fname, ref in (src.get("references") or {}).items():
+            if isinstance(ref, dict):
+                refs[fname], objs[fname] = ref["column"], ref.get("object")
+            else:
+                refs[fname] = ref
+        source = FileSource(src["file"], src["key"], dict(src.get("columns") or {}), refs,
+                            {k: v for k, v in objs.items() if v})
+    try:
+        lookups = [Lookup(**lk) for lk in data.get("lookups") or []]
+    except TypeError as err:
+        raise ConfigError(f"Step {data['object']}: bad lookup: {err}") from None
+    return Step(data["object"], None if fields == "*" else fields, data.get("where"), match, lookups, source)
+
+
+def shortcut(objects: list[str], where: list[str], match: list[str]) -> Plan:
+    """The CLI's plan-less form: `--objects A,B --where 'A=cond' --match A=Name,B=Email`."""
+    wheres = _pairs(where, "--where")
+    matches = {k: [f for f in v.split("+") if f] for k, v in _pairs(_split_commas(match), "--match").items()}
+    steps = [Step(o, None, wheres.get(o.lower()), matches.get(o.lower(), [])) for o in objects]
+    unknown = (set(wheres) | set(matches)) - {o.lower() for o in objects}
+    if unknown:
+        raise ConfigError(f"--where/--match name objects not in --objects: {', '.join(sorted(unknown))}.")
+    return Plan(steps)
+
+
+def _split_commas(values: list[str]) -> list[str]:
+    return [p for v in values for p in v.split(",") if p.strip()]
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for v in values:
+        name, sep, rest = v.partition("=")
+        if not sep or not name.strip() or not rest.strip():
+            raise ConfigError(f"{option} takes OBJECT=VALUE, not {v!r}.")
+        out[name.strip().lower()] = rest.strip()
+    return out
