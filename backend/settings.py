@@ -50,6 +50,8 @@ class Settings:
     canvas_frame_ancestors: tuple[str, ...] = SALESFORCE_FRAME_ANCESTORS
     app_token_minutes: int = 15
     max_upload_bytes: int = 1024 ** 3  # per request (MAX_CONTENT_LENGTH); larger sources belong in connections
+    # Concurrent calls to one org from all runs and workers; Salesforce refuses a 26th long-running one.
+    org_concurrent_calls: int = 20
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +93,7 @@ class Settings:
             or SALESFORCE_FRAME_ANCESTORS,
             app_token_minutes=int(env.get("INFLOW_APP_TOKEN_MINUTES", "15")),
             max_upload_bytes=int(env.get("INFLOW_MAX_UPLOAD_BYTES", str(1024 ** 3))),
+            org_concurrent_calls=int(env.get("INFLOW_ORG_CONCURRENT_CALLS", "20")),
         )
         if check:
             settings.check()
@@ -107,6 +110,9 @@ class Settings:
         if self.max_upload_bytes < 1:
             raise SettingsError(f"INFLOW_MAX_UPLOAD_BYTES must be a positive number of bytes, "
                                 f"not {self.max_upload_bytes}")
+        if not 1 <= self.org_concurrent_calls <= 25:
+            raise SettingsError(f"INFLOW_ORG_CONCURRENT_CALLS must be 1 to 25 (Salesforce allows 25 long-running "
+                                f"calls per org), not {self.org_concurrent_calls}")
         for origin in self.canvas_frame_ancestors:
             if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
                 raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "
