@@ -23,6 +23,7 @@ import requests
 from backend.backoff import jittered
 from backend.errors import FatalSalesforceError, RetriableSalesforceError, SalesforceError
 from backend.salesforce import limits
+from backend.salesforce.transport import SharedTlsAdapter
 
 # Salesforce's daily allowance is a rolling 24 h window and it sends no Retry-After: try again in an hour.
 LIMIT_RETRY_SECONDS = 3600.0
@@ -73,7 +74,8 @@ class SalesforceClient:
         if ca_bundle:
             self.session.verify = ca_bundle
             self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        # One pool per host for the client's life (a whole run), TLS context shared by the process.
+        adapter = SharedTlsAdapter(pool_connections=4, pool_maxsize=16)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._token_lock = threading.Lock()
@@ -139,8 +141,9 @@ class SalesforceClient:
     def _respect_allowance(self, method: str, path: str) -> None:
         """Before a call: stop when the last response said the daily allowance is spent, slow down above 90 %."""
         if limits.exhausted(self.api_usage):
+            usage, self.api_usage = self.api_usage, None  # the run pauses; when it resumes, ask Salesforce again
             raise ApiLimitExceeded(LIMIT_MESSAGE, retry_after=jittered(LIMIT_RETRY_SECONDS),
-                                   detail=f"{method} {path}: not sent, api-usage={self.api_usage}")
+                                   detail=f"{method} {path}: not sent, api-usage={usage}")
         wait = limits.delay(self.api_usage)
         if wait:
             time.sleep(wait)
