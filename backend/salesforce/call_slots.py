@@ -2,18 +2,24 @@
 
 Salesforce refuses an org's 26th concurrent long-running request (one over 20 s); Inflow keeps its own
 calls under a configurable cap. Each slot is a member of a sorted set scored by its expiry, so a slot of a
-worker killed mid-call frees itself after `ttl` seconds instead of being held forever.
+worker killed mid-call frees itself after `ttl` seconds instead of being held forever. Calls go ahead
+without a slot while Redis is unreachable (see `hold`).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
+
 from backend.backoff import jittered
+
+log = logging.getLogger(__name__)
 
 # KEYS[1] the org's set; ARGV: cap, ttl seconds, token. Redis's clock, so machines' clocks need not agree.
 _TAKE = """
@@ -51,15 +57,27 @@ class OrgCallSlots:
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        """Wait for a free slot (polling, jittered so waiters do not wake together), hold it for the block."""
-        token = self.try_take()
-        while token is None:
-            time.sleep(jittered(WAIT_SECONDS, 0.5))
+        """Wait for a free slot (polling, jittered so waiters do not wake together), hold it for the block.
+
+        Fails open: while Redis cannot be reached the call goes ahead without a slot. The cap protects the
+        org's shared limit; a Redis restart must not fail the runs that are moving (Salesforce still refuses
+        a 26th long call, which the run retries)."""
+        try:
             token = self.try_take()
+            while token is None:
+                time.sleep(jittered(WAIT_SECONDS, 0.5))
+                token = self.try_take()
+        except redis.RedisError as err:
+            log.warning("org call cap not applied (Redis unreachable): %s", type(err).__name__)
+            token = None
         try:
             yield
         finally:
-            self.release(token)
+            if token is not None:
+                try:
+                    self.release(token)
+                except redis.RedisError:
+                    pass  # the slot expires by itself
 
     def in_use(self) -> int:
         """How many unexpired slots are held now (for tests and operators)."""

@@ -59,3 +59,12 @@ def test_a_slot_of_a_dead_worker_frees_itself_after_its_expiry(redis_url):
     assert token is not None and slots.in_use() == 1
     slots.release(token)
     assert slots.in_use() == 0
+
+
+def test_calls_go_ahead_without_a_slot_while_redis_cannot_be_reached(org, localorg):
+    from tests.stores import free_port
+
+    gone = redis.Redis(port=free_port(), socket_connect_timeout=1)  # nothing listens there
+    client = SalesforceClient(org.instance_url, org.ready_token, ca_bundle=str(localorg.ca_path))
+    client.call_slot = OrgCallSlots(gone, org.id, cap=1, ttl=60).hold
+    assert client.query_all("SELECT Id FROM Contact LIMIT 1") is not None  # a Redis restart fails no run
