@@ -107,7 +107,7 @@ def _job(src: str, instance_url: str, token: str, api: str) -> str:
                                        org_connection_id=org.id, object_name="Contact", operation="insert",
                                        mapping={**MAPPING, "api": api}))
     db.session.commit()
-    return service.create_run(TenantScope(acct.id), job.id).id
+    return service.create_run(TenantScope(acct.id), job.id).run.id
 
 
 def e2e_inflow(src: str, workdir: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
