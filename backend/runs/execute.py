@@ -28,7 +28,7 @@ from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
 from backend.runs.journal import RunJournal, write_run_row
 from backend.runs.lease import LeaseLost, RunLease
-from backend.runs.parts import BlobResultParts
+from backend.runs.parts import BlobResultParts, ResultStoreFailed
 from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK, enqueue
 from backend.salesforce.client import LIMIT_MESSAGE
 from backend.salesforce.mirror import RunMirror
@@ -225,7 +225,11 @@ class Execution:
     def _finish(self, result: Any, columns: list[str]) -> str:
         run = self.run
         success_id = self.parts.assemble("success/", f"{run.id}-success.csv", lambda s: SuccessFileWriter(s, columns))
-        error_id = self.parts.assemble("error/", f"{run.id}-errors.csv", lambda s: ErrorFileWriter(s, columns))
+        try:
+            error_id = self.parts.assemble("error/", f"{run.id}-errors.csv", lambda s: ErrorFileWriter(s, columns))
+        except ResultStoreFailed:
+            self.pieces.store.delete(run.account_id, success_id)  # one file without the other: offer neither
+            raise
         db.session.rollback()
         claim(self.lease)
         db.session.refresh(run)
