@@ -1,8 +1,8 @@
 """Faults in the middle of real imports (issue 21): workers as real processes (`python -m worker`), localorg
 over HTTPS, SQLite/PostgreSQL and a real Redis. Marked `faults`: `.venv/bin/pytest -m faults` runs them alone.
 
-- a worker killed with SIGKILL while it downloads a Bulk job's results: the next worker finishes the run and
-  every row is in the org exactly once;
+- a worker killed with SIGKILL while its Bulk job is open and uploading, or while it downloads the job's
+  results: the next worker finishes the run and every row is in the org exactly once;
 - Redis stopped and started again in the middle of a run: the run finishes, nothing stays "running";
 - Salesforce answering 503 for a while in the middle of a Bulk job: the run waits, retries and finishes.
 """
@@ -74,6 +74,19 @@ def test_kill_9_while_the_bulk_results_are_downloaded(app, app_config, make_org,
 
     _journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, downloading_results)
     assert len(bulk_state(org).jobs) == 1  # the next worker took the job's results; it did not upload again
+    _assert_every_row_once(org, sf_session, acct, run, BULK_ROWS, output)
+
+
+def test_kill_9_while_the_bulk_job_is_open_and_uploading(app, app_config, make_org, localorg,  # noqa: F811
+                                                         sf_session):  # noqa: F811
+    org, acct, run = _bulk_run(make_org)
+
+    def uploading(r: Run) -> bool:
+        """The job is created and journaled as open; its data is not uploaded yet (the PUT takes 1.5 s)."""
+        journal = r.checkpoint or {}
+        return bool(journal.get("bulk2/open")) and not any(k.startswith("bulk2/job/") for k in journal)
+
+    _journal, run, output = _kill_mid_run_then_recover(app, app_config, localorg, org, run.id, uploading)
     _assert_every_row_once(org, sf_session, acct, run, BULK_ROWS, output)
 
 
