@@ -186,6 +186,7 @@ class SalesforceClient:
         code, message = _error_parts(resp)
         detail = f"{method} {path} -> {resp.status_code} {code}: {message}"
         if code == "REQUEST_LIMIT_EXCEEDED":
+            self.api_usage = None  # the run pauses; when it resumes, this client asks Salesforce again
             raise ApiLimitExceeded(LIMIT_MESSAGE, retry_after=jittered(LIMIT_RETRY_SECONDS), detail=detail)
         if resp.status_code == 401:
             raise SessionExpired("Salesforce no longer accepts this connection's session; reconnect "
