@@ -59,6 +59,8 @@ class Settings:
     stripe_price_business: str = ""
     billing_grace_days: int = 7  # a failed payment keeps the paid plan this long, then the account drops to Free
     stripe_timeout_seconds: float = 20.0
+    # Concurrent calls to one org from all runs and workers; Salesforce refuses a 26th long-running one.
+    org_concurrent_calls: int = 20
 
     @property
     def is_production(self) -> bool:
@@ -109,6 +111,7 @@ class Settings:
             stripe_price_business=env.get("STRIPE_PRICE_BUSINESS", ""),
             billing_grace_days=int(env.get("INFLOW_BILLING_GRACE_DAYS", "7")),
             stripe_timeout_seconds=float(env.get("INFLOW_STRIPE_TIMEOUT_SECONDS", "20")),
+            org_concurrent_calls=int(env.get("INFLOW_ORG_CONCURRENT_CALLS", "20")),
         )
         if check:
             settings.check()
@@ -125,6 +128,9 @@ class Settings:
         if self.max_upload_bytes < 1:
             raise SettingsError(f"INFLOW_MAX_UPLOAD_BYTES must be a positive number of bytes, "
                                 f"not {self.max_upload_bytes}")
+        if not 1 <= self.org_concurrent_calls <= 25:
+            raise SettingsError(f"INFLOW_ORG_CONCURRENT_CALLS must be 1 to 25 (Salesforce allows 25 long-running "
+                                f"calls per org), not {self.org_concurrent_calls}")
         for origin in self.canvas_frame_ancestors:
             if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
                 raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "

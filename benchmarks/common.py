@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -118,10 +119,15 @@ class LocalOrg:
 
 
 def run_child(kind: str, env: dict[str, str], **args: Any) -> dict[str, Any]:
-    """Run one measurement in its own process (its peak RSS is its own); returns its JSON result."""
+    """Run one measurement in its own process (its peak RSS is its own); returns its JSON result, with
+    `process_cpu_s`: user + system CPU of the child's whole process tree (imports and setup included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the running localorg is not reaped: not counted
     proc = subprocess.run([sys.executable, "-m", "benchmarks.child", kind, json.dumps(args)], cwd=ROOT,
                           env={**os.environ, **env}, capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"benchmark {kind} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(lines[-1])
+    result["process_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2)
+    return result

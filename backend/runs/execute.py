@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backend.backoff import jittered
 from backend.billing.usage import count_run
 from backend.errors import InflowError, RetriableSalesforceError
 from backend.extensions import db
@@ -28,8 +29,9 @@ from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
 from backend.runs.journal import RunJournal, write_run_row
 from backend.runs.lease import LeaseLost, RunLease
-from backend.runs.parts import BlobResultParts
+from backend.runs.parts import BlobResultParts, ResultStoreFailed
 from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK, enqueue
+from backend.salesforce.client import LIMIT_MESSAGE
 from backend.salesforce.mirror import RunMirror
 from backend.services import get_redis
 
@@ -38,6 +40,7 @@ MAX_RETRIES = 5
 RETRY_BASE_SECONDS = 30
 SOURCE_EXPIRED = ("its uploaded file has expired (uploads are kept for one hour); upload the file again to "
                   "import the rows the result files do not list")
+PAUSE_REASON = "runs:pause_reason"  # why the run waits, in its journal (Run.checkpoint): shown with its progress
 INTERNAL_ERROR = "Inflow failed unexpectedly while running this import; the team has been notified."
 
 
@@ -158,13 +161,15 @@ class Execution:
             return self._finish(self._journaled_result(), source.columns()), None
         total = self._total_rows()
         self.reporter = live.ProgressReporter(self.conn, self.run.id, total, self.lease)
-        live.publish(self.conn, self.run.id, state="running", paused_until="")
+        live.publish(self.conn, self.run.id, state="running", paused_until="", pause_reason="")
+        if self.journal.get(PAUSE_REASON):
+            self.journal.put(PAUSE_REASON, "")
         result = runner.run(runner.RunContext(
             source=source, mapping=mapping, client=self.client, api=self.pieces.api(), journal=self.journal,
             results=self.parts, progress=self._on_progress, should_stop=self._should_stop,
             row_count_hint=total))
-        if getattr(result, "paused_until", None):
-            return self._pause(result, result.paused_until)
+        if getattr(result, "paused_until", None):  # only ever the org's API allowance (ApiLimitExceeded)
+            return self._pause(result, result.paused_until, LIMIT_MESSAGE)
         return self._finish(result, source.columns()), None
 
     def _journaled_result(self, stopped: str = "cancelled") -> Any:
@@ -224,7 +229,11 @@ class Execution:
     def _finish(self, result: Any, columns: list[str]) -> str:
         run = self.run
         success_id = self.parts.assemble("success/", f"{run.id}-success.csv", lambda s: SuccessFileWriter(s, columns))
-        error_id = self.parts.assemble("error/", f"{run.id}-errors.csv", lambda s: ErrorFileWriter(s, columns))
+        try:
+            error_id = self.parts.assemble("error/", f"{run.id}-errors.csv", lambda s: ErrorFileWriter(s, columns))
+        except ResultStoreFailed:
+            self.pieces.store.delete(run.account_id, success_id)  # one file without the other: offer neither
+            raise
         db.session.rollback()
         claim(self.lease)
         db.session.refresh(run)
@@ -259,31 +268,36 @@ class Execution:
         self._sync_mirror(final=True)
         notify.run_finished(run.id)
 
-    def _pause(self, result: Any, until: datetime) -> tuple[str, datetime]:
+    def _pause(self, result: Any, until: datetime, reason: str) -> tuple[str, datetime]:
+        self.journal.put(PAUSE_REASON, reason)
         db.session.rollback()
         claim(self.lease)
         db.session.refresh(self.run)
         self._counts(result)
         self.run.phase = "paused"
         db.session.commit()
-        live.publish(self.conn, self.run.id, phase="paused", paused_until=until.isoformat())
+        live.publish(self.conn, self.run.id, phase="paused", paused_until=until.isoformat(), pause_reason=reason)
         self._sync_mirror(final=True)
         return "paused", until
 
     def _retry_later(self, err: RetriableSalesforceError) -> tuple[str, datetime | None]:
         retry_after = getattr(err, "retry_after", None)
         if retry_after is not None:  # the org's API allowance: wait, do not count it as a failure
-            return self._pause_without_result(utcnow() + timedelta(seconds=float(retry_after)))
+            return self._pause_without_result(utcnow() + timedelta(seconds=float(retry_after)), err.message)
         attempts = int(self.journal.get("runs:retries") or 0) + 1
         if attempts > MAX_RETRIES:
             return self._finish_failed(err.message), None
         self.journal.put("runs:retries", attempts)
         log.warning("run %s: %s; retry %d of %d", self.run.id, err.detail or err.message, attempts, MAX_RETRIES)
-        return self._pause_without_result(utcnow() + timedelta(seconds=RETRY_BASE_SECONDS * 2 ** (attempts - 1)))
+        # Jittered: runs that failed together (an outage of the org) do not all come back at the same second.
+        wait = jittered(RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+        return self._pause_without_result(utcnow() + timedelta(seconds=wait), f"Retry {attempts} of {MAX_RETRIES}: "
+                                          f"{err.message}")
 
-    def _pause_without_result(self, until: datetime) -> tuple[str, datetime]:
+    def _pause_without_result(self, until: datetime, reason: str) -> tuple[str, datetime]:
+        self.journal.put(PAUSE_REASON, reason)
         db.session.rollback()
-        live.publish(self.conn, self.run.id, phase="paused", paused_until=until.isoformat())
+        live.publish(self.conn, self.run.id, phase="paused", paused_until=until.isoformat(), pause_reason=reason)
         return "paused", until
 
     def _finish_failed(self, message: str) -> str:

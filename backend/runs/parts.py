@@ -14,12 +14,25 @@ from datetime import datetime
 from typing import BinaryIO
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from backend.errors import InflowError
 from backend.extensions import db
 from backend.models.storage import Blob, BlobChunk
 from backend.storage.blobs import BlobStore, BlobWriter, expiry_for
 
 BOM = b"\xef\xbb\xbf"
+STORE_REFUSED = ("Inflow could not save this run's result files: the file store refused a write (full or failing). "
+                 "Salesforce keeps the records it accepted; no result file is offered, because it would be "
+                 "incomplete.")
+
+
+class ResultStoreFailed(InflowError):
+    """A result part or file could not be written to the blob store: the run fails with STORE_REFUSED."""
+
+
+def _refused(err: SQLAlchemyError) -> ResultStoreFailed:
+    return ResultStoreFailed(STORE_REFUSED, detail=f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")
 
 
 class PartWriter:
@@ -31,7 +44,10 @@ class PartWriter:
         self.closed = False
 
     def write(self, data: bytes) -> int:
-        return self._writer.write(bytes(data))
+        try:
+            return self._writer.write(bytes(data))
+        except SQLAlchemyError as err:
+            raise _refused(err) from err
 
     def writable(self) -> bool:
         return not self.closed
@@ -42,7 +58,10 @@ class PartWriter:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._writer.finish()
+            try:
+                self._writer.finish()
+            except SQLAlchemyError as err:
+                raise _refused(err) from err  # left incomplete: never served, purged at expiry
             self._on_commit(self._writer.blob_id)
 
     def discard(self) -> None:
@@ -131,8 +150,20 @@ class BlobResultParts:
         """
         out = self.store.create(self.account_id, "result", name=file_name,
                                 expires_at=expiry_for("result", self.retention_days))
-        join_parts((self.read(n) for n in self.part_names(prefix)), out, empty_header)
-        return out.finish().id
+        try:
+            join_parts((self.read(n) for n in self.part_names(prefix)), out, empty_header)
+            return out.finish().id
+        except SQLAlchemyError as err:
+            _discard(out)
+            raise _refused(err) from err
+
+
+def _discard(writer: BlobWriter) -> None:
+    """Delete a half-written file if the store lets us; if not, it stays incomplete: never served, purged."""
+    try:
+        writer.discard()
+    except SQLAlchemyError:
+        pass
 
 
 def join_parts(parts: Iterable[BinaryIO | None], out: BinaryIO, empty_header: Callable[[BinaryIO], None]) -> int:

@@ -18,7 +18,7 @@ from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
 from backend.pipeline.mapping import Mapping
 from backend.pipeline.sources import Source, create_source
-from backend.services import get_blob_store, get_keyring, get_settings
+from backend.services import get_blob_store, get_keyring, get_redis, get_settings
 from backend.storage.blobs import BlobStore
 
 READ_BUFFER = 1024 * 1024
@@ -66,9 +66,16 @@ class RunPieces:
     store: BlobStore
 
     def client(self) -> Any:
+        from backend.salesforce.call_slots import OrgCallSlots
         from backend.salesforce.session import client_for
 
-        return client_for(self.org, get_keyring(), get_settings())
+        settings = get_settings()
+        client = client_for(self.org, get_keyring(), settings)
+        # Keyed by the org's id at Salesforce: two connections to one org share its cap.
+        slots = OrgCallSlots(get_redis(), self.org.org_id or self.org.id, settings.org_concurrent_calls,
+                             ttl=client.timeout + 60)
+        client.call_slot = slots.hold
+        return client
 
     def source(self) -> Source:
         """The job's source: `job.source` is {"type": ..., "config": {...}, "blob_id": upload id or absent}, or

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from backend.backoff import jittered
 from backend.errors import InflowError, RetriableSalesforceError
 from backend.extensions import db
 from backend.models.base import utcnow
@@ -54,7 +55,7 @@ def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
         raise  # another worker owns the run now
     except RetriableSalesforceError as err:
         db.session.rollback()
-        wait = float(getattr(err, "retry_after", None) or 60)
+        wait = jittered(float(getattr(err, "retry_after", None) or 60))
         live.publish(conn, run.id, phase="paused", paused_until=(utcnow() + timedelta(seconds=wait)).isoformat())
         return "paused", utcnow() + timedelta(seconds=wait)
     except InflowError as err:

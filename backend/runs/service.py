@@ -170,7 +170,8 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
 
     Keys: id, state, phase, rows_read, succeeded, failed, total_rows (None when unknown),
     seconds_left (None when unknown), paused_until (ISO time while waiting for the org's API
-    allowance or a retry, else None), rolled_back / rollback_failed (records, while and after a
+    allowance or a retry, else None), pause_reason (why it waits: the org's API allowance, or the retried
+    error and its attempt number; "" when not waiting), rolled_back / rollback_failed (records, while and after a
     rollback), api, error, started_at, finished_at, success_file, error_file, rollback_file (blob ids
     or None), finished (bool).
     """
@@ -190,6 +191,8 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
         "failed": max(num("failed", 0) or 0, run.rows_failed),
         "total_rows": num("total_rows", None), "seconds_left": num("seconds_left", None),
         "paused_until": hot.get("paused_until") or None,
+        "pause_reason": ((run.checkpoint or {}).get("runs:pause_reason") or hot.get("pause_reason") or "")
+        if run.state == "running" else "",
         "rolled_back": num("rolled_back", None), "rollback_failed": num("rollback_failed", None),
         "api": run.api or hot.get("api", ""), "error": run.error_summary,
         "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),

@@ -11,6 +11,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -19,11 +20,16 @@ from xml.sax.saxutils import escape
 
 import requests
 
+from backend.backoff import jittered
 from backend.errors import FatalSalesforceError, RetriableSalesforceError, SalesforceError
+from backend.salesforce import limits
+from backend.salesforce.transport import SharedTlsAdapter
 
 # Salesforce's daily allowance is a rolling 24 h window and it sends no Retry-After: try again in an hour.
 LIMIT_RETRY_SECONDS = 3600.0
 GET_RETRIES = 3
+LIMIT_MESSAGE = ("The Salesforce org has used up its daily API allowance; the import continues when calls are "
+                 "available again.")
 TIMEOUT = 300
 
 
@@ -68,7 +74,8 @@ class SalesforceClient:
         if ca_bundle:
             self.session.verify = ca_bundle
             self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        # One pool per host for the client's life (a whole run), TLS context shared by the process.
+        adapter = SharedTlsAdapter(pool_connections=4, pool_maxsize=16)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._token_lock = threading.Lock()
@@ -78,6 +85,8 @@ class SalesforceClient:
         self._user_id = user_id or None  # known up front for a stored connection (OrgConnection.connected_by)
         # Called before every call that may write (a run's lease check: a worker that lost the run stops here).
         self.before_write: Callable[[], None] | None = None
+        # Held around every call: a run's slot of the org's concurrent-call cap (backend/salesforce/call_slots.py).
+        self.call_slot: Callable[[], AbstractContextManager[None]] | None = None
         # gzip saves time on a real network; on loopback (localorg) compressing costs more than it saves.
         is_loopback = self.instance_url.split("//", 1)[-1].startswith(("127.", "localhost", "[::1]"))
         self.result_encoding = "identity" if is_loopback else "gzip"
@@ -103,12 +112,12 @@ class SalesforceClient:
                     resp = self._send(method, path, self.access_token, **kw)
             except requests.RequestException as err:
                 if attempt + 1 < attempts:
-                    time.sleep(0.5 * 2 ** attempt)
+                    time.sleep(jittered(0.5 * 2 ** attempt))
                     continue
                 raise RetriableSalesforceError("Salesforce could not be reached; try again later.",
                                                detail=f"{method} {path}: {err}") from None
             if resp.status_code >= 500 and attempt + 1 < attempts:
-                time.sleep(0.5 * 2 ** attempt)
+                time.sleep(jittered(0.5 * 2 ** attempt))
                 continue
             if resp.status_code in ok:
                 return resp
@@ -122,14 +131,22 @@ class SalesforceClient:
         headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
         if callable(kw.get("data")):
             kw["data"] = kw["data"]()  # a body factory: a generator can only be sent once
-        resp = self.session.request(method, self.url(path), headers=headers, timeout=self.timeout, **kw)
-        info = resp.headers.get("Sforce-Limit-Info", "")
-        if info.startswith("api-usage="):
-            used, _, total = info.split(";")[0].removeprefix("api-usage=").partition("/")
-            if used.isdigit() and total.isdigit():
-                self.api_usage = (int(used), int(total))
+        self._respect_allowance(method, path)
+        with self.call_slot() if self.call_slot is not None else nullcontext():
+            resp = self.session.request(method, self.url(path), headers=headers, timeout=self.timeout, **kw)
+        self.api_usage = limits.parse_usage(resp.headers.get("Sforce-Limit-Info", "")) or self.api_usage
         self._note_clock(resp.headers.get("Date"))
         return resp
+
+    def _respect_allowance(self, method: str, path: str) -> None:
+        """Before a call: stop when the last response said the daily allowance is spent, slow down above 90 %."""
+        if limits.exhausted(self.api_usage):
+            usage, self.api_usage = self.api_usage, None  # the run pauses; when it resumes, ask Salesforce again
+            raise ApiLimitExceeded(LIMIT_MESSAGE, retry_after=jittered(LIMIT_RETRY_SECONDS),
+                                   detail=f"{method} {path}: not sent, api-usage={usage}")
+        wait = limits.delay(self.api_usage)
+        if wait:
+            time.sleep(wait)
 
     def _note_clock(self, header: str | None) -> None:
         try:
@@ -169,8 +186,8 @@ class SalesforceClient:
         code, message = _error_parts(resp)
         detail = f"{method} {path} -> {resp.status_code} {code}: {message}"
         if code == "REQUEST_LIMIT_EXCEEDED":
-            raise ApiLimitExceeded("The Salesforce org has used up its daily API allowance; the import "
-                                   "continues when calls are available again.", detail=detail)
+            self.api_usage = None  # the run pauses; when it resumes, this client asks Salesforce again
+            raise ApiLimitExceeded(LIMIT_MESSAGE, retry_after=jittered(LIMIT_RETRY_SECONDS), detail=detail)
         if resp.status_code == 401:
             raise SessionExpired("Salesforce no longer accepts this connection's session; reconnect "
                                  "the instance.", detail=detail)

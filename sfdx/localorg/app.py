@@ -32,7 +32,7 @@ from . import (
     rest_locks,
     soap,
 )
-from .errors import SfError, not_found
+from .errors import SfError, not_found, unavailable
 from .metering import add_usage_header, meter
 from .web import MAX_VERSION, MIN_VERSION, authenticate, bearer_token, sf_error, sf_json
 
@@ -62,6 +62,8 @@ def _before() -> Response | None:
     org, _ = authenticate(bearer_token())
     if request.environ.get("localorg.internal"):
         return None  # a /composite subrequest: the outer call was already counted
+    if org.knobs.unavailable:
+        raise unavailable(org.knobs.unavailable)  # an outage, before anything is counted or done
     if org.knobs.latency_ms and not rest_locks.defer_latency():   # write views sleep it holding their locks
         time.sleep(org.knobs.latency_ms / 1000)
     meter(org)

@@ -57,5 +57,11 @@ def invalid_session() -> SfError:
     return SfError("INVALID_SESSION_ID", "Session expired or invalid", status=401, with_fields=False)
 
 
+def unavailable(status: int) -> SfError:
+    """What an org in maintenance or an overloaded pod answers: nothing was done."""
+    return SfError("SERVER_UNAVAILABLE", "Server temporarily unavailable, try again later.", status=status,
+                   with_fields=False)
+
+
 def limit_exceeded() -> SfError:
     return SfError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", status=403, with_fields=False)

@@ -31,6 +31,7 @@ class Knobs:
     lock_seed: int = 0
     fail_bulk_jobs: bool = False    # for the Bulk engineer: next Bulk jobs end in state Failed
     fail_bulk_message: str = "InternalServerError : forced failure (localorg knob)"
+    unavailable: int = 0            # an outage: while non-zero, every API call answers this status (503, 500, ...)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from backend.services import get_blob_store
 from sfdx.localorg.pytest_plugin import localorg, make_org, sf_session  # noqa: F401
 from tests.runs.factories import CLIENT_ID, CLIENT_SECRET, account, connect, csv_job, legacy_id_tree
 
+pytestmark = pytest.mark.faults  # `pytest -m faults` runs the fault drills alone
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 4000
 BULK_ROWS = 30_000

@@ -32,6 +32,7 @@ from tests.e2e.test_crash_recovery import (
 )
 from tests.runs.factories import account, connect, csv_job
 
+pytestmark = pytest.mark.faults  # `pytest -m faults` runs the fault drills alone
 ROWS = 6000
 
 

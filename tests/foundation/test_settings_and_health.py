@@ -130,3 +130,10 @@ def test_logs_never_carry_oauth_codes_or_app_tokens():
     RedactSecrets().filter(record)
     message = record.getMessage()
     assert "aPrx" not in message and "st4te" not in message and "sealed-app-token" not in message
+
+
+def test_the_org_call_cap_is_a_setting_within_salesforce_s_25():
+    assert Settings.from_env(PRODUCTION).org_concurrent_calls == 20
+    assert Settings.from_env({**PRODUCTION, "INFLOW_ORG_CONCURRENT_CALLS": "25"}).org_concurrent_calls == 25
+    with pytest.raises(SettingsError, match="INFLOW_ORG_CONCURRENT_CALLS must be 1 to 25"):
+        Settings.from_env({**PRODUCTION, "INFLOW_ORG_CONCURRENT_CALLS": "40"})

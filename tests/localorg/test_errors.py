@@ -154,3 +154,14 @@ def test_request_limit_exceeded_after_allowance_is_spent(rest, org, localorg, sf
     assert over.headers["Sforce-Limit-Info"] == "api-usage=3/3"
     denied = sf_session.patch(localorg.base_url + "/_localorg/knobs", json={"api_allowance": 9})
     assert denied.status_code == 403
+
+
+def test_an_outage_answers_server_unavailable_and_does_nothing(rest, org, localorg, sf_session):
+    admin = {"X-Localorg-Admin": localorg.admin_secret}
+    knobs = localorg.base_url + "/_localorg/knobs"
+    r = sf_session.patch(knobs, headers=admin, json={"org": org.name, "unavailable": 503})
+    assert r.status_code == 200 and r.json()[org.name]["unavailable"] == 503
+    assert err(rest.post("sobjects/Contact", json={"LastName": "Outage"}), 503) == [
+        {"message": "Server temporarily unavailable, try again later.", "errorCode": "SERVER_UNAVAILABLE"}]
+    sf_session.patch(knobs, headers=admin, json={"org": org.name, "unavailable": 0})
+    assert rest.get("query", params={"q": "SELECT Id FROM Contact WHERE LastName = 'Outage'"}).json()["totalSize"] == 0

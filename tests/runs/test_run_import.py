@@ -115,6 +115,10 @@ def test_api_limit_reschedules_the_run_instead_of_failing_it(app, org):
     assert job_id.startswith(f"run-{run.id}")
     progress = service.progress(TenantScope(acct.id), run.id)
     assert progress["phase"] == "paused" and progress["paused_until"] > utcnow().isoformat()
+    assert "daily API allowance" in progress["pause_reason"]  # the reason is on the run (its journal) ...
+    get_redis().delete(f"inflow:run:{run.id}:progress")
+    # ... not only in Redis
+    assert "daily API allowance" in service.progress(TenantScope(acct.id), run.id)["pause_reason"]
 
     # Cancelling the paused run does not wait for the rescheduled attempt: it is queued again at once.
     service.cancel(TenantScope(acct.id), run.id)
