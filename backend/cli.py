@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from backend.cli_export import export_command
 from backend.cli_import import inflow_group
 from backend.extensions import db
 from backend.security import keys as key_ops
@@ -15,6 +16,7 @@ from backend.services import get_blob_store, get_keyring, get_settings, set_keyr
 def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(purge_command)
+    inflow_group.add_command(export_command)
     app.cli.add_command(inflow_group)
 
 

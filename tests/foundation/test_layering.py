@@ -33,7 +33,7 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "connectors": (ENGINE, ("backend.connectors",)),
     "runs": (RUNS, ("backend.runs",)),
     "web": (TOP, ("backend.web",)),
-    "cli": (TOP, ("backend.cli", "backend.cli_import")),
+    "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_export")),
     "app factory": (FACTORY, ("backend",)),
     "worker": (PROCESS, ("worker",)),
 }
