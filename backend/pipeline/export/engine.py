@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.pipeline.export.cells import prepare, zone
-from backend.pipeline.export.read import ReadState, read_rows
+from backend.pipeline.export.read import PAGE_RECORDS, ReadState, read_rows
 from backend.pipeline.export.soql import ExportQuery
 from backend.pipeline.export.targets import ExportTarget
 
@@ -33,13 +33,14 @@ class ExportResult:
 
 
 def run_export(client: Any, query: ExportQuery, target: ExportTarget, *, time_zone: str | None = None,
-               api: str = "auto", progress: Callable[[ExportProgress], None] | None = None) -> ExportResult:
+               api: str = "auto", progress: Callable[[ExportProgress], None] | None = None,
+               page_records: int = PAGE_RECORDS) -> ExportResult:
     tz = zone(time_zone)
     started = client.server_time() or datetime.now(UTC)
     state, rows = ReadState(), 0
     writer = None
     try:
-        for table in read_rows(client, query, state, api):
+        for table in read_rows(client, query, state, api, page_records):
             if writer is None:
                 writer = target.open(query.columns)
             writer.write(prepare(table, query.columns, tz))

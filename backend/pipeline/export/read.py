@@ -37,16 +37,17 @@ class ReadState:
     job_id: str | None = None
 
 
-def read_rows(client: Any, query: ExportQuery, state: ReadState, api: str = "auto") -> Iterator[pa.Table]:
+def read_rows(client: Any, query: ExportQuery, state: ReadState, api: str = "auto",
+              page_records: int = PAGE_RECORDS) -> Iterator[pa.Table]:
     """Tables of string columns, in result order."""
     names = [c.name for c in query.columns]
     if api == "bulk2":
-        yield from _bulk2(client, query, names, state)
+        yield from _bulk2(client, query, names, state, page_records)
         return
     first = _rest_page(client, query, None)
     state.total = int(first.get("totalSize") or 0)
     if api == "auto" and state.total > BULK_THRESHOLD:
-        yield from _bulk2(client, query, names, state)
+        yield from _bulk2(client, query, names, state, page_records)
         return
     state.api = "rest"
     page: dict[str, Any] | None = first
@@ -90,7 +91,8 @@ def _records_table(records: list[dict[str, Any]], names: list[str]) -> pa.Table:
 
 
 # ---- Bulk API 2.0 query -------------------------------------------------------------------------
-def _bulk2(client: Any, query: ExportQuery, names: list[str], state: ReadState) -> Iterator[pa.Table]:
+def _bulk2(client: Any, query: ExportQuery, names: list[str], state: ReadState,
+           page_records: int) -> Iterator[pa.Table]:
     state.api = "bulk2"
     job = client.json("POST", "jobs/query", json={
         "operation": "queryAll" if query.include_deleted else "query", "query": query.soql,
@@ -99,10 +101,10 @@ def _bulk2(client: Any, query: ExportQuery, names: list[str], state: ReadState) 
     info = _wait(client, job["id"])
     state.total = int(info.get("numberRecordsProcessed") or 0)
     with ThreadPoolExecutor(1, thread_name_prefix="export-page") as pool:
-        pending: Future[tuple[bytes, str]] | None = pool.submit(_page, client, job["id"], None)
+        pending: Future[tuple[bytes, str | None]] | None = pool.submit(_page, client, job["id"], None, page_records)
         while pending is not None:
             body, locator = pending.result()
-            pending = pool.submit(_page, client, job["id"], locator) if locator else None
+            pending = pool.submit(_page, client, job["id"], locator, page_records) if locator else None
             table = _csv_table(body, names)
             del body
             if table.num_rows:
@@ -122,8 +124,8 @@ def _wait(client: Any, job_id: str) -> dict[str, Any]:
         delay = min(delay * 1.5, POLL_MAX)
 
 
-def _page(client: Any, job_id: str, locator: str | None) -> tuple[bytes, str | None]:
-    params = {"maxRecords": PAGE_RECORDS, **({"locator": locator} if locator else {})}
+def _page(client: Any, job_id: str, locator: str | None, size: int) -> tuple[bytes, str | None]:
+    params = {"maxRecords": size, **({"locator": locator} if locator else {})}
     resp = client.request("GET", f"jobs/query/{job_id}/results", params=params,
                           headers={"Accept": "text/csv", "Accept-Encoding": client.result_encoding})
     nxt = resp.headers.get("Sforce-Locator")
@@ -141,5 +143,6 @@ def _csv_table(body: bytes, names: list[str]) -> pa.Table:
         io.BytesIO(body), read_options=pacsv.ReadOptions(column_names=theirs, skip_rows=1, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(theirs, pa.string()),
-                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+                                             null_values=[""], strings_can_be_null=True,
+                                             quoted_strings_can_be_null=True))  # "" is Bulk's null
     return table.rename_columns(names if len(names) == len(header) else header)
