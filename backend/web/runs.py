@@ -109,8 +109,9 @@ def download(run_id: str, kind: str) -> Response:
             while chunk := reader.read(256 * 1024):
                 yield chunk
 
-    name = f"{kind}-{run_id[:8]}.csv"
-    return Response(stream_with_context(body()), mimetype="text/csv",
+    suffix = ".xlsx" if blob.name.endswith(".xlsx") else ".csv"  # an export's file may be Excel
+    name = f"{kind}-{run_id[:8]}{suffix}"
+    return Response(stream_with_context(body()), mimetype=blob.content_type or "text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Content-Length": str(blob.size)})
 
