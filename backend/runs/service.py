@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.extensions import db
 from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.jobs import Job
-from backend.models.runs import Run
+from backend.models.runs import InvalidTransition, Run
 from backend.models.storage import Blob
 from backend.runs import lease as leases
 from backend.runs import progress as live
@@ -218,6 +218,9 @@ def rollback(scope: TenantScope, run_id: str) -> Run:
     """Start rolling a finished run back (succeeded or partial); the worker does the work."""
     run = scope.get(Run, run_id)
     db.session.refresh(run, with_for_update=True)
+    if scope.get(Job, run.job_id).kind == "export":  # an export wrote nothing to Salesforce to undo
+        db.session.rollback()
+        raise InvalidTransition(f"run {run.id} is an export; there is nothing to roll back")
     run.transition("rolling_back")  # InvalidTransition for any other state
     db.session.commit()
     enqueue(run.id, task=ROLLBACK_TASK)

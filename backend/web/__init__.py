@@ -21,7 +21,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, signup, salesforce_login, reauth, settings_pages, privacy):
         app.register_blueprint(module.bp)
-    from backend.web import jobs, jobs_mapping, runs, ui  # importer UI: pages, jobs and runs API
+    from backend.web import exports, jobs, jobs_mapping, runs, ui  # importer UI: pages, jobs and runs API
 
-    for module in (ui, jobs, jobs_mapping, runs):
+    for module in (ui, jobs, jobs_mapping, runs, exports):
         app.register_blueprint(module.bp)

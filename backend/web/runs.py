@@ -37,7 +37,8 @@ def run_json(run_id: str) -> dict[str, Any]:
     data.update(job_id=job.id, job_name=job.name, object=job.object_name, operation=job.operation,
                 state_label=STATE_LABELS.get(data["state"], data["state"]),
                 can_cancel=data["state"] in ("queued", "running"),
-                can_rollback=data["state"] in ("succeeded", "partial") and data["succeeded"] > 0)
+                can_rollback=data["state"] in ("succeeded", "partial") and data["succeeded"] > 0
+                and job.kind != "export", kind=job.kind)
     return data
 
 

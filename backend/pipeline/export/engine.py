@@ -8,13 +8,13 @@ is picked up next time, so nothing falls between two runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from backend.pipeline.export.cells import prepare, zone
 from backend.pipeline.export.read import PAGE_RECORDS, ReadState, read_rows
-from backend.pipeline.export.soql import ExportQuery
+from backend.pipeline.export.soql import ExportQuery, with_limit
 from backend.pipeline.export.targets import ExportTarget
 
 
@@ -54,3 +54,13 @@ def run_export(client: Any, query: ExportQuery, target: ExportTarget, *, time_zo
         target.abort()
         raise
     return ExportResult(rows, state.api, started)
+
+
+def preview(client: Any, query: ExportQuery, *, limit: int = 20, time_zone: str | None = None) -> list[list[str]]:
+    """The first rows as the file will hold them (one REST call)."""
+    capped = replace(query, soql=with_limit(query.soql, limit))
+    for table in read_rows(client, capped, ReadState(), "rest"):
+        cells = prepare(table.slice(0, limit), query.columns, zone(time_zone))
+        columns = [cells.column(i).to_pylist() for i in range(cells.num_columns)]
+        return [["" if v is None else v for v in row] for row in zip(*columns, strict=True)]
+    return []

@@ -208,3 +208,16 @@ def _and_where(soql: str, condition: str) -> str:
         return f"{soql[:end].rstrip()} WHERE {condition} {soql[end:]}".rstrip()
     existing = soql[where + len("WHERE"):end].strip()
     return f"{soql[:where]}WHERE {condition} AND ({existing}) {soql[end:]}".rstrip()
+
+
+def with_limit(soql: str, limit: int) -> str:
+    """The query capped at `limit` rows (a preview): an existing smaller LIMIT stays."""
+    clauses = _top_level(soql)
+    at = next((pos for kw, pos in clauses if kw == "LIMIT"), None)
+    if at is None:
+        end = min((pos for kw, pos in clauses if kw in ("OFFSET", "FOR", "ALL ROWS")), default=len(soql))
+        return f"{soql[:end].rstrip()} LIMIT {limit} {soql[end:]}".rstrip()
+    m = re.match(r"LIMIT\s+(\d+)", soql[at:], re.I)
+    if m and int(m.group(1)) > limit:
+        return f"{soql[:at]}LIMIT {limit}{soql[at + m.end():]}"
+    return soql
