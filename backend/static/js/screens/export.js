@@ -70,7 +70,10 @@ export function mount(root, ctx) {
       if (!describes.has(key)) {
         describes.set(key, await api.get(`/api/orgs/${encodeURIComponent(s.org_connection_id)}/objects/${encodeURIComponent(s.object)}`));
       }
-      const select = clear($("[data-fields]"));
+      const select = $("[data-fields]");
+      if (select.dataset.builtFor === key) return true; // coming back keeps what was picked
+      select.dataset.builtFor = key;
+      clear(select);
       describes.get(key).fields.filter((f) => !["address", "location"].includes(f.type)).forEach((f) => {
         select.append(h("option", { value: f.name, selected: ["Id", "Name"].includes(f.name) }, `${f.label} (${f.name})`));
       });
