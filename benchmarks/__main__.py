@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest]`: Inflow vs the baselines.
+"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,export]`: Inflow vs the baselines.
 
 Everything runs on this machine in one process tree against one localorg (a child process). Each
 measurement runs in its own child process, so its peak RSS is its own. Ratios are printed side by side.
@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.common import LocalOrg, run_child, write_source
 
-ALL = ("pipeline", "e2e", "memory", "rest")
+ALL = ("pipeline", "e2e", "memory", "rest", "export")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> None:
             memory_bench(report, env, creds, work, args.rows)
         if "rest" in only:
             rest_bench(report, env, creds, work)
+        if "export" in only:
+            from benchmarks.export_bench import export_bench
+
+            export_bench(report, env, creds, org, work, args.rows)
         report["localorg_rss_mb"] = round(org.rss_mb())
         (work / "results.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))
