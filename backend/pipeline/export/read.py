@@ -1,9 +1,10 @@
 """Reading an export's rows from Salesforce: REST query pages or Bulk API 2.0 query result pages, as Arrow tables.
 
-`read_rows` chooses like the import's sink chooser: the first REST page (2,000 rows) says `totalSize`; a
-result that fits is read over REST with `nextRecordsUrl`, a larger one through a Bulk 2.0 query job whose
-results are fetched page by page with `Sforce-Locator` (one page in memory at a time, the next one fetched
-in a thread while the current one is written). Every column is a string column named as the SELECT item.
+`read_rows` chooses like the import's sink chooser: a REST probe capped at 2,001 rows says whether the
+result fits in 2,000; one that fits is read over REST (`nextRecordsUrl` if Salesforce pages it), a larger
+one through a Bulk 2.0 query job whose results are fetched page by page with `Sforce-Locator` (one page in
+memory at a time, the next one fetched in a thread while the current one is written). Every column is a
+string column named as the SELECT item.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import io
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from backend.errors import FatalSalesforceError
-from backend.pipeline.export.soql import ExportQuery
+from backend.pipeline.export.soql import ExportQuery, with_limit
 
 BULK_THRESHOLD = 2000  # rows; the same line the import's sink chooser draws between REST and Bulk 2.0
 PAGE_RECORDS = 50000  # Bulk result page size (maxRecords): bounded memory, few round trips
@@ -44,9 +45,13 @@ def read_rows(client: Any, query: ExportQuery, state: ReadState, api: str = "aut
     if api == "bulk2":
         yield from _bulk2(client, query, names, state, page_records)
         return
-    first = _rest_page(client, query, None)
+    # The probe asks for one row more than REST should carry: more than that many means Bulk, and a
+    # result that fits is already here (no second query over the same rows).
+    probe = replace(query, soql=with_limit(query.soql, BULK_THRESHOLD + 1)) if api == "auto" else query
+    first = _rest_page(client, probe, None)
     state.total = int(first.get("totalSize") or 0)
     if api == "auto" and state.total > BULK_THRESHOLD:
+        state.total = None  # the probe only knows "more than the threshold"; the Bulk job tells the count
         yield from _bulk2(client, query, names, state, page_records)
         return
     state.api = "rest"
