@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         if "export" in only:
             from benchmarks.export_bench import export_bench
 
-            export_bench(report, env, creds, org, work, args.rows)
+            export_bench(report, env, creds, work, args.rows)
         report["localorg_rss_mb"] = round(org.rss_mb())
         (work / "results.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))

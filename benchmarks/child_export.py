@@ -40,4 +40,10 @@ def export_ss(soql: str, out: str, instance_url: str, token: str, **_: Any) -> d
             "file_mb": round(size / 1e6, 1)}
 
 
-KINDS = {"export_inflow": export_inflow, "export_ss": export_ss}
+def _seed(**args: Any) -> dict[str, Any]:
+    from benchmarks.export_bench import seed
+
+    return seed(**args)
+
+
+KINDS = {"export_inflow": export_inflow, "export_ss": export_ss, "export_seed": _seed}
