@@ -16,6 +16,7 @@ from backend.pipeline.export.cells import prepare, zone
 from backend.pipeline.export.read import PAGE_RECORDS, ReadState, read_rows
 from backend.pipeline.export.soql import ExportQuery, with_limit
 from backend.pipeline.export.targets import ExportTarget
+from backend.pipeline.memory import give_back, lean_allocators
 
 
 @dataclass
@@ -36,6 +37,7 @@ def run_export(client: Any, query: ExportQuery, target: ExportTarget, *, time_zo
                api: str = "auto", progress: Callable[[ExportProgress], None] | None = None,
                page_records: int = PAGE_RECORDS) -> ExportResult:
     tz = zone(time_zone)
+    lean_allocators()  # as the import's runner: freed page buffers go back to the OS (docs/benchmarks.md)
     started = client.server_time() or datetime.now(UTC)
     state, rows = ReadState(), 0
     writer = None
@@ -45,6 +47,8 @@ def run_export(client: Any, query: ExportQuery, target: ExportTarget, *, time_zo
                 writer = target.open(query.columns)
             writer.write(prepare(table, query.columns, tz))
             rows += table.num_rows
+            del table
+            give_back()
             if progress:
                 progress(ExportProgress(rows, state.total, state.api))
         if writer is None:  # no rows: still a file with its header
