@@ -12,10 +12,10 @@ import pyarrow.compute as pc
 
 from backend.errors import ConfigError
 from backend.pipeline.export.soql import Column
-from backend.pipeline.results import _RISKY_PATTERN
 
 # Salesforce numbers cannot hold a formula, and "-5" must stay a number for a round trip into an import.
 _STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$"
+_RISKY_FIRST = pa.array([b"=", b"+", b"-", b"@", b"\t", b"\r", b"\x00"])  # as results._RISKY_PATTERN
 NUMERIC_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
 
 
@@ -45,7 +45,8 @@ def prepare(table: pa.Table, columns: list[Column], tz: ZoneInfo | None) -> pa.T
 
 
 def _escape(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    risky = pc.match_substring_regex(col, _RISKY_PATTERN)
+    # The first byte against the set: several times faster than the regex, the same cells.
+    risky = pc.is_in(pc.binary_slice(col.cast(pa.binary()), 0, 1), value_set=_RISKY_FIRST)
     if not pc.any(risky).as_py():
         return col
     return pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
@@ -53,10 +54,15 @@ def _escape(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _datetimes(col: pa.ChunkedArray, tz: ZoneInfo | None) -> pa.ChunkedArray:
     """REST's `...000+0000` and Bulk's `...000Z` both become `YYYY-MM-DDThh:mm:ss.sssZ`, or local with an offset."""
-    valid = pc.match_substring_regex(col, _STAMP)
-    if not pc.any(valid).as_py():
-        return col
-    stamps = pc.cast(pc.if_else(valid, col, None), pa.timestamp("ms", "UTC"))
+    utc = pc.replace_substring(col, pattern="+0000", replacement="Z", max_replacements=1)  # REST's UTC offset
+    if tz is None and pc.all(pc.or_(pc.equal(utc, ""), pc.ends_with(utc, "Z"))).as_py() is not False:
+        return utc  # Salesforce sends UTC: nothing to convert (the common case, and a million rows of it)
+    try:  # every cell a datetime (or empty): Arrow's ISO 8601 parser alone
+        valid = pc.not_equal(utc, "")
+        stamps = pc.cast(pc.if_else(valid, utc, None), pa.timestamp("ms", "UTC"))
+    except pa.ArrowInvalid:  # something else in the column: convert what looks like a datetime, keep the rest
+        valid = pc.match_substring_regex(col, _STAMP)
+        stamps = pc.cast(pc.if_else(valid, col, None), pa.timestamp("ms", "UTC"))
     if tz is None:
         rendered = pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%SZ")
     else:
