@@ -69,6 +69,10 @@ def test_bulk2_and_rest_write_the_same_file(client, org, sf):  # noqa: F811
     assert got[1]["Account.Name"] == "Globex, Inc." and got[1]["Description"] == "line 1\nline \"2\""
     assert got[1]["Birthdate"] == "1990-02-03" and got[0]["Account.Name"] == ""
     assert len(got[0]["CreatedDate"]) == 24 and got[0]["CreatedDate"].endswith("Z")
+    # Without cells to change, Bulk pages go into the file as they came: still the same file.
+    soql = "SELECT LastName, Account.Name, Description, Birthdate FROM Contact ORDER BY LastName"
+    (_, by_rest), (_, by_bulk) = export(client, soql, api="rest"), export(client, soql, api="bulk2")
+    assert by_rest == by_bulk and b'"Kim","","",""\n' in by_bulk
 
 
 def test_datetimes_in_the_jobs_time_zone(client, org, sf):  # noqa: F811

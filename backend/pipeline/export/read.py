@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +28,9 @@ BULK_THRESHOLD = 2000  # rows; the same line the import's sink chooser draws bet
 PAGE_RECORDS = 50000  # Bulk result page size (maxRecords): bounded memory, few round trips
 POLL_START, POLL_MAX = 0.2, 5.0
 APIS = ("auto", "rest", "bulk2")
+# A cell starting with a formula character, quoted or not, at a line or cell start (a few false alarms,
+# such as a negative number, only send the page the slow way).
+_RISKY_START = re.compile(rb'(?:[,\n])"?[=+\-@\t\r\x00]')
 
 
 @dataclass
@@ -39,8 +43,8 @@ class ReadState:
 
 
 def read_rows(client: Any, query: ExportQuery, state: ReadState, api: str = "auto",
-              page_records: int = PAGE_RECORDS) -> Iterator[pa.Table]:
-    """Tables of string columns, in result order."""
+              page_records: int = PAGE_RECORDS) -> Iterator[pa.Table | BulkPage]:
+    """Tables of string columns (REST) or Bulk pages (`BulkPage.table()`), in result order."""
     names = [c.name for c in query.columns]
     if api == "bulk2":
         yield from _bulk2(client, query, names, state, page_records)
@@ -97,7 +101,7 @@ def _records_table(records: list[dict[str, Any]], names: list[str]) -> pa.Table:
 
 # ---- Bulk API 2.0 query -------------------------------------------------------------------------
 def _bulk2(client: Any, query: ExportQuery, names: list[str], state: ReadState,
-           page_records: int) -> Iterator[pa.Table]:
+           page_records: int) -> Iterator[BulkPage]:
     state.api = "bulk2"
     job = client.json("POST", "jobs/query", json={
         "operation": "queryAll" if query.include_deleted else "query", "query": query.soql,
@@ -106,14 +110,42 @@ def _bulk2(client: Any, query: ExportQuery, names: list[str], state: ReadState,
     info = _wait(client, job["id"])
     state.total = int(info.get("numberRecordsProcessed") or 0)
     with ThreadPoolExecutor(1, thread_name_prefix="export-page") as pool:
-        pending: Future[tuple[bytes, str | None]] | None = pool.submit(_page, client, job["id"], None, page_records)
+        pending: Future[tuple[bytes, str | None, int | None]] | None = pool.submit(
+            _page, client, job["id"], None, page_records)
         while pending is not None:
-            body, locator = pending.result()
+            body, locator, count = pending.result()
             pending = pool.submit(_page, client, job["id"], locator, page_records) if locator else None
-            table = _csv_table(body, names)
+            header_end = body.find(b"\n")
+            if count != 0 and 0 <= header_end < len(body) - 1:  # rows after the header line
+                yield BulkPage(body, names, count, any(c.type == "datetime" for c in query.columns))
             del body
-            if table.num_rows:
-                yield table
+
+
+@dataclass
+class BulkPage:
+    """One Bulk result page as Salesforce sent it (header line, then rows; `rows` from Sforce-NumberOfRecords)."""
+
+    body: bytes
+    names: list[str]
+    rows: int | None
+    datetimes: bool = False  # the query has datetime columns
+
+    def table(self) -> pa.Table:
+        return _csv_table(self.body, self.names)
+
+    def plain_rows(self) -> bytes | None:
+        """The rows as a CSV export holds them, or None when a cell may need escaping (or the shape is unusual):
+        then the page goes through `table()` and the cell rules. Salesforce quotes every value and sends
+        datetimes in UTC with a `Z`, which is what the rules would write, so a clean page passes as it came."""
+        end = self.body.find(b"\n")
+        if self.rows is None or end < 0 or _RISKY_START.search(self.body, end):
+            return None
+        if self.datetimes and b'+0000"' in self.body:  # datetimes with an offset instead of Z: normalise them
+            return None
+        if len(next(csv.reader([self.body[:end].decode("utf-8-sig")]))) != len(self.names):
+            return None
+        rows = self.body[end + 1:]
+        return rows if rows.endswith(b"\n") else rows + b"\n"
 
 
 def _wait(client: Any, job_id: str) -> dict[str, Any]:
@@ -129,12 +161,12 @@ def _wait(client: Any, job_id: str) -> dict[str, Any]:
         delay = min(delay * 1.5, POLL_MAX)
 
 
-def _page(client: Any, job_id: str, locator: str | None, size: int) -> tuple[bytes, str | None]:
+def _page(client: Any, job_id: str, locator: str | None, size: int) -> tuple[bytes, str | None, int | None]:
     params = {"maxRecords": size, **({"locator": locator} if locator else {})}
     resp = client.request("GET", f"jobs/query/{job_id}/results", params=params,
                           headers={"Accept": "text/csv", "Accept-Encoding": client.result_encoding})
-    nxt = resp.headers.get("Sforce-Locator")
-    return resp.content, (nxt if nxt and nxt != "null" else None)
+    nxt, count = resp.headers.get("Sforce-Locator"), resp.headers.get("Sforce-NumberOfRecords", "")
+    return resp.content, (nxt if nxt and nxt != "null" else None), (int(count) if count.isdigit() else None)
 
 
 def _csv_table(body: bytes, names: list[str]) -> pa.Table:

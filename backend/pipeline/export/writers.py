@@ -16,6 +16,7 @@ from typing import BinaryIO, Protocol
 from xml.sax.saxutils import escape
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from backend.pipeline.results import escape_cell
@@ -54,10 +55,17 @@ class CsvExportWriter:
     def write(self, table: pa.Table) -> None:
         if not table.num_rows:
             return
+        # Empty cells written as "" like Salesforce's Bulk pages, so both APIs (and write_raw) give one file.
+        table = pa.table([pc.fill_null(c, "") for c in table.columns], names=table.column_names)
         sink = pa.BufferOutputStream()
         pacsv.write_csv(table, sink, self._options)
         self.stream.write(sink.getvalue().to_pybytes())
         self.rows += table.num_rows
+
+    def write_raw(self, data: bytes, rows: int) -> None:
+        """Rows already in this file's form (a clean Bulk page: every value quoted, LF line ends)."""
+        self.stream.write(data)
+        self.rows += rows
 
     def close(self) -> None:
         return None
