@@ -7,6 +7,7 @@ from flask import Flask
 
 from backend.cli_billing import billing_group
 from backend.cli_connections import connections_group
+from backend.cli_export import export_command
 from backend.cli_import import inflow_group
 from backend.cli_migrate import migrate_command
 from backend.cli_schedules import schedules_group
@@ -20,6 +21,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(purge_command)
     inflow_group.add_command(connections_group)
+    inflow_group.add_command(export_command)
     app.cli.add_command(inflow_group)
     inflow_group.add_command(schedules_group)
     inflow_group.add_command(migrate_command)

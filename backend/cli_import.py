@@ -67,7 +67,7 @@ def import_command(file_path: Path | None, connection_name: str | None, table: s
     read = _read_options(file_path, connection_name, table, query, remote_path)
     opener = _Opener(file_path) if file_path else None
     try:
-        client = _client(instance_name, instance_url, access_token)
+        client = client_from_options(instance_name, instance_url, access_token)
         if file_path:
             source = _source(file_path, opener)
         else:
@@ -120,24 +120,16 @@ def _result_stem(connection: str, read: dict[str, str]) -> str:
     return safe + ".connection"
 
 
-def _client(instance_name: str | None, instance_url: str | None, access_token: str | None) -> Any:
+def client_from_options(instance_name: str | None, instance_url: str | None, access_token: str | None) -> Any:
     from backend.services import get_keyring, get_settings
 
     settings = get_settings()
     if instance_name and (instance_url or access_token):
         raise click.UsageError("Give --instance, or --instance-url with --access-token, not both.")
     if instance_name:
-        from sqlalchemy import select
-
-        from backend.extensions import db
-        from backend.models.orgs import OrgConnection
         from backend.salesforce.session import client_for
 
-        # An operator command: the instance is named, not reached through a signed-in account.
-        orgs = list(db.session.scalars(select(OrgConnection).where(OrgConnection.name == instance_name)))
-        if len(orgs) != 1:
-            raise click.UsageError(f"{len(orgs) or 'No'} connected instance(s) named {instance_name!r}.")
-        return client_for(orgs[0], get_keyring(), settings)
+        return client_for(instance_named(instance_name), get_keyring(), settings)
     if not (instance_url and access_token):
         raise click.UsageError("Give --instance NAME, or --instance-url with --access-token.")
     from backend.salesforce.client import SalesforceClient
@@ -149,6 +141,19 @@ def _client(instance_name: str | None, instance_url: str | None, access_token: s
     except ValueError as err:
         raise click.UsageError(f"--instance-url: {err}") from None
     return SalesforceClient(url, access_token, api_version=settings.salesforce_api_version, ca_bundle=ca_bundle())
+
+
+def instance_named(instance_name: str) -> Any:
+    """The one connected instance of that name (an operator command: named, not reached through an account)."""
+    from sqlalchemy import select
+
+    from backend.extensions import db
+    from backend.models.orgs import OrgConnection
+
+    orgs = list(db.session.scalars(select(OrgConnection).where(OrgConnection.name == instance_name)))
+    if len(orgs) != 1:
+        raise click.UsageError(f"{len(orgs) or 'No'} connected instance(s) named {instance_name!r}.")
+    return orgs[0]
 
 
 class _Opener:

@@ -80,10 +80,10 @@ def _org_client(side: str, name: str | None, url: str | None, token: str | None,
         return None
     if not name and not (url and token):
         raise click.UsageError(f"--{side}-instance-url and --{side}-access-token go together.")
-    from backend.cli_import import _client
+    from backend.cli_import import client_from_options
 
     try:
-        return _client(name, url, token)
+        return client_from_options(name, url, token)
     except click.UsageError as err:
         raise click.UsageError(str(err.message).replace("--instance", f"--{side}")) from None
 

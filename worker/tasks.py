@@ -37,6 +37,16 @@ def run_import(run_id: str) -> str:
     return outcome
 
 
+def run_export(run_id: str) -> str:
+    """Execute one export run: Salesforce records into an encrypted CSV or Excel result file."""
+    from backend.runs import export_run
+
+    with app().app_context():
+        outcome = export_run.run_export_task(run_id)
+    log.info("export run %s: %s", run_id, outcome)
+    return outcome
+
+
 def rollback_run(run_id: str) -> str:
     """Roll a finished run back (state rolling_back); writes the rollback result file."""
     from backend.runs import multi, rollback

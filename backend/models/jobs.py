@@ -40,3 +40,5 @@ class Job(TenantOwned, db.Model):
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Exports: Salesforce's time when the last successful incremental run began (backend/runs/watermarks.py).
+    watermark: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

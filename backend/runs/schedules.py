@@ -180,6 +180,6 @@ def _fire_job(job_id: str, now: datetime) -> Fired | None:
     if now - occurrence > LATE_AFTER:
         run.late_seconds = int((now - occurrence).total_seconds())
     db.session.commit()
-    service.enqueue(run.id)
+    service.enqueue(run.id, task=service.task_for(job))
     return Fired(job.id, occurrence, run.id, "started")
 

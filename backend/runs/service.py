@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.extensions import db
 from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.jobs import Job
-from backend.models.runs import Run
+from backend.models.runs import InvalidTransition, Run
 from backend.models.storage import Blob
 from backend.runs import admission
 from backend.runs import lease as leases
@@ -31,6 +31,7 @@ from backend.storage.blobs import BlobReader
 
 IMPORT_TASK = "worker.tasks.run_import"
 ROLLBACK_TASK = "worker.tasks.rollback_run"
+EXPORT_TASK = "worker.tasks.run_export"
 JOB_TIMEOUT = 24 * 3600  # RQ's default of 180 s would kill a large import
 PENDING = ("queued", "scheduled", "deferred")
 RESULT_KINDS = ("success", "error", "rollback")
@@ -89,8 +90,13 @@ def start_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = Non
         admission.admit(scope, job, scheduled=scheduled)
     started = create_run(scope, job_id, initiated_by=initiated_by, idempotency_key=idempotency_key)
     if started.created:
-        enqueue(started.run.id)
+        enqueue(started.run.id, task=task_for(scope.get(Job, job_id)))
     return started
+
+
+def task_for(job: Job) -> str:
+    """The RQ task that executes a run of this job: exports read Salesforce, imports write it."""
+    return EXPORT_TASK if job.kind == "export" else IMPORT_TASK
 
 
 def enqueue(run_id: str, *, task: str = IMPORT_TASK, at: datetime | None = None,
@@ -152,7 +158,7 @@ def cancel(scope: TenantScope, run_id: str) -> Run:
     if idle and run.state == "cancelling":
         # Paused (API limit, retry backoff): finish it now, with the result files of what was written.
         _drop_pending_job(conn, run.id)
-        enqueue(run.id, conn=conn)
+        enqueue(run.id, task=task_for(scope.get(Job, run.job_id)), conn=conn)
     return run
 
 
@@ -237,6 +243,9 @@ def rollback(scope: TenantScope, run_id: str) -> Run:
     """Start rolling a finished run back (succeeded or partial); the worker does the work."""
     run = scope.get(Run, run_id)
     db.session.refresh(run, with_for_update=True)
+    if scope.get(Job, run.job_id).kind == "export":  # an export wrote nothing to Salesforce to undo
+        db.session.rollback()
+        raise InvalidTransition(f"run {run.id} is an export; there is nothing to roll back")
     run.transition("rolling_back")  # InvalidTransition for any other state
     db.session.commit()
     enqueue(run.id, task=ROLLBACK_TASK)
@@ -254,13 +263,13 @@ def recover_stale_runs(conn: redis.Redis | None = None) -> list[str]:
     now = utcnow()
     lost_before = now - LOST_QUEUED_AFTER  # a queued run whose RQ job vanished (e.g. Redis restarted)
     unleased = or_(Run.lease_owner.is_(None), Run.lease_expires_at.is_(None), Run.lease_expires_at < now)
-    stale = db.session.execute(select(Run.id, Run.state).where(and_(unleased, or_(
-        Run.state.in_(("running", "cancelling", "rolling_back")),
-        (Run.state == "queued") & (Run.created_at < lost_before))))).all()
+    stale = db.session.execute(select(Run.id, Run.state, Job.kind).join(Job, Job.id == Run.job_id).where(
+        and_(unleased, or_(Run.state.in_(("running", "cancelling", "rolling_back")),
+                           (Run.state == "queued") & (Run.created_at < lost_before))))).all()
     db.session.rollback()
     recovered = []
-    for run_id, state in stale:
-        task = ROLLBACK_TASK if state == "rolling_back" else IMPORT_TASK
+    for run_id, state, kind in stale:
+        task = ROLLBACK_TASK if state == "rolling_back" else EXPORT_TASK if kind == "export" else IMPORT_TASK
         if enqueue(run_id, task=task, conn=conn):
             recovered.append(run_id)
     return recovered

@@ -21,9 +21,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, signup, salesforce_login, reauth, settings_pages, privacy):
         app.register_blueprint(module.bp)
-    from backend.web import connections, jobs, jobs_mapping, runs, ui  # importer UI: pages, jobs and runs API
+    from backend.web import connections, exports, jobs, jobs_mapping, runs, ui  # importer UI: pages, jobs, runs
 
-    for module in (ui, jobs, jobs_mapping, runs, connections):
+    for module in (ui, jobs, jobs_mapping, runs, connections, exports):
         app.register_blueprint(module.bp)
     from backend.web import schedules  # job schedules and notifications
 

@@ -35,7 +35,8 @@ def run_json(run_id: str) -> dict[str, Any]:
     data.update(job_id=job.id, job_name=job.name, object=job.object_name, operation=job.operation,
                 state_label=STATE_LABELS.get(data["state"], data["state"]),
                 can_cancel=data["state"] in ("queued", "running"),
-                can_rollback=data["state"] in ("succeeded", "partial") and data["succeeded"] > 0)
+                can_rollback=data["state"] in ("succeeded", "partial") and data["succeeded"] > 0
+                and job.kind != "export", kind=job.kind)
     return data
 
 
@@ -112,8 +113,9 @@ def download(run_id: str, kind: str) -> Response:
             while chunk := reader.read(256 * 1024):
                 yield chunk
 
-    name = f"{kind}-{run_id[:8]}.csv"
-    return Response(stream_with_context(body()), mimetype="text/csv",
+    suffix = ".xlsx" if blob.name.endswith(".xlsx") else ".csv"  # an export's file may be Excel
+    name = f"{kind}-{run_id[:8]}{suffix}"
+    return Response(stream_with_context(body()), mimetype=blob.content_type or "text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Content-Length": str(blob.size)})
 

@@ -65,6 +65,14 @@ def wizard():
                            source_types=source_types(), default_org=me.org_connection_id)
 
 
+@bp.get("/ui/export")
+@login_required
+def export_wizard():
+    me = current_identity()
+    orgs = me.scope.all(OrgConnection, OrgConnection.status == "connected", order_by=OrgConnection.name)
+    return render_template("ui/export.html", orgs=orgs, default_org=me.org_connection_id)
+
+
 @bp.get("/ui/runs/<run_id>")
 @login_required
 def run_page(run_id: str):

@@ -146,7 +146,7 @@ class Store(Catalog):
                 raise SfError("INVALID_OPERATION", f"entity type cannot be deleted: {t.obj.name}")
             self._hooks("delete", t.obj.name, old["Id"])
             self._remember(t, old["Id"])
-            t.to_bin(old["Id"])
+            t.to_bin(old["Id"], _stamp())  # a delete is a write: replication finds it by SystemModstamp
             self._cascade(t.obj, old["Id"])
             return old["Id"]
 
@@ -161,7 +161,7 @@ class Store(Catalog):
                 raise SfError("UNDELETE_FAILED", "Entity is not in the recycle bin")
             self._check_unique(t, rec, full)
             self._remember(t, full)
-            t.put(full, dict(rec, IsDeleted=False))
+            t.put(full, dict(rec, IsDeleted=False, SystemModstamp=_stamp()))
             self._restore_children(full)
             return full
 
@@ -169,7 +169,7 @@ class Store(Catalog):
         for ct, cid in self._cascaded.pop(parent_id, []):
             if cid in ct.bin:
                 self._remember(ct, cid)
-                ct.put(cid, dict(ct.bin[cid], IsDeleted=False))
+                ct.put(cid, dict(ct.bin[cid], IsDeleted=False, SystemModstamp=_stamp()))
                 self._restore_children(cid)
 
     def hard_delete(self, rid: str, obj_name: str | None = None) -> str:
@@ -238,6 +238,10 @@ class Store(Catalog):
             for rid in list(ct.children.get(f.name, {}).get(parent_id, ())):
                 if rid in ct.rows:
                     self._remember(ct, rid)
-                    ct.to_bin(rid)
+                    ct.to_bin(rid, _stamp())
                     self._cascaded.setdefault(parent_id, []).append((ct, rid))
                     self._cascade(child, rid)
+
+
+def _stamp() -> str:
+    return format_datetime(datetime.now(UTC))

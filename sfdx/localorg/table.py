@@ -79,11 +79,11 @@ class Table:
         self.rows[rid] = rec
         self._index(rid, rec, add=True)
 
-    def to_bin(self, rid: str) -> Record:
+    def to_bin(self, rid: str, stamp: str | None = None) -> Record:
         self.version += 1
         old = self.rows.pop(rid)
         self._index(rid, old, add=False)
-        rec = dict(old, IsDeleted=True)
+        rec = dict(old, IsDeleted=True, **({"SystemModstamp": stamp} if stamp else {}))
         self.bin[rid] = rec
         return rec
 

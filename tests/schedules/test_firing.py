@@ -159,3 +159,17 @@ def test_a_revoked_org_pauses_the_schedule_and_the_run_says_why(app, make_org, s
     notify.send_email(run.id)
     [mail] = smtp.wait_for(1)
     assert "Reconnect the org" in mail.get_content() and mail["Subject"] == f"Inflow: {job.name} failed"
+
+
+def test_a_scheduled_export_is_queued_as_an_export(app, make_org):
+    org = make_org(source_dir=FORCE_APP)
+    acct = account()
+    job = TenantScope(acct.id).add(Job(name="Nightly backup", kind="export", object_name="Contact",
+                                       operation="export", org_connection_id=connect(acct, org).id,
+                                       source={"soql": "SELECT Id FROM Contact"}, mapping={}))
+    db.session.commit()
+    schedules.set_schedule(TenantScope(acct.id), job.id, "daily 02:30", "Europe/Berlin")
+    occurrence = schedules.upcoming(db.session.get(Job, job.id), 1)[0]
+    [fired] = schedules.fire_due(occurrence + timedelta(seconds=5))
+    queued = [(q.func_name, q.args) for q in Queue("imports", connection=get_redis()).jobs]
+    assert queued == [(service.EXPORT_TASK, (fired.run_id,))]

@@ -6,6 +6,7 @@ const screen = document.getElementById("inflow-screen");
 const announcer = document.getElementById("inflow-announcer");
 const modules = {
   wizard: () => import("./screens/wizard.js"),
+  export: () => import("./screens/export.js"),
   run: () => import("./screens/run.js"),
   history: () => import("./screens/history.js"),
   instances: () => import("./screens/instances.js"),
@@ -30,6 +31,7 @@ function routeUrl(hash) {
   const q = query ? `?${query}` : "";
   if (parts.length === 0) return "/ui/home";
   if (parts[0] === "new") return `/ui/wizard${q}`;
+  if (parts[0] === "new-export") return "/ui/export";
   if (parts[0] === "jobs" && parts[2] === "edit") return `/ui/wizard?job=${encodeURIComponent(parts[1])}`;
   if (parts[0] === "jobs") return `/ui/jobs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "runs") return `/ui/runs/${encodeURIComponent(parts[1])}`;

@@ -1,0 +1,119 @@
+// New export: 1 source (instance, object, include deleted), 2 fields and filters (field picker, parent fields,
+// filter, or the user's SOQL), 3 target (CSV or Excel, time zone, incremental), 4 preview of the first 20 rows,
+// then save and run: the run page shows live progress and the download. data-state "busy"/"ready" as the wizard.
+import { h, clear, table } from "../dom.js";
+
+export function mount(root, ctx) {
+  const { api, announce, navigate } = ctx;
+  const $ = (sel) => root.querySelector(sel);
+  const errorBox = $("[data-export-error]");
+  const describes = new Map();
+  let pending = 0;
+
+  function busy(delta) {
+    pending += delta;
+    root.dataset.state = pending > 0 ? "busy" : "ready";
+    root.setAttribute("aria-busy", pending > 0 ? "true" : "false");
+  }
+  async function guard(fn) {
+    busy(1);
+    try { showError(""); return await fn(); } catch (err) { showError(err.message); return undefined; } finally { busy(-1); }
+  }
+  function showError(message) {
+    errorBox.textContent = message || "";
+    errorBox.classList.toggle("slds-hide", !message);
+    if (message) announce(message);
+  }
+
+  function spec() {
+    const picked = Array.from($("[data-fields]").selectedOptions).map((o) => o.value);
+    const parents = $("[data-parents]").value.split(",").map((s) => s.trim()).filter(Boolean);
+    return {
+      org_connection_id: $("[data-org]").value, object: $("[data-object]").value.trim(),
+      fields: [...picked, ...parents], where: $("[data-where]").value.trim(), soql: $("[data-soql]").value.trim(),
+      all: $("[data-all]").checked, format: $("[data-format]").value, time_zone: $("[data-tz]").value.trim(),
+      incremental: $("[data-incremental]").checked, name: $("[data-name]").value.trim(),
+    };
+  }
+
+  function go(step) {
+    root.querySelectorAll("[data-step]").forEach((s) => s.classList.toggle("slds-hide", Number(s.dataset.step) !== step));
+    root.querySelectorAll("[data-step-marker]").forEach((li) => {
+      const n = Number(li.dataset.stepMarker);
+      li.classList.toggle("slds-is-active", n === step);
+      li.classList.toggle("slds-is-completed", n < step);
+      const btn = li.querySelector("button");
+      if (n === step) btn.setAttribute("aria-current", "step"); else btn.removeAttribute("aria-current");
+    });
+    $("[data-steps-bar]").style.width = `${((step - 1) / 3) * 100}%`;
+    const heading = root.querySelector(`[data-step="${step}"] h2`);
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+    announce(`Step ${step} of 4: ${heading.textContent.replace(/^\d\.\s*/, "")}`);
+  }
+
+  async function loadObjects() {
+    const org = $("[data-org]").value;
+    if (!org) return;
+    await guard(async () => {
+      const list = await api.get(`/api/orgs/${encodeURIComponent(org)}/objects`);
+      const datalist = clear($("[data-object-list]"));
+      list.forEach((o) => datalist.append(h("option", { value: o.name }, o.label)));
+    });
+  }
+
+  async function loadFields() {
+    const s = spec();
+    if (!s.object || s.soql) return true;
+    const key = `${s.org_connection_id}/${s.object}`;
+    return guard(async () => {
+      if (!describes.has(key)) {
+        describes.set(key, await api.get(`/api/orgs/${encodeURIComponent(s.org_connection_id)}/objects/${encodeURIComponent(s.object)}`));
+      }
+      const select = $("[data-fields]");
+      if (select.dataset.builtFor === key) return true; // coming back keeps what was picked
+      select.dataset.builtFor = key;
+      clear(select);
+      describes.get(key).fields.filter((f) => !["address", "location"].includes(f.type)).forEach((f) => {
+        select.append(h("option", { value: f.name, selected: ["Id", "Name"].includes(f.name) }, `${f.label} (${f.name})`));
+      });
+      return true;
+    });
+  }
+
+  async function showPreview() {
+    return guard(async () => {
+      const s = spec();
+      const result = await api.post("/api/exports/preview", s);
+      $("[data-query-text]").textContent = result.soql;
+      clear($("[data-preview]")).append(result.rows.length
+        ? table("First rows of the export", result.columns, result.rows)
+        : h("p", { class: "slds-text-color_weak" }, "No record matches this query."));
+      if (!$("[data-name]").value) $("[data-name]").value = `${result.object} export`;
+      announce(`Preview: ${result.rows.length} rows`);
+      return true;
+    });
+  }
+
+  async function next(step) {
+    if (step === 2 && !(await loadFields())) return;
+    if (step === 4 && !(await showPreview())) return;
+    go(step);
+  }
+
+  async function run() {
+    await guard(async () => {
+      const job = await api.post("/api/exports", spec());
+      const started = await api.post(`/api/jobs/${encodeURIComponent(job.id)}/runs`, {});
+      announce("Export started");
+      navigate(`#/runs/${started.id}`);
+    });
+  }
+
+  root.querySelectorAll("[data-next]").forEach((b) => b.addEventListener("click", () => next(Number(b.dataset.next))));
+  root.querySelectorAll("[data-goto]").forEach((b) => b.addEventListener("click", () => next(Number(b.dataset.goto))));
+  $("[data-org]").addEventListener("change", loadObjects);
+  $('[data-action="run"]').addEventListener("click", run);
+  loadObjects();
+  busy(0);
+}

@@ -1,0 +1,93 @@
+"""Export runs executed for real against localorg (in this process, as a worker would)."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from simple_salesforce import Salesforce
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import Blob, Job, Run
+from backend.models.base import TenantScope, utcnow
+from backend.models.storage import BlobChunk
+from backend.runs import export_run, service
+from backend.runs.parts import BOM
+from backend.services import get_blob_store
+from tests.runs.factories import FORCE_APP, account, connect
+
+
+def _job(acct, conn, **source) -> Job:
+    job = TenantScope(acct.id).add(Job(name="Contacts out", kind="export", source=source, org_connection_id=conn.id,
+                                       object_name="Contact", operation="export", mapping={}))
+    db.session.commit()
+    return job
+
+
+def _run(acct, job) -> Run:
+    return service.create_run(TenantScope(acct.id), job.id).run
+
+
+def test_an_export_run_keeps_an_encrypted_file_with_retention_and_a_run_record_in_the_org(app, make_org,
+                                                                                          sf_session):
+    org = make_org(source_dir=FORCE_APP)
+    sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
+    for i in range(3):
+        sf.Contact.create({"LastName": f"Lee{i}", "Title": "@boss" if i == 1 else "Rep"})
+    acct = account(retention_days=3)
+    job = _job(acct, connect(acct, org), soql="SELECT LastName, Title FROM Contact ORDER BY LastName")
+    run = _run(acct, job)
+    assert export_run.run_export_task(run.id) == "succeeded"
+    run = db.session.get(Run, run.id)
+    assert (run.rows_read, run.api) == (3, "rest")
+    data = get_blob_store().read_all(acct.id, run.success_blob_id)
+    assert data == BOM + b'LastName,Title\n"Lee0","Rep"\n"Lee1","\'@boss"\n"Lee2","Rep"\n'
+    blob = db.session.get(Blob, run.success_blob_id)
+    stored = db.session.scalars(select(BlobChunk.data).where(BlobChunk.blob_id == blob.id)).all()
+    assert stored and b"Lee0" not in b"".join(stored)  # encrypted at rest
+    assert 2.9 < (blob.expires_at - utcnow()).total_seconds() / 86400 <= 3
+    [hist] = sf.query(f"SELECT Status__c, Records_Processed__c, API__c FROM Import_Run__c "
+                      f"WHERE Run_Key__c = '{run.id}'")["records"]
+    assert (hist["Status__c"], hist["Records_Processed__c"], hist["API__c"]) == ("succeeded", 3, "rest")
+
+
+def test_incremental_xlsx_runs_move_the_watermark_only_on_success(app, org, sf):
+    acct = account()
+    conn = connect(acct, org)
+    old = sf.Contact.create({"LastName": "Old"})["id"]
+    # Written long ago: SOQL datetimes have whole seconds, and a change in the second a run starts comes again.
+    org.store.table("Contact").rows[old]["SystemModstamp"] = "2000-01-01T00:00:00.000+0000"
+    job = _job(acct, conn, soql="SELECT LastName FROM Contact", format="xlsx", incremental=True)
+    run = _run(acct, job)
+    assert export_run.run_export_task(run.id) == "succeeded"
+    first = db.session.get(Job, job.id).watermark
+    sheet = load_workbook(io.BytesIO(get_blob_store().read_all(acct.id, run.success_blob_id))).active
+    assert [list(r) for r in sheet.iter_rows(values_only=True)] == [["LastName", "IsDeleted"], ["Old", "false"]]
+    sf.Contact.create({"LastName": "New"})
+    job.source = {**job.source, "soql": "SELECT LastName, Nope FROM Contact"}
+    db.session.commit()
+    run = _run(acct, job)
+    assert export_run.run_export_task(run.id) == "failed"
+    run = db.session.get(Run, run.id)
+    assert "No such column 'Nope' on entity 'Contact'" in run.error_summary and run.success_blob_id is None
+    assert db.session.get(Job, job.id).watermark == first
+    job.source = {**job.source, "soql": "SELECT LastName FROM Contact"}
+    db.session.commit()
+    run = _run(acct, job)
+    assert export_run.run_export_task(run.id) == "succeeded"
+    sheet = load_workbook(io.BytesIO(get_blob_store().read_all(acct.id, run.success_blob_id))).active
+    assert [list(r) for r in sheet.iter_rows(values_only=True)] == [["LastName", "IsDeleted"], ["New", "false"]]
+    assert db.session.get(Job, job.id).watermark > first
+
+
+def test_starting_an_export_job_enqueues_the_export_task(app, org):
+    from rq import Queue
+
+    from backend.services import get_redis
+
+    acct = account()
+    job = _job(acct, connect(acct, org), soql="SELECT Id FROM Contact")
+    run, created = service.start_run(TenantScope(acct.id), job.id)
+    [queued] = Queue("imports", connection=get_redis()).jobs
+    assert created and queued.func_name == "worker.tasks.run_export" and queued.args == (run.id,)
