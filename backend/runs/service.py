@@ -160,7 +160,8 @@ def _drop_pending_job(conn: redis.Redis, run_id: str) -> None:
 def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
     """The UI's view of a run: state, phase, counts, time left, result file ids; live while running.
 
-    Keys: id, state, phase, rows_read, succeeded, failed, total_rows (None when unknown),
+    Keys: id, state, phase, rows_read, succeeded, failed, created / updated (of the succeeded rows, once
+    finished, else None), total_rows (None when unknown),
     seconds_left (None when unknown), paused_until (ISO time while waiting for the org's API
     allowance or a retry, else None), rolled_back / rollback_failed (records, while and after a
     rollback), api, error, started_at, finished_at, success_file, error_file, rollback_file (blob ids
@@ -180,6 +181,8 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
         "rows_read": max(num("rows_read", 0) or 0, run.rows_read),
         "succeeded": max(num("succeeded", 0) or 0, run.rows_succeeded),
         "failed": max(num("failed", 0) or 0, run.rows_failed),
+        "created": run.rows_created if run.finished else None,
+        "updated": run.rows_succeeded - run.rows_created if run.finished else None,
         "total_rows": num("total_rows", None), "seconds_left": num("seconds_left", None),
         "paused_until": hot.get("paused_until") or None,
         "rolled_back": num("rolled_back", None), "rollback_failed": num("rollback_failed", None),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
@@ -14,6 +16,7 @@ from backend.extensions import db
 from backend.models import Job, OrgConnection, Run
 from backend.models.audit import record
 from backend.models.runs import InvalidTransition
+from backend.pipeline.xlsx_out import csv_to_xlsx
 from backend.runs import service
 from backend.web.authn import current_identity, login_required
 from backend.web.ui_data import STATE_LABELS, RunFilters, recent_runs, run_record_url
@@ -21,6 +24,7 @@ from backend.web.ui_data import STATE_LABELS, RunFilters, recent_runs, run_recor
 bp = Blueprint("runs_api", __name__)
 ERROR_ROWS_SCANNED = 5000
 ERROR_GROUPS = 10
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _actor() -> dict[str, Any]:
@@ -98,21 +102,39 @@ def rollback(run_id: str) -> tuple[Response, int]:
 @bp.get("/api/runs/<run_id>/files/<kind>")
 @login_required
 def download(run_id: str, kind: str) -> Response:
-    """A result file, decrypted as it streams; every download leaves an audit event."""
+    """A result file, decrypted as it streams (`?format=xlsx`: as an Excel workbook); every download is audited."""
     me = current_identity()
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return jsonify(error="invalid_format", message="format is csv or xlsx."), 400
     blob, reader = service.result_file(me.scope, run_id, kind)
-    record("run.download", target=run_id, kind=kind, blob_id=blob.id, **_actor())
+    run = me.scope.get(Run, run_id)
+    job = me.scope.get(Job, run.job_id)
+    record("run.download", target=run_id, kind=kind, blob_id=blob.id, format=fmt, **_actor())
     db.session.commit()
+    name = result_file_name(job.name, job.object_name, kind, run.created_at, fmt)
+    disposition = {"Content-Disposition": f"attachment; filename=\"{name}\""}
 
     def body() -> Iterator[bytes]:
         with reader:
+            if fmt == "xlsx":
+                yield from csv_to_xlsx(reader)
+                return
             while chunk := reader.read(256 * 1024):
                 yield chunk
 
-    name = f"{kind}-{run_id[:8]}.csv"
+    if fmt == "xlsx":
+        return Response(stream_with_context(body()), mimetype=XLSX_TYPE, headers=disposition)
     return Response(stream_with_context(body()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "Content-Length": str(blob.size)})
+                    headers={**disposition, "Content-Length": str(blob.size)})
+
+
+def result_file_name(job: str, object_name: str, kind: str, when: datetime | None, fmt: str) -> str:
+    """`<job> - <object> - <kind> - <date>.<fmt>`, with only characters every browser and OS keep."""
+    label = {"success": "success", "error": "errors", "rollback": "rollback"}.get(kind, kind)
+    stamp = when.strftime("%Y-%m-%d %H%M") if when else ""
+    parts = [re.sub(r"[^\w .()+-]+", "_", p, flags=re.ASCII).strip(" ._") for p in (job, object_name, label, stamp)]
+    return " - ".join(p for p in parts if p)[:180] + f".{fmt}"
 
 
 @bp.get("/api/runs/<run_id>/record")

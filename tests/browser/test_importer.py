@@ -143,7 +143,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     page.set_viewport_size({"width": 1280, "height": 900})
 
     with page.expect_download() as download:
-        frame.click("[data-action=download][data-kind=error]")
+        frame.click("[data-action=download][data-kind=error][data-format=csv]")
     lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "sf__Row,sf__Error,First Name,Last Name,Email,Company"
     assert lines[1:] == ["3,AccountId: no Account has Name 'Nowhere Inc',Grace,Hopper,grace@example.com,Nowhere Inc"]

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from backend.errors import SourceError
+from backend.pipeline.cells import is_result_header, restore_chunk, unescape
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, holds_any_byte, make_chunk
 from backend.pipeline.sources.base import Source, register
 from backend.pipeline.sources.headers import check_header
@@ -91,6 +92,7 @@ class CsvSource(Source):
         self.max_rows = max_rows
         self.encoding: Encoding | None = None
         self.delimiter: str | None = None
+        self.own_results = False
 
     def _sniff(self, stream: BinaryIO) -> bytes:
         """Read the sample, settle encoding and delimiter, refuse what is clearly not a CSV file."""
@@ -136,6 +138,9 @@ class CsvSource(Source):
             raise SourceError(f"The header row could not be read: {err}.") from None
         if header is None:
             raise SourceError("The file is empty: it has no header row and no data.")
+        self.own_results = is_result_header(header)
+        if self.own_results:  # Inflow's own success or error file: its escapes come off again
+            header = [unescape(h) for h in header]
         return _Opened(buf, check_header(header), counter[0] + 1, line_iter, counter)
 
     def columns(self) -> list[str]:
@@ -248,7 +253,7 @@ class CsvSource(Source):
         if self.max_rows is not None and self._emitted > self.max_rows:
             raise SourceError(f"The file has more than {self.max_rows:,} rows, the limit for one import. "
                               "Split it into smaller files.")
-        return chunk
+        return restore_chunk(chunk) if self.own_results else chunk
 
 
 def _record_lines(batch: pa.RecordBatch, first_line: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from backend.errors import SourceError
+from backend.pipeline.cells import is_result_header, restore_chunk, unescape
 from backend.pipeline.chunk import Chunk, RejectedRow, make_chunk
 from backend.pipeline.sources.base import Source, register
 from backend.pipeline.sources.headers import check_header
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 _DANGEROUS = (b"<!DOCTYPE", b"<!ENTITY")
 MB = 1 << 20
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 def cell_text(value: Any) -> str:
@@ -47,7 +50,9 @@ def cell_text(value: Any) -> str:
         return value.replace(microsecond=value.microsecond // 1000 * 1000).isoformat(timespec="seconds")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    # Excel writes characters XML cannot hold as _xHHHH_ (a literal "_x" as _x005F_x); openpyxl leaves them.
+    return _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
 @register
@@ -67,6 +72,7 @@ class XlsxSource(Source):
         super().__init__(config, **kwargs)
         self.max_bytes, self.max_uncompressed = max_bytes, max_uncompressed
         self.max_ratio, self.max_entries, self.max_rows = max_ratio, max_entries, max_rows
+        self.own_results = False
 
     def _random_access(self) -> BinaryIO:
         """The workbook as a seekable stream: the caller's own if it can seek, else a copy in memory."""
@@ -163,6 +169,9 @@ class XlsxSource(Source):
             raise SourceError("The sheet is empty: it has no header row and no data.")
         cells = first[1]
         left = next(i for i, c in enumerate(cells) if c.strip())
+        self.own_results = is_result_header(cells[left:])
+        if self.own_results:  # Inflow's own success or error file: its `'` guards come off again
+            cells = [unescape(c) for c in cells]
         return check_header(cells[left:], drop_trailing_empty=True), left
 
     def columns(self) -> list[str]:
@@ -177,7 +186,8 @@ class XlsxSource(Source):
         try:
             rows = self._rows(wb)
             header, left = self._header(rows)
-            yield from self._chunks(header, left, rows)
+            for chunk in self._chunks(header, left, rows):
+                yield restore_chunk(chunk) if self.own_results else chunk
         finally:
             wb.close()
 

@@ -1,0 +1,25 @@
+"""runs: rows_created (upsert results say created and updated)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-05 12:40:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rows_created', sa.Integer(), server_default='0', nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_column('rows_created')
