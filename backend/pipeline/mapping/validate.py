@@ -96,9 +96,10 @@ def _check_match_key(mapping: Mapping, meta: dict[str, dict[str, Any]], report: 
         report.errors.append(Issue("unknown_field", f"Match key {key} is not a field of {mapping.object}.", key))
         return
     if mapping.operation == "upsert" and key.lower() != "id" and not f.get("externalId"):
-        report.errors.append(Issue("not_external_id", f"Upsert matches on an external id field; {key} is not "
-                                   "marked External ID.", key))
-    elif key.lower() != "id" and not (f.get("idLookup") or f.get("filterable", True)):
+        # Allowed: the runner finds the records by query and upserts by Id (see lookups.match_ids).
+        report.warnings.append(Issue("matched_by_query", f"{f.get('label') or key} ({key}) is not an External ID "
+                                     "field, so records are matched by query; several matches are rejected.", key))
+    if key.lower() != "id" and not (f.get("idLookup") or f.get("filterable", True)):
         report.errors.append(Issue("not_matchable", f"Records cannot be found by {key}.", key))
     if mapping.field_mapping(key) is None:
         report.errors.append(Issue("match_key_not_mapped", f"Map a column to the match key {key}.", key))

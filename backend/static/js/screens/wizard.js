@@ -192,16 +192,31 @@ export function mount(root, ctx) {
   const apiSelect = $("[data-api]");
   apiSelect.value = state.api;
 
+  // "Save and run" stays disabled until the review found nothing that would make the run fail, and says why.
+  const runButton = $('[data-action="save-run"]');
+  const blocked = $("[data-run-blocked]");
+  function blockRun(reason) {
+    runButton.disabled = Boolean(reason);
+    blocked.textContent = reason ? `Cannot run yet: ${reason}` : "";
+  }
+
   async function review() {
     if (!nameInput.value) nameInput.value = state.name || `${state.object} from ${state.source.name || "file"}`;
     const box = clear($("[data-validation]"));
     box.append(h("p", {}, "Checking every row of the file…"));
+    blockRun("the review is still checking the file.");
     const result = await guard(() => api.post("/api/mapping/validate", body()));
     clear(box);
-    if (!result) return;
+    if (!result) { blockRun("the review could not check the file."); return; }
     const report = result.report || { errors: [], warnings: [] };
     report.errors.forEach((e) => box.append(alert("error", e.message)));
-    report.warnings.forEach((w) => box.append(alert("warning", w.message)));
+    if (report.warnings.length) {
+      box.append(h("p", { class: "slds-text-title slds-m-top_small" }, "Notes (they do not stop the run)"));
+      report.warnings.forEach((w) => box.append(alert("warning", w.message)));
+    }
+    const allFail = !report.errors.length && result.rows > 0 && result.valid === 0;
+    blockRun(report.errors.length ? report.errors.map((e) => e.message).join(" ")
+      : allFail ? `every one of the ${result.rows} rows would fail (see below).` : "");
     if (!report.errors.length) {
       box.append(h("p", { class: "slds-text-heading_small", "data-validation-summary": true },
         `${result.rows} rows read: ${result.valid} ready to import, ${result.error_count} with errors.`));
@@ -210,7 +225,7 @@ export function mount(root, ctx) {
       box.append(h("div", { class: "inflow-error-rows inflow-table-wrap" },
         table("Rows that would fail", ["Row", "Problem"], result.errors.map((e) => [String(e.row), e.message]))));
     }
-    announce(report.errors.length ? "The mapping has problems" : `${result.valid} rows ready, ${result.error_count} with errors`);
+    announce(runButton.disabled ? `Cannot run yet: ${blocked.textContent}` : `${result.valid} rows ready, ${result.error_count} with errors`);
   }
 
   function body() {

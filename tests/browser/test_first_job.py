@@ -1,0 +1,76 @@
+"""A first real job in Chromium, as a Data Loader user would do it: a review that blocks what would fail, upsert
+results with created and updated counts, Excel downloads that keep values as typed, a confirmed re-run."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+
+from tests.browser.host import open_tab, screen
+from tests.browser.test_importer import _settled, _wait_for_state, sf_org, sfapi  # noqa: F401
+
+
+def _new_import(page, sf_org, tmp_path: Path, name: str, text: str):  # noqa: F811
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    frame.click("a.slds-button:has-text('New import')")
+    screen(frame, "wizard")
+    src = tmp_path / name
+    src.write_text(text)
+    frame.set_input_files("[data-file]", str(src))
+    frame.wait_for_selector(f"[data-upload-text]:has-text('{name} uploaded')")
+    _settled(frame)
+    frame.click("[data-next='2']")
+    frame.fill("[data-object]", "Contact")
+    frame.dispatch_event("[data-object]", "change")
+    frame.wait_for_selector("[data-object-help]:has-text('Contact (Contact)')")
+    _settled(frame)
+    return frame
+
+
+def _review(frame) -> None:
+    _settled(frame)
+    frame.click("[data-next='3']")
+    _settled(frame)
+    frame.click("[data-next='4']")
+    frame.wait_for_selector("[data-validation] .slds-notify, [data-validation-summary]")
+    _settled(frame)
+
+
+def test_the_review_blocks_a_run_that_would_fail_and_explains_why(page, sf_org, tmp_path):  # noqa: F811
+    frame = _new_import(page, sf_org, tmp_path, "no-last-names.csv", "First Name,Email\nAda,ada@example.com\n")
+    _review(frame)
+    assert frame.is_disabled("[data-action=save-run]")
+    reason = frame.inner_text("[data-run-blocked]")
+    assert reason == "Cannot run yet: Last Name (LastName) is required for new records but is not mapped."
+    assert frame.get_attribute("[data-action=save-run]", "aria-describedby") == "run-blocked"
+    assert not frame.is_disabled("[data-action=save]")  # an unfinished job can still be saved
+
+
+def test_an_upsert_by_email_is_allowed_says_why_and_reports_created_and_updated(page, sf_org, sfapi, worker,  # noqa: F811
+                                                                               tmp_path):
+    sfapi.Contact.create({"LastName": "Lovelace", "Email": "ada@example.com", "Phone": "+1 (555) 000-0000"})
+    text = ("Last Name,Email,Phone\nLovelace,ada@example.com,+1 (555) 174-9779\n"
+            "Hopper,grace@example.com,+1 (555) 863-6593\n")
+    frame = _new_import(page, sf_org, tmp_path, "people.csv", text)
+    frame.select_option("[data-operation]", "upsert")
+    frame.select_option("[data-match]", "Email")
+    _review(frame)
+    notes = frame.inner_text("[data-validation]")
+    assert "Notes (they do not stop the run)" in notes
+    assert "records are matched by query; several matches are rejected." in notes
+    assert not frame.is_disabled("[data-action=save-run]") and frame.inner_text("[data-run-blocked]") == ""
+    frame.click("[data-action=save-run]")
+    screen(frame, "run")
+    _wait_for_state(frame, "succeeded", worker)
+    assert (frame.inner_text("[data-field=created]"), frame.inner_text("[data-field=updated]")) == ("1", "1")
+
+    with page.expect_download() as download:
+        frame.click("[data-action=download][data-kind=success][data-format=xlsx]")
+    assert download.value.suggested_filename.startswith("Contact from people.csv - Contact - success - ")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    assert [row[2:] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("Lovelace", "ada@example.com", "+1 (555) 174-9779"), ("Hopper", "grace@example.com", "+1 (555) 863-6593")]
