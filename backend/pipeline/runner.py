@@ -87,7 +87,7 @@ class _Run:
 
     def prepare(self, chunk: Chunk) -> MappedChunk:
         mapped = self.mapper.map_chunk(chunk)
-        mapped = self.resolver.match_ids(self.resolver.resolve(mapped))
+        mapped = self.resolver.skip_existing(self.resolver.match_ids(self.resolver.resolve(mapped)))
         return order_by_parent(mapped, self.parent_field)
 
     def finish(self, outcome: Outcome) -> None:

@@ -53,8 +53,11 @@ def start(job_id: str) -> tuple[Response, int]:
     if key is not None and (len(key) > 64 or not key.isprintable()):
         return jsonify(error="invalid_idempotency_key",
                        message="Idempotency-Key must be at most 64 printable characters."), 400
+    skip = (request.get_json(silent=True) or {}).get("skip_existing") or None
+    if skip is not None and not (isinstance(skip, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,79}", skip)):
+        return jsonify(error="invalid_skip_existing", message="skip_existing is a field's API name."), 400
     run, created = service.start_run(me.scope, job_id, initiated_by=me.user.id if me.user else None,
-                                     idempotency_key=key)
+                                     idempotency_key=key, skip_existing=skip)
     if not created:  # a double click, or a retried request: the same run, not a second import
         return jsonify(run_json(run.id)), 200
     record("run.start", target=run.id, **_actor())

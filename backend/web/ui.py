@@ -81,7 +81,10 @@ def run_page(run_id: str):
 def job_page(job_id: str):
     me = current_identity()
     job = me.scope.get(Job, job_id)
-    return render_template("ui/job.html", job=job, runs=ui_data.recent_runs(me.scope, job_id=job.id, limit=50))
+    runs = ui_data.recent_runs(me.scope, job_id=job.id, limit=50)
+    mapped = [f["field"] for f in (job.mapping or {}).get("fields") or [] if f.get("field")]
+    return render_template("ui/job.html", job=job, runs=runs, mapped_fields=mapped,
+                           last_run=ui_data.last_run_summary(runs[0] if runs else None))
 
 
 @bp.get("/ui/record/<record_id>")

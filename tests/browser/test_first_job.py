@@ -74,3 +74,29 @@ def test_an_upsert_by_email_is_allowed_says_why_and_reports_created_and_updated(
     sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
     assert [row[2:] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
         ("Lovelace", "ada@example.com", "+1 (555) 174-9779"), ("Hopper", "grace@example.com", "+1 (555) 863-6593")]
+
+
+def test_run_now_on_a_saved_insert_asks_first_and_can_skip_existing_records(page, sf_org, sfapi, worker,  # noqa: F811
+                                                                            tmp_path):
+    frame = _new_import(page, sf_org, tmp_path, "people.csv",
+                        "Last Name,Email\nLovelace,ada@example.com\nHopper,grace@example.com\n")
+    _review(frame)
+    frame.click("[data-action=save-run]")
+    screen(frame, "run")
+    _wait_for_state(frame, "succeeded", worker)
+    frame.click("a:has-text('All runs of this job')")
+    screen(frame, "job")
+    frame.click("[data-action=run]")
+    dialog = frame.wait_for_selector("[data-confirm]:not(.slds-hide)")
+    assert "The last run inserted 2 Contacts on " in dialog.inner_text()
+    assert frame.evaluate("() => document.activeElement.textContent.trim()") == "Don't run"  # the safe choice
+    page.keyboard.press("Escape")
+    assert frame.is_hidden("[data-confirm]") and sfapi.query("SELECT Id FROM Contact")["totalSize"] == 2
+
+    frame.click("[data-action=run]")
+    assert frame.is_checked("[data-skip-existing]") and frame.input_value("[data-skip-field]") == "Email"
+    frame.click("[data-action=run-confirm]")
+    screen(frame, "run")
+    _wait_for_state(frame, "succeeded", worker)
+    assert (frame.inner_text("[data-field=created]"), frame.inner_text("[data-field=skipped]")) == ("0", "2")
+    assert sfapi.query("SELECT Id FROM Contact")["totalSize"] == 2  # no duplicates

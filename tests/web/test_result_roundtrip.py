@@ -90,3 +90,22 @@ def test_an_upsert_says_created_and_updated_and_a_run_where_every_row_failed_is_
     failed = _run(client, session, source, "No last names", nobody)
     assert (failed["state"], failed["state_label"], failed["failed"]) == ("failed", "Failed", 3)
     assert "Every row failed" in failed["error"]
+
+
+def test_running_an_insert_again_says_what_the_last_run_did_and_can_skip_existing_records(client, session):  # noqa: F811
+    data = b"Last Name,Email\nLovelace,ada@example.com\nHopper,grace@example.com\n"
+    source = _upload(client, session, data, "people.csv")["source"]
+    mapping = {"object": "Contact", "fields": [{"field": "LastName", "column": "Last Name"},
+                                                {"field": "Email", "column": "Email"}]}
+    first = _run(client, session, source, "People", mapping)
+    page = client.get(f"/ui/jobs/{first['job_id']}", headers=session).get_data(as_text=True)
+    assert "The last run inserted 2 Contacts on " in page and 'data-ask="yes"' in page
+    assert '<option value="Email" selected>' in page
+
+    again = client.post(f"/api/jobs/{first['job_id']}/runs", headers=session, json={"skip_existing": "Email"})
+    assert again.status_code == 201
+    execute.run_import(again.get_json()["id"])
+    done = client.get(f"/api/runs/{again.get_json()['id']}", headers=session).get_json()
+    assert (done["state"], done["created"], done["skipped"], done["failed"]) == ("succeeded", 0, 2, 0)
+    bad = client.post(f"/api/jobs/{first['job_id']}/runs", headers=session, json={"skip_existing": "1; DROP"})
+    assert bad.status_code == 400

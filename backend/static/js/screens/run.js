@@ -46,6 +46,8 @@ export function mount(root, ctx) {
     root.querySelectorAll("[data-counts]").forEach((el) => el.classList.toggle("slds-hide", !counted));
     field("created").textContent = counted ? p.created : "—";
     field("updated").textContent = counted ? p.updated : "—";
+    $("[data-skipped]").classList.toggle("slds-hide", !p.skipped);
+    field("skipped").textContent = p.skipped || "—";
     field("api").textContent = p.api || "—";
     field("time_left").textContent = ACTIVE.has(p.state) ? duration(p.seconds_left) : "—";
     const pct = setProgress($("[data-bar]"), fraction(p));
