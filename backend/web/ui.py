@@ -115,7 +115,9 @@ def history():
 def instances():
     me = current_identity()
     orgs = me.scope.all(OrgConnection, order_by=OrgConnection.name)
-    return render_template("ui/instances.html", orgs=orgs, current=me.org_connection_id, is_admin=me.is_admin)
+    launch_org = me.account.salesforce_org_id if me.via == "bearer" else None  # the org whose tab this page is in
+    return render_template("ui/instances.html", orgs=orgs, current=me.org_connection_id, is_admin=me.is_admin,
+                           status_labels=ui_data.ORG_STATUS_LABELS, launch_org_id=launch_org)
 
 
 @bp.get("/ui/settings")

@@ -23,6 +23,9 @@ STATE_LABELS = {
     "succeeded": "Succeeded", "partial": "Finished with errors", "failed": "Failed",
     "rolling_back": "Rolling back", "rolled_back": "Rolled back",
 }
+# One wording for an org's state, wherever it shows (Instances, the header, the API's status_label).
+ORG_STATUS_LABELS = {"connected": "Connected", "disconnected": "Disconnected: background access off",
+                     "reconnect_required": "Reconnect required"}
 STATE_BADGES = {"succeeded": "slds-theme_success", "partial": "slds-theme_warning", "failed": "slds-theme_error",
                 "cancelled": "", "rolled_back": "", "running": "slds-badge_inverse", "queued": ""}
 

@@ -228,7 +228,7 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     conn.set_secret("access_token", other.ready_token)
     db.session.commit()
 
-    # Keyboard only: Tab to the Instances tab of the navigation, Enter; Tab to Disconnect, Enter twice.
+    # Keyboard only: Tab to the Instances tab of the navigation, Enter; Tab to Disconnect, Enter, confirm.
     _tab_to(page, frame, "Instances")
     page.keyboard.press("Enter")
     screen(frame, "instances")
@@ -238,7 +238,10 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     assert frame.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"  # visible focus
     shot(page, "12-instances")
     page.keyboard.press("Enter")
-    frame.wait_for_selector(f"{item} [data-disconnect]:has-text('Really disconnect')")
+    dialog = frame.wait_for_selector("[data-disconnect-dialog]:not(.slds-hide)")
+    assert "Stored tokens: revoked at Salesforce" in dialog.inner_text() and "Run history" in dialog.inner_text()
+    assert frame.evaluate("() => document.activeElement.textContent.trim()") == "Keep connected"
+    page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     # A destructive action: Inflow asks the admin (who has no Inflow password) to log in to Salesforce again,
     # in a popup, then disconnects.

@@ -198,13 +198,17 @@ def test_disconnect_revokes_deletes_tokens_and_stops_runs(client, sf_session, ho
     assert client.get(f"/api/instances/{conn.id}/disconnect", headers=bearer(token)).status_code == 405
 
 
-def test_disconnecting_the_launch_org_ends_the_page_session(client, sf_session, home, token):
+def test_disconnecting_the_launch_org_ends_the_pages_token_and_a_new_launch_does_not_reconnect(client, sf_session,
+                                                                                              home, token):
     conn = _connection(home)
     assert reauthenticate(client, sf_session, home, token).status_code == 200
-    assert client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(token)).status_code == 200
+    answer = client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(token))
+    assert answer.status_code == 200
     assert client.get("/api/instances", headers=bearer(token)).status_code == 401  # replay after Disconnect
-    fresh = launch(client, home)  # a new launch from Salesforce reconnects with the signed request's token
-    assert client.get("/api/instances", headers=bearer(fresh)).json[0]["status"] == "connected"
+    assert client.get("/api/instances", headers=bearer(answer.json["token"])).json[0]["current"] is False
+    fresh = launch(client, home)  # opening the tab again does not undo an admin's Disconnect
+    listed = client.get("/api/instances", headers=bearer(fresh)).json[0]
+    assert (listed["status"], listed["status_label"]) == ("disconnected", "Disconnected: background access off")
 
 
 def test_only_admins_connect_or_disconnect(client, home, token):

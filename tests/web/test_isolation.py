@@ -18,6 +18,7 @@ from backend.services import get_keyring
 ROUTES = [
     ("GET", "/api/instances/{id}", "org"),
     ("POST", "/api/instances/{id}/disconnect", "org"),
+    ("POST", "/api/instances/{id}/reconnect", "org"),
     ("GET", "/api/orgs/{id}/objects", "org"),
     ("GET", "/api/orgs/{id}/objects/Account", "org"),
     ("GET", "/api/jobs/{id}", "job"),
