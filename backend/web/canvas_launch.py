@@ -65,6 +65,7 @@ def _user(request: CanvasRequest, scope: TenantScope, first_launch: bool) -> Use
                               role="admin" if first_launch else "user", email_verified=False))
     user.first_name = str(request.user.get("firstName") or "")[:80]
     user.last_name = str(request.user.get("lastName") or "")[:80]
+    user.locale = str(request.user.get("locale") or "")[:16]  # date formats default to the user's locale
     return user
 
 

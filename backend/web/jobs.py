@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from backend.errors import ConfigError, InflowError, SalesforceError
 from backend.extensions import db
-from backend.models import Job, OrgConnection, TenantScope
+from backend.models import Account, Job, OrgConnection, TenantScope
 from backend.models.audit import record
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
@@ -135,6 +135,10 @@ def _apply(job: Job, body: dict[str, Any], scope: TenantScope) -> None:
     job.object_name, job.operation = mapping.object, mapping.operation
     job.source = {k: source[k] for k in ("type", "config", "blob_id", "name") if k in source}
     job.mapping = {**mapping.to_dict(), "api": api}
+    if mapping.options.date_formats:  # remembered for the account's next new job
+        scope_account = db.session.get(Account, scope.account_id)
+        if scope_account is not None:
+            scope_account.date_format = mapping.options.date_formats[0]
     job.schedule = (str(body.get("schedule") or "").strip() or None)
 
 

@@ -100,3 +100,30 @@ def test_run_now_on_a_saved_insert_asks_first_and_can_skip_existing_records(page
     _wait_for_state(frame, "succeeded", worker)
     assert (frame.inner_text("[data-field=created]"), frame.inner_text("[data-field=skipped]")) == ("0", "2")
     assert sfapi.query("SELECT Id FROM Contact")["totalSize"] == 2  # no duplicates
+
+
+def test_day_first_dates_are_detected_and_a_wrong_format_blocks_the_run_in_plain_words(page, sf_org, tmp_path):  # noqa: F811
+    frame = _new_import(page, sf_org, tmp_path, "born.csv",
+                        "Last Name,Birthdate\nLovelace,10/12/1815\nHopper,09/12/1906\nTuring,23/06/1912\n")
+    _settled(frame)
+    frame.click("[data-next='3']")
+    frame.wait_for_selector("[data-date-help]:has-text(\"Detected from the values of 'Birthdate'.\")")
+    _settled(frame)
+    assert frame.input_value("[data-option=date_format]") == "eu_slash"
+    assert "31/01/2026 style" in frame.inner_text("[data-option=date_format] option:checked")
+    frame.click("[data-next='4']")
+    frame.wait_for_selector("[data-validation-summary]")
+    assert frame.inner_text("[data-validation-summary]") == "3 rows read: 3 ready to import, 0 with errors."
+    _settled(frame)
+
+    frame.click("[data-step='4'] [data-next='3']")  # Back to the mapping
+    _settled(frame)
+    frame.select_option("[data-option=date_format]", "iso")
+    _settled(frame)
+    frame.click("[data-next='4']")
+    frame.wait_for_selector("[data-validation] .slds-alert_error")
+    _settled(frame)
+    reason = frame.inner_text("[data-run-blocked]")
+    assert "written like 10/12/1815 (31/01/2026 style), not in 2026-01-31 style" in reason
+    assert "eu_slash" not in reason and "iso" not in reason.replace("ISO", "")
+    assert frame.is_disabled("[data-action=save-run]")
