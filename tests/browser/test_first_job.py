@@ -127,3 +127,38 @@ def test_day_first_dates_are_detected_and_a_wrong_format_blocks_the_run_in_plain
     assert "written like 10/12/1815 (31/01/2026 style), not in 2026-01-31 style" in reason
     assert "eu_slash" not in reason and "iso" not in reason.replace("ISO", "")
     assert frame.is_disabled("[data-action=save-run]")
+
+
+def test_source_settings_change_the_preview_at_once_and_the_row_count_shows(page, sf_org, tmp_path):  # noqa: F811
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    frame.click("a.slds-button:has-text('New import')")
+    screen(frame, "wizard")
+    src = tmp_path / "export.csv"
+    src.write_bytes("Export für Q1\nName;Stadt\nJürgen;Köln\nAnn;Bonn\n".encode("cp1252"))
+    frame.set_input_files("[data-file]", str(src))
+    frame.wait_for_selector("[data-upload-text]:has-text('export.csv uploaded')")
+    _settled(frame)
+    assert frame.inner_text("[data-detected]") == "Reading with encoding Windows-1252, comma delimited."
+    assert frame.inner_text("[data-source-counts]").endswith("1 column · 3 rows")
+    frame.fill("[data-src=header_row]", "2")
+    frame.dispatch_event("[data-src=header_row]", "change")
+    frame.wait_for_selector("[data-source-counts]:has-text('2 columns · 2 rows')")
+    _settled(frame)
+    assert "Jürgen" in frame.inner_text("[data-source-sample]")
+    assert frame.inner_text("[data-detected]") == "Reading with encoding Windows-1252, semicolon delimited."
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Cover"
+    workbook.active.append(["Q1 contacts"])
+    data = workbook.create_sheet("Data")
+    data.append(["Last Name", "Email"])
+    data.append(["Lovelace", "ada@example.com"])
+    workbook.save(tmp_path / "book.xlsx")
+    frame.set_input_files("[data-file]", str(tmp_path / "book.xlsx"))
+    frame.wait_for_selector("[data-upload-text]:has-text('book.xlsx uploaded')")
+    _settled(frame)
+    assert frame.inner_text("[data-detected]") == 'Reading with sheet "Data".'
+    assert frame.inner_text("[data-source-counts]").endswith("2 columns · 1 row")
+    frame.select_option("[data-src=sheet]", "Cover")
+    frame.wait_for_selector("[data-source-counts]:has-text('1 column · 0 rows')")

@@ -206,6 +206,9 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     screen(frame, "job")
     assert frame.inner_text("h1") == "Contacts with accounts"
     frame.click("[data-action=run]")
+    said = frame.wait_for_selector("[data-confirm]:not(.slds-hide) [data-last-run]").inner_text()
+    assert said.startswith("The last run inserted 2 Contacts on ") and said.endswith("it was rolled back since.")
+    frame.click("[data-action=run-confirm]")
     screen(frame, "run")
     _wait_for_state(frame, "partial", worker)
 

@@ -195,3 +195,15 @@ def test_the_review_blocks_a_date_format_that_reads_none_of_the_dates(client, se
         "org_connection_id": org_id, "source": source,
         "mapping": _mapping(fields=fields, lookups=[], options={"date_formats": ["eu_slash"]})}).get_json()
     assert (fine["report"]["errors"], fine["valid"]) == ([], 2)
+
+
+def test_the_source_step_counts_rows_says_what_was_detected_and_rereads_with_chosen_settings(client, session):
+    data = "Export für Q1\nName;Stadt\nJürgen;Köln\nAnn;Bonn\n".encode("cp1252")
+    body = _upload(client, session, data, "export.csv")
+    assert body["detected"] == {"encoding": "Windows-1252", "delimiter": "comma"}  # the title line is one field
+    assert body["row_count"] == 3 and "source settings" in body["warnings"][0]
+    source = {**body["source"], "config": {"header_row": 2, "encoding": "cp1252"}}
+    again = client.post("/api/sources/inspect", headers=session, json={"source": source, "count": True}).get_json()
+    assert (again["columns"], again["rows"], again["row_count"]) == (["Name", "Stadt"], [["Jürgen", "Köln"],
+                                                                                         ["Ann", "Bonn"]], 2)
+    assert again["detected"] == {"encoding": "Windows-1252", "delimiter": "semicolon"}

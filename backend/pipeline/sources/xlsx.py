@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from backend.errors import SourceError
 from backend.pipeline.cells import is_result_header, restore_chunk, unescape
 from backend.pipeline.chunk import Chunk, RejectedRow, make_chunk
-from backend.pipeline.sources.base import Source, register
+from backend.pipeline.sources.base import Source, header_row, register
 from backend.pipeline.sources.headers import check_header
 from backend.pipeline.sources.text import read_sample
 
@@ -57,13 +57,16 @@ def cell_text(value: Any) -> str:
 
 @register
 class XlsxSource(Source):
-    """An Excel workbook; one sheet is read, with its first non-empty row as the header."""
+    """An Excel workbook; one sheet is read (the chosen one, else the one whose first row with values is widest,
+    so a cover sheet loses to the table), its first non-empty row from `header_row` on as the header."""
 
     type = "xlsx"
     label = "Excel workbook (.xlsx)"
     config_schema = {
         "type": "object",
-        "properties": {"sheet": {"type": "string", "title": "Sheet", "description": "Empty: the first sheet"}},
+        "properties": {"sheet": {"type": "string", "title": "Sheet", "description": "Empty: the first sheet"},
+                       "header_row": {"type": "integer", "title": "Header row", "default": 1, "minimum": 1,
+                                      "description": "The first row the column names may be on"}},
     }
 
     def __init__(self, config: dict[str, Any] | None = None, *, max_bytes: int = 100 * MB,
@@ -73,6 +76,7 @@ class XlsxSource(Source):
         self.max_bytes, self.max_uncompressed = max_bytes, max_uncompressed
         self.max_ratio, self.max_entries, self.max_rows = max_ratio, max_entries, max_rows
         self.own_results = False
+        self.sheet: str | None = None  # the sheet read, chosen or detected
 
     def _random_access(self) -> BinaryIO:
         """The workbook as a seekable stream: the caller's own if it can seek, else a copy in memory."""
@@ -154,13 +158,34 @@ class XlsxSource(Source):
         name = self.config.get("sheet") or None
         if name is not None and name not in wb.sheetnames:
             raise SourceError(f"The workbook has no sheet '{name}'; its sheets are {', '.join(wb.sheetnames)}.")
-        ws = wb[name] if name else wb.worksheets[0]
+        ws = wb[name] if name else self._widest_sheet(wb)
+        self.sheet = ws.title
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()  # some writers store a wrong sheet size; read every row and cell there is
+        first = header_row(self.config)
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if number < first:
+                continue
             cells = [cell_text(v) for v in row]
             if any(c.strip() for c in cells):
                 yield number, cells
+
+    def _widest_sheet(self, wb: openpyxl.Workbook) -> Any:
+        """Detection when no sheet is chosen: the sheet whose first row with values has the most of them (a
+        cover sheet with a title loses to the table behind it); the first such sheet on a tie."""
+        first = header_row(self.config)
+        best, width = wb.worksheets[0], -1
+        for ws in wb.worksheets:
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()
+            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = [cell_text(v) for v in row] if number >= first else []
+                if any(c.strip() for c in cells):
+                    filled = sum(1 for c in cells if c.strip())
+                    if filled > width:
+                        best, width = ws, filled
+                    break
+        return best
 
     def _header(self, rows: Iterator[tuple[int, list[str]]]) -> tuple[list[str], int]:
         """The header names and how many empty columns come before them (a table may start at B3)."""
