@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from urllib.parse import urlsplit
 
 import requests
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
@@ -89,8 +90,10 @@ def start() -> Response | tuple[str, int]:
     settings = get_settings()
     url, state, verifier = oauth.authorization_url(flow["login_url"], settings.public_url + CALLBACK_PATH, settings)
     sealed = seal(get_keyring(), FLOW, {**flow, "state": state, "verifier": verifier}, FLOW_SECONDS)
-    response = make_response("", 303)
-    response.headers["Location"] = url
+    # A page that moves on by itself, not a redirect: the form that opened this window was posted under CSP
+    # form-action 'self', which browsers also apply to where a redirect leads (the popup stayed blank).
+    host = urlsplit(flow["login_url"]).netloc
+    response = make_response(render_template("instances/start.html", url=url, host=host), 200)
     # Lax: the callback is a top-level GET redirect from Salesforce, which Lax cookies accompany.
     response.set_cookie(FLOW_COOKIE, sealed, max_age=FLOW_SECONDS, path="/", secure=True, httponly=True,
                         samesite="Lax")

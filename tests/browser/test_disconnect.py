@@ -68,3 +68,16 @@ def test_disconnecting_the_tabs_own_org_says_what_happens_and_stays_until_reconn
     db.session.expire_all()
     assert db.session.get(OrgConnection, conn.id).status == "connected"
     shot(page, "32-reconnected")
+
+
+def test_connect_an_instance_opens_salesforce_login_in_the_popup_not_a_blank_page(page, sf_org):  # noqa: F811
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    frame.click("[data-nav='#/instances']")
+    screen(frame, "instances")
+    with page.expect_popup() as opened:
+        frame.click("[data-connect] button[type=submit]")
+    popup = opened.value
+    popup.wait_for_selector("#username")  # localorg's login page, reached through Inflow's start page
+    assert "/services/oauth2/authorize" in popup.url
+    shot(popup, "33-connect-popup")
