@@ -99,6 +99,9 @@ def last_run_summary(row: RunRow | None) -> str:
            "upsert": f"created {run.rows_created:,} and updated {run.rows_succeeded - run.rows_created:,} {things}",
            }.get(job.operation, f"deleted {run.rows_succeeded:,} {things}")
     text = f"The last run {did} on {when}"
+    skipped = run.rows_read - run.rows_succeeded - run.rows_failed
+    if skipped > 0:
+        text += f"; {skipped:,} {'row was' if skipped == 1 else 'rows were'} skipped"
     if run.rows_failed:
         text += f"; {run.rows_failed:,} rows failed"
     if run.state == "rolled_back":

@@ -162,3 +162,16 @@ def test_source_settings_change_the_preview_at_once_and_the_row_count_shows(page
     assert frame.inner_text("[data-source-counts]").endswith("2 columns · 1 row")
     frame.select_option("[data-src=sheet]", "Cover")
     frame.wait_for_selector("[data-source-counts]:has-text('1 column · 0 rows')")
+    frame.click("a:has-text('All runs of this job')")
+    screen(frame, "job")
+    frame.click("a.slds-button:has-text('Edit')")  # "Save and run" of the edited job asks the same question
+    screen(frame, "wizard")
+    frame.wait_for_selector("[data-source-summary]:has-text('people.csv')")
+    _review(frame)
+    frame.click("[data-action=save-run]")
+    screen(frame, "job")
+    dialog = frame.wait_for_selector("[data-confirm]:not(.slds-hide)")
+    assert "The last run inserted 0 Contacts on " in dialog.inner_text()
+    assert "; 2 rows were skipped." in dialog.inner_text()
+    frame.click("[data-action=run-cancel]")
+    assert sfapi.query("SELECT Id FROM Contact")["totalSize"] == 2

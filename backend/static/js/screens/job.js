@@ -36,6 +36,10 @@ export function mount(root, ctx) {
     if (action.dataset.action === "run-cancel") ask(false);
     if (action.dataset.action === "run-confirm") { ask(false); start(); }
   });
+  if (location.hash.endsWith("?run=ask")) { // "Save and run" of an edited job: the same question
+    history.replaceState(null, "", location.hash.replace("?run=ask", ""));
+    if (button.dataset.ask === "yes") ask(true); else start();
+  }
   root.addEventListener("keydown", (event) => {
     if (dialog.classList.contains("slds-hide")) return;
     if (event.key === "Escape") { ask(false); return; }

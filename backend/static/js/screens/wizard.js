@@ -288,6 +288,8 @@ export function mount(root, ctx) {
     state.jobId = saved.id;
     announce(`Job ${saved.name} saved`);
     if (!run) { navigate(`#/jobs/${saved.id}`); return; }
+    // A saved job running again asks first, on its own page, with what its last run did.
+    if (job.id) { navigate(`#/jobs/${saved.id}?run=ask`); return; }
     const started = await guard(() => api.post(`/api/jobs/${saved.id}/runs`));
     if (started) navigate(`#/runs/${started.id}`);
   });
