@@ -81,6 +81,15 @@ export function mount(root, ctx) {
 
   // Source settings: detection is the default; every change re-reads the file and shows its effect at once.
   const settingsBox = $("[data-source-settings]");
+  const CHOICES = { // the CSV source's config_schema enums, in words
+    encoding: [["auto", "Detect automatically"], ["utf-8", "UTF-8"], ["utf-16", "UTF-16"], ["cp1252", "Windows-1252"],
+      ["latin-1", "Latin-1 (ISO 8859-1)"]],
+    delimiter: [["auto", "Detect automatically"], [",", "Comma (,)"], [";", "Semicolon (;)"], ["\t", "Tab"], ["|", "Pipe (|)"]],
+  };
+  Object.entries(CHOICES).forEach(([name, options]) => {
+    const select = $(`[data-src="${name}"]`);
+    options.forEach(([value, label]) => select.append(h("option", { value }, label)));
+  });
   function showSettings() {
     const kind = state.source.type === "xlsx" ? "xlsx" : "csv";
     const config = state.source.config || {};
