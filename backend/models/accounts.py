@@ -21,6 +21,7 @@ class Account(IdMixin, db.Model):
     plan: Mapped[str] = mapped_column(String(32), default="free")
     retention_days: Mapped[int] = mapped_column(Integer, default=14)
     salesforce_org_id: Mapped[str | None] = mapped_column(String(18), unique=True, default=None)
+    date_format: Mapped[str | None] = mapped_column(String(32), default=None)  # the last one a saved job chose
 
 
 class User(TenantOwned, db.Model):
@@ -34,3 +35,4 @@ class User(TenantOwned, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="user")
     salesforce_user_id: Mapped[str | None] = mapped_column(String(18), index=True, default=None)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(16), default="", server_default="")  # Salesforce's, e.g. en_GB

@@ -42,6 +42,7 @@ class Run(TenantOwned, db.Model):
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_succeeded: Mapped[int] = mapped_column(Integer, default=0)
     rows_failed: Mapped[int] = mapped_column(Integer, default=0)
+    rows_created: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     success_blob_id: Mapped[str | None] = mapped_column(String(32), default=None)

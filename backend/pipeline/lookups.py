@@ -88,6 +88,21 @@ class LookupResolver:
             frame = frame[["Id"]]
         return move_to_errors(replace(mapped, frame=frame), bad, messages)
 
+    def skip_existing(self, mapped: MappedChunk) -> MappedChunk:
+        """Inserts with `options.skip_existing`: leave out rows whose value matches a record already there."""
+        m, key = self.mapping, self.mapping.options.skip_existing
+        if m.operation != "insert" or not key or key not in mapped.frame.columns or len(mapped) == 0:
+            return mapped
+        lk = Lookup(field=key, parent_object=m.object, match_field=key, case_insensitive=True,
+                    no_match="blank", many_match="first")
+        ids, _, _ = self._lookup(lk, mapped.frame[key], m.object)
+        found = ids.notna().to_numpy()
+        if not found.any():
+            return mapped
+        keep = ~found
+        return replace(mapped, frame=mapped.frame[keep].reset_index(drop=True), row_numbers=mapped.row_numbers[keep],
+                       source=mapped.source[keep].reset_index(drop=True), skipped=mapped.skipped + int(found.sum()))
+
     def existing_ids(self, sobject: str, field: str, values: pd.Series) -> pd.Series:
         """Id of the record whose `field` equals each value (NA when none or several): upsert snapshots."""
         lk = Lookup(field=field, parent_object=sobject, match_field=field, case_insensitive=True)

@@ -18,9 +18,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
+from backend.pipeline.cells import escape as escape_cell
+from backend.pipeline.cells import escape_frame
 from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.mapping import MappedChunk
-from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter, escape_cell, escape_frame
+from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.pipeline.sinks.base import Outcome
 
 
@@ -40,8 +42,8 @@ def part_name(kind: str, index: int) -> str:
     return f"{kind}/{index:06d}"
 
 
-def write_chunk_parts(results: ResultParts, outcome: Outcome, columns: list[str]) -> tuple[int, int]:
-    """Write the success and error parts of a finished chunk; returns (succeeded, failed)."""
+def write_chunk_parts(results: ResultParts, outcome: Outcome, columns: list[str]) -> tuple[int, int, int]:
+    """Write the success and error parts of a finished chunk; returns (succeeded, failed, created)."""
     m, r = outcome.mapped, outcome.results
     order = np.argsort(m.row_numbers, kind="stable")  # the sinks may have sorted rows by parent
     ok = r.ok[order]
@@ -56,7 +58,7 @@ def write_chunk_parts(results: ResultParts, outcome: Outcome, columns: list[str]
         if len(bad):
             writer.write(m.source.iloc[bad], list(m.row_numbers[bad]), list(r.errors[bad]))
         _put(results, part_name("error", outcome.index), buf)
-    return int(len(good)), int(len(bad) + len(m.errors))
+    return int(len(good)), int(len(bad) + len(m.errors)), int(np.count_nonzero(r.created[good]))
 
 
 SUCCESS_SLICE = 4096

@@ -3,42 +3,22 @@
 Layout follows the Bulk API result files: the `sf__` columns first, then every original column in
 source order. Success file: `sf__Id, sf__Created, <original columns>`. Error file:
 `sf__Row, sf__Error, <original columns>`, where `sf__Row` is the source line (CSV) or sheet row
-(Excel). Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab, CR
-or NUL) get a leading `'`. Files are UTF-8 with a BOM so Excel opens accents correctly.
+(Excel). Cells that a spreadsheet would run as a formula get a leading `'` (`cells.escape`, which reading
+reverses). Files are UTF-8 with a BOM so Excel opens accents correctly.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 import pandas as pd
 
-from backend.pipeline.chunk import STRING_DTYPE
+from backend.pipeline.cells import ERROR_COLUMNS, SUCCESS_COLUMNS, escape_frame
+from backend.pipeline.cells import escape as escape_cell
 from backend.pipeline.mapping.mapper import RowError
-
-SUCCESS_COLUMNS = ["sf__Id", "sf__Created"]
-ERROR_COLUMNS = ["sf__Row", "sf__Error"]
-_RISKY = re.compile(r"^[=+\-@\t\r\x00]")
-_RISKY_PATTERN = r"^[=+\-@\t\r\x00]"
-
-
-def escape_cell(value: object) -> str:
-    """A cell as text that spreadsheets will not evaluate."""
-    text = "" if value is None or value is pd.NA else str(value)
-    return "'" + text if _RISKY.match(text) else text
-
-
-def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Vectorised escape_cell over a frame of strings (NA becomes empty)."""
-    out = {}
-    for name in frame.columns:  # Arrow strings throughout: no Python object per cell
-        s = frame[name].astype(STRING_DTYPE).fillna("")
-        out[name] = s.where(~s.str.match(_RISKY_PATTERN), "'" + s)
-    return pd.DataFrame(out, index=frame.index)
 
 
 class _CsvWriter:

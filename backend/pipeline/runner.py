@@ -62,6 +62,7 @@ class RunResult:
     failed: int
     stopped_reason: str | None = None
     paused_until: datetime | None = None
+    created: int = 0  # of the succeeded rows, how many records were created (the rest were updated or deleted)
 
 
 class _Run:
@@ -86,16 +87,18 @@ class _Run:
 
     def prepare(self, chunk: Chunk) -> MappedChunk:
         mapped = self.mapper.map_chunk(chunk)
-        mapped = self.resolver.match_ids(self.resolver.resolve(mapped))
+        mapped = self.resolver.skip_existing(self.resolver.match_ids(self.resolver.resolve(mapped)))
         return order_by_parent(mapped, self.parent_field)
 
     def finish(self, outcome: Outcome) -> None:
         """Write the chunk's parts and rollback note, then journal it done (in that order)."""
-        ok, bad = write_chunk_parts(self.ctx.results, outcome, self.columns)
+        ok, bad, created = write_chunk_parts(self.ctx.results, outcome, self.columns)
         write_after_snapshot(self.ctx.results, outcome, self.mapping.object, self.mapping.operation)
         rows = self.rows_in.pop(outcome.index, ok + bad)
-        self.ctx.journal.put(f"chunk/{outcome.index:06d}", {"rows": rows, "succeeded": ok, "failed": bad})
+        self.ctx.journal.put(f"chunk/{outcome.index:06d}",
+                             {"rows": rows, "succeeded": ok, "failed": bad, "created": created})
         self.counts.succeeded += ok
+        self.counts.created += created
         self.counts.failed += bad
         self.report("writing")
 
@@ -108,7 +111,7 @@ def run(ctx: RunContext) -> RunResult:
         return _run(ctx, progress)
     except ApiLimitExceeded as err:
         return RunResult(progress.api, progress.read, progress.succeeded, progress.failed, None,
-                         datetime.now(UTC) + timedelta(seconds=err.retry_after))
+                         datetime.now(UTC) + timedelta(seconds=err.retry_after), created=progress.created)
 
 
 @dataclass
@@ -117,6 +120,7 @@ class _Counts:
     read: int = 0
     succeeded: int = 0
     failed: int = 0
+    created: int = 0
 
 
 def _run(ctx: RunContext, counts: _Counts) -> RunResult:
@@ -139,6 +143,7 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
             if done is not None:
                 counts.succeeded += done["succeeded"]
                 counts.failed += done["failed"]
+                counts.created += done.get("created", 0)
                 continue
             r.rows_in[index] = n
             mapped = r.prepare(chunk)
@@ -155,7 +160,7 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
         sink.close()
         chunks.close()  # stops the read-ahead thread when the loop ended early
     r.report("done", force=True)
-    return RunResult(counts.api, counts.read, counts.succeeded, counts.failed, stopped)
+    return RunResult(counts.api, counts.read, counts.succeeded, counts.failed, stopped, created=counts.created)
 
 
 def _choose(ctx: RunContext, chunks: Iterator[Chunk]) -> tuple[str, Iterator[Chunk]]:

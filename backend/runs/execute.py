@@ -175,8 +175,10 @@ class Execution:
     def _journaled_result(self, stopped: str = "cancelled") -> Any:
         """What the journal says the finished chunks did: the counts of a run stopped before it resumed."""
         chunks = [self.journal.get(k) for k in self.journal.keys() if k.startswith("chunk/")]
-        rows, ok, bad = (sum(int((c or {}).get(k, 0)) for c in chunks) for k in ("rows", "succeeded", "failed"))
+        rows, ok, bad, new = (sum(int((c or {}).get(k, 0)) for c in chunks)
+                              for k in ("rows", "succeeded", "failed", "created"))
         return SimpleNamespace(api_used=self.journal.get("api") or "", rows_read=rows, succeeded=ok, failed=bad,
+                               created=new,
                                stopped_reason=stopped)
 
     def _total_rows(self) -> int | None:
@@ -225,6 +227,7 @@ class Execution:
         run = self.run
         run.api = str(getattr(result, "api_used", "") or run.api or "")
         run.rows_read, run.rows_succeeded, run.rows_failed = result.rows_read, result.succeeded, result.failed
+        run.rows_created = int(getattr(result, "created", 0) or 0)
 
     def _finish(self, result: Any, columns: list[str]) -> str:
         run = self.run
@@ -247,6 +250,8 @@ class Execution:
             run.transition("cancelled")
         elif stopped:
             run.transition("failed", error=f"The import stopped: {stopped}.")
+        elif result.failed and not result.succeeded:  # nothing was imported: not "finished with errors"
+            run.transition("failed", error=f"Every row failed ({result.failed:,}); see the error file.")
         else:
             run.transition("partial" if result.failed else "succeeded")
         count_run(run)

@@ -112,7 +112,8 @@ class ExportExecution:
             self.run.transition("succeeded")
             if spec.get("incremental"):
                 db.session.refresh(job)
-                job.watermark = result.started_at
+                # Never backwards: two runs in one second may read Salesforce's clock a few ms apart.
+                job.watermark = max(filter(None, (job.watermark, result.started_at)))
         db.session.commit()
         self._publish_final()
         return self.run.state

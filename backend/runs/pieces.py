@@ -22,6 +22,7 @@ from backend.services import get_blob_store, get_keyring, get_redis, get_setting
 from backend.storage.blobs import BlobStore
 
 READ_BUFFER = 1024 * 1024
+SKIP_EXISTING = "runs:skip_existing"  # the run's checkpoint key for the field chosen in the Run now dialog
 
 
 class AppContextReader(io.RawIOBase):
@@ -112,6 +113,9 @@ class RunPieces:
         data.pop("api", None)  # the job's API choice (auto | rest | bulk2 | bulk1) rides along in its mapping
         data.setdefault("object", self.job.object_name)
         data.setdefault("operation", self.job.operation)
+        skip = (self.run.checkpoint or {}).get(SKIP_EXISTING)  # chosen for this run in the Run now dialog
+        if skip:
+            data["options"] = {**(data.get("options") or {}), "skip_existing": skip}
         return Mapping.from_dict(data)
 
     def total_rows_hint(self) -> int | None:

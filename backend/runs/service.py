@@ -26,6 +26,7 @@ from backend.models.storage import Blob
 from backend.runs import admission
 from backend.runs import lease as leases
 from backend.runs import progress as live
+from backend.runs.pieces import SKIP_EXISTING
 from backend.services import get_blob_store, get_redis
 from backend.storage.blobs import BlobReader
 
@@ -44,7 +45,7 @@ class Started(NamedTuple):
 
 
 def create_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None,
-               idempotency_key: str | None = None) -> Started:
+               idempotency_key: str | None = None, skip_existing: str | None = None) -> Started:
     """A queued run of the account's job (not yet enqueued), committed; or the run already there.
 
     One active run per job is the database's rule (the unique `active_job_id`), not a check-then-insert:
@@ -54,7 +55,8 @@ def create_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = No
     existing = _existing_run(scope, job.id, idempotency_key)
     if existing is not None:
         return Started(existing, False)
-    run = Run(job_id=job.id, state="queued", active_job_id=job.id, initiated_by=initiated_by, checkpoint={},
+    checkpoint = {SKIP_EXISTING: skip_existing} if skip_existing else {}
+    run = Run(job_id=job.id, state="queued", active_job_id=job.id, initiated_by=initiated_by, checkpoint=checkpoint,
               idempotency_key=idempotency_key)
     try:
         scope.add(run)
@@ -78,17 +80,20 @@ def _existing_run(scope: TenantScope, job_id: str, idempotency_key: str | None) 
 
 
 def start_run(scope: TenantScope, job_id: str, *, initiated_by: str | None = None,
-              idempotency_key: str | None = None, scheduled: bool = False) -> Started:
+              idempotency_key: str | None = None, scheduled: bool = False,
+              skip_existing: str | None = None) -> Started:
     """Create a run and put it on the imports queue (what the UI's Run button does); a second start while
     the job's run is queued or running returns that run.
 
     A new run must fit the account's plan (`runs.admission.admit`): raises billing.plans.PlanRefused, with
     the rows left and how to upgrade, before anything is created. `scheduled`: started by a schedule.
+    `skip_existing`: an insert leaves out rows matching an existing record on this field.
     """
     job = scope.get(Job, job_id)
     if _existing_run(scope, job.id, idempotency_key) is None:
         admission.admit(scope, job, scheduled=scheduled)
-    started = create_run(scope, job_id, initiated_by=initiated_by, idempotency_key=idempotency_key)
+    started = create_run(scope, job_id, initiated_by=initiated_by, idempotency_key=idempotency_key,
+                         skip_existing=skip_existing)
     if started.created:
         enqueue(started.run.id, task=task_for(scope.get(Job, job_id)))
     return started
@@ -174,7 +179,9 @@ def _drop_pending_job(conn: redis.Redis, run_id: str) -> None:
 def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
     """The UI's view of a run: state, phase, counts, time left, result file ids; live while running.
 
-    Keys: id, state, phase, rows_read, succeeded, failed, total_rows (None when unknown),
+    Keys: id, state, phase, rows_read, succeeded, failed, created / updated (of the succeeded rows, once
+    finished, else None), skipped (rows left out by the filter or as existing records, once finished),
+    total_rows (None when unknown),
     seconds_left (None when unknown), paused_until (ISO time while waiting for the org's API
     allowance or a retry, else None), pause_reason (why it waits: the org's API allowance, or the retried
     error and its attempt number; "" when not waiting), rolled_back / rollback_failed (records, while and after a
@@ -195,6 +202,9 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
         "rows_read": max(num("rows_read", 0) or 0, run.rows_read),
         "succeeded": max(num("succeeded", 0) or 0, run.rows_succeeded),
         "failed": max(num("failed", 0) or 0, run.rows_failed),
+        "created": run.rows_created if run.finished else None,
+        "updated": run.rows_succeeded - run.rows_created if run.finished else None,
+        "skipped": max(0, run.rows_read - run.rows_succeeded - run.rows_failed) if run.finished else None,
         "total_rows": num("total_rows", None), "seconds_left": num("seconds_left", None),
         "paused_until": hot.get("paused_until") or None,
         "pause_reason": ((run.checkpoint or {}).get("runs:pause_reason") or hot.get("pause_reason") or "")

@@ -16,6 +16,7 @@ from backend.web.canvas_launch import Launch, LaunchRefused, find_account, provi
 from backend.web.headers import allow_sources, framed_by_salesforce
 from backend.web.regions import RegionUnavailable, elsewhere_page, region_holding
 from backend.web.ui import render_shell
+from backend.web.ui_data import ORG_STATUS_LABELS
 
 bp = Blueprint("canvas", __name__)
 APPROVAL = "canvas-approval"
@@ -66,6 +67,14 @@ def _confirm(canvas: CanvasRequest) -> None:
         db.session.rollback()
         raise _Stop(503, "Salesforce did not answer",
                     "Inflow could not confirm your Salesforce session. Reload the tab in a minute.") from None
+
+
+def verified_envelope(signed_request: str) -> CanvasRequest | None:
+    """A signed request checked as a launch would check it (refusals audited), or None."""
+    try:
+        return _verify(signed_request)
+    except _Stop:
+        return None
 
 
 def _reject(reason: str) -> None:
@@ -134,7 +143,8 @@ def entry() -> tuple[str, int] | str:
     shell = {"token": token, "expires_at": expires_at, "token_url": url_for("canvas.renew"),
              "record_id": _record_id(canvas),
              "client": {key: canvas.client.get(key) for key in ("instanceId", "targetOrigin")},
-             "org": {"id": launch.org.id, "org_id": launch.org.org_id, "name": launch.org.name},
+             "org": {"id": launch.org.id, "org_id": launch.org.org_id, "name": launch.org.name,
+                     "status_label": ORG_STATUS_LABELS.get(launch.org.status, launch.org.status)},
              "user": {"first_name": launch.user.first_name, "last_name": launch.user.last_name,
                       "role": launch.user.role, "time_zone": canvas.user.get("timeZone")},
              "region": get_settings().region}

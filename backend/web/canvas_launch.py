@@ -65,6 +65,7 @@ def _user(request: CanvasRequest, scope: TenantScope, first_launch: bool) -> Use
                               role="admin" if first_launch else "user", email_verified=False))
     user.first_name = str(request.user.get("firstName") or "")[:80]
     user.last_name = str(request.user.get("lastName") or "")[:80]
+    user.locale = str(request.user.get("locale") or "")[:16]  # date formats default to the user's locale
     return user
 
 
@@ -79,27 +80,37 @@ def _free_email(request: CanvasRequest) -> str:
 def _org_connection(request: CanvasRequest, scope: TenantScope, instance_url: str, user: User,
                     keyring: Keyring) -> OrgConnection:
     org = db.session.scalars(scope.select(OrgConnection).where(OrgConnection.org_id == request.org_id)).first()
+    created = org is None
     if org is None:
         org = scope.add(OrgConnection(org_id=request.org_id, login_url=instance_url, login_host_kind="mydomain",
                                       status="disconnected"))
     org.name = str(request.organization.get("name") or org.name or "")[:255]
     org.namespace_prefix = request.namespace_prefix[:15]
-    if request.client.get("oauthToken") and _takes_tokens(org, user):
-        org.instance_url = instance_url
-        org.connected_by = request.user_id
-        org.status = "connected"
-        org.set_secret("access_token", str(request.client["oauthToken"]), keyring)
-        refresh_token = request.client.get("refreshToken")
-        if refresh_token:  # present only when the app has the refresh_token scope; never erase a stored one
-            org.set_secret("refresh_token", str(refresh_token), keyring)
+    if request.client.get("oauthToken") and _takes_tokens(org, user, created):
+        take_launch_tokens(org, request, instance_url, keyring)
     return org
 
 
-def _takes_tokens(org: OrgConnection, user: User) -> bool:
+def take_launch_tokens(org: OrgConnection, request: CanvasRequest, instance_url: str, keyring: Keyring) -> None:
+    """Store the signed request's tokens as the org's (first launch, or an admin's explicit Reconnect)."""
+    org.instance_url = instance_url
+    org.connected_by = request.user_id
+    org.status = "connected"
+    org.set_secret("access_token", str(request.client["oauthToken"]), keyring)
+    refresh_token = request.client.get("refreshToken")
+    if refresh_token:  # present only when the app has the refresh_token scope; never erase a stored one
+        org.set_secret("refresh_token", str(refresh_token), keyring)
+
+
+def _takes_tokens(org: OrgConnection, user: User, created: bool) -> bool:
     """Imports run with the stored tokens, so they stay those of the user who connected the org: a later
-    launch refreshes them only for that user, and only an Inflow admin reconnects a disconnected org."""
+    launch refreshes them only for that user. An org an admin disconnected stays disconnected, whoever opens
+    the tab, until an admin reconnects it explicitly (Reconnect on Instances); one whose tokens stopped
+    working (`reconnect_required`) is reconnected by an admin's launch."""
     if org.status == "connected":
         return org.connected_by in (None, user.salesforce_user_id)
+    if org.status == "disconnected" and not created:
+        return False
     return user.role == "admin"
 
 

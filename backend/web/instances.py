@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from urllib.parse import urlsplit
 
 import requests
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
@@ -22,10 +23,11 @@ from backend.models.audit import record
 from backend.salesforce import oauth
 from backend.salesforce.identity import forget_org
 from backend.security import revocation
-from backend.security.tokens import TokenError, seal, unseal
+from backend.security.tokens import TokenError, issue_app_token, seal, unseal
 from backend.services import get_keyring, get_redis, get_settings
 from backend.web.authn import admin_required, current_identity, login_required
 from backend.web.reauth import refusal
+from backend.web.ui_data import ORG_STATUS_LABELS
 
 bp = Blueprint("instances", __name__)
 TICKET_SECONDS = 120
@@ -44,7 +46,8 @@ def describe(org: OrgConnection, current_id: str | None = None) -> dict:
     """What the UI may know about an instance: never its tokens."""
     return {"id": org.id, "name": org.name, "org_id": org.org_id, "instance_url": org.instance_url,
             "login_host_kind": org.login_host_kind, "namespace_prefix": org.namespace_prefix,
-            "status": org.status, "connected_at": org.created_at.isoformat(), "current": org.id == current_id}
+            "status": org.status, "status_label": ORG_STATUS_LABELS.get(org.status, org.status),
+            "connected_at": org.created_at.isoformat(), "current": org.id == current_id}
 
 
 @bp.get("/api/instances")
@@ -87,8 +90,10 @@ def start() -> Response | tuple[str, int]:
     settings = get_settings()
     url, state, verifier = oauth.authorization_url(flow["login_url"], settings.public_url + CALLBACK_PATH, settings)
     sealed = seal(get_keyring(), FLOW, {**flow, "state": state, "verifier": verifier}, FLOW_SECONDS)
-    response = make_response("", 303)
-    response.headers["Location"] = url
+    # A page that moves on by itself, not a redirect: the form that opened this window was posted under CSP
+    # form-action 'self', which browsers also apply to where a redirect leads (the popup stayed blank).
+    host = urlsplit(flow["login_url"]).netloc
+    response = make_response(render_template("instances/start.html", url=url, host=host), 200)
     # Lax: the callback is a top-level GET redirect from Salesforce, which Lax cookies accompany.
     response.set_cookie(FLOW_COOKIE, sealed, max_age=FLOW_SECONDS, path="/", secure=True, httponly=True,
                         samesite="Lax")
@@ -179,7 +184,39 @@ def disconnect(instance_id: str) -> Response:
            ip=request.remote_addr or "", org_id=org.org_id, revoked=revoked)
     db.session.commit()
     stopped = cancel_runs(me.scope, org)
-    return jsonify({**describe(org, me.org_connection_id), "revoked": revoked, "runs_stopped": stopped})
+    answer = {**describe(org, me.org_connection_id), "revoked": revoked, "runs_stopped": stopped}
+    if me.app_token is not None and me.org_connection_id == org.id:
+        # The page was opened from this org, so its token just ended: a fresh one without the org keeps the
+        # admin on a page that says what happened, instead of a "session ended" banner.
+        settings = get_settings()
+        answer["token"], answer["expires_at"] = issue_app_token(
+            get_keyring(), account_id=me.account.id, user_id=me.user.id, org_connection_id=None,
+            region=settings.region, ttl_seconds=settings.app_token_minutes * 60)
+    return jsonify(answer)
+
+
+@bp.post("/api/instances/<instance_id>/reconnect")
+@admin_required
+def reconnect(instance_id: str) -> tuple[Response, int]:
+    """An admin's explicit Reconnect of the org the page was opened from: its tokens come from a fresh signed
+    request (Sfdc.canvas.client.refreshSignedRequest), so no popup and no password are needed."""
+    from backend.web.canvas import verified_envelope
+    from backend.web.canvas_launch import take_launch_tokens
+
+    me = current_identity()
+    org = me.scope.get(OrgConnection, instance_id)
+    canvas = verified_envelope(str((request.get_json(silent=True) or {}).get("signed_request") or ""))
+    if canvas is None:
+        return jsonify(error="not_verified", message="Salesforce did not confirm this page; reload the tab."), 401
+    if canvas.org_id != org.org_id or canvas.user_id != me.user.salesforce_user_id \
+            or not canvas.client.get("oauthToken"):
+        return jsonify(error="other_org", message="Open Inflow from this org's own tab to reconnect it, or "
+                       "connect it again with its login below."), 409
+    take_launch_tokens(org, canvas, oauth.salesforce_url(canvas.instance_url, get_settings()), get_keyring())
+    record("instance.reconnected", account_id=me.account.id, user_id=me.user.id, target=org.id,
+           ip=request.remote_addr or "", org_id=org.org_id)
+    db.session.commit()
+    return jsonify(describe(org, me.org_connection_id)), 200
 
 
 def cancel_runs(scope: TenantScope, org: OrgConnection) -> list[str]:

@@ -8,12 +8,14 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from backend.errors import ConfigError, InflowError, SalesforceError
 from backend.extensions import db
-from backend.models import Job, OrgConnection, TenantScope
+from backend.models import Account, Job, OrgConnection, TenantScope
 from backend.models.audit import record
 from backend.models.connections import Connection
 from backend.pipeline.mapping import OPERATIONS, Mapping
 from backend.pipeline.sources import Source, create_source, source_class
+from backend.pipeline.sources.csv import DELIMITERS
 from backend.pipeline.sources.sniff import csv_refusal
+from backend.pipeline.sources.xlsx import XlsxSource
 from backend.runs.pieces import blob_opener
 from backend.services import get_blob_store
 from backend.storage.blobs import BlobWriter, expiry_for
@@ -24,6 +26,8 @@ bp = Blueprint("jobs", __name__)
 SAMPLE_ROWS = 5
 APIS = ("auto", "rest", "bulk2", "bulk1")
 EXCEL_TYPES = (".xlsx",)
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252", "latin-1": "Latin-1",
+                  "iso8859-1": "Latin-1", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
 
 
 @bp.errorhandler(InflowError)
@@ -50,16 +54,31 @@ def open_source(scope: TenantScope, spec: dict[str, Any], **kwargs: Any) -> Sour
     return create_source(spec["type"], spec.get("config") or {}, open_stream=opener, **kwargs)
 
 
-def inspect(source: Source) -> dict[str, Any]:
-    """Columns and the first rows, for the wizard's source step and the mapping grid's preview."""
+def inspect(source: Source, *, count: bool = False) -> dict[str, Any]:
+    """Columns and the first rows, for the wizard's source step and the mapping grid's preview; with `count`,
+    also the number of rows (one streamed pass over the whole file) and what detection settled on."""
     columns = source.columns()
     rows: list[list[str]] = []
+    total = 0
     for chunk in source.read():
+        total += len(chunk) + len(chunk.rejected)
         frame = chunk.frame.head(SAMPLE_ROWS - len(rows)).astype(object)
         rows += [["" if v is None or v != v else str(v) for v in r] for r in frame.itertuples(index=False)]
-        if len(rows) >= SAMPLE_ROWS:
+        if len(rows) >= SAMPLE_ROWS and not count:
             break
-    return {"columns": columns, "rows": rows, "warnings": list(source.warnings)}
+    answer: dict[str, Any] = {"columns": columns, "rows": rows, "warnings": list(source.warnings)}
+    if count:
+        answer.update(row_count=total, detected=detected_settings(source))
+    return answer
+
+
+def detected_settings(source: Source) -> dict[str, Any]:
+    """What "Detect automatically" chose (CSV encoding and delimiter) and a workbook's sheets."""
+    if isinstance(source, XlsxSource):
+        return {"sheets": source.sheets(), "sheet": source.sheet}
+    encoding = getattr(source, "encoding", None)
+    return {"encoding": ENCODING_NAMES.get(encoding.codec, encoding.codec) if encoding else None,
+            "delimiter": DELIMITERS.get(getattr(source, "delimiter", None) or "", None)}
 
 
 def judge_upload(filename: str, head: bytes, complete: bool) -> str | None:
@@ -89,7 +108,7 @@ def upload() -> tuple[Response, int]:
            target=blob.id, size=blob.size)
     db.session.commit()
     try:
-        details = inspect(open_source(me.scope, spec))
+        details = inspect(open_source(me.scope, spec), count=True)
     except InflowError as err:
         return jsonify(source=spec, size=blob.size, error=err.message), 201
     return jsonify(source=spec, size=blob.size, **details), 201
@@ -99,8 +118,9 @@ def upload() -> tuple[Response, int]:
 @login_required
 def inspect_source() -> Response:
     me = current_identity()
-    spec = (request.get_json(silent=True) or {}).get("source")
-    return jsonify(source=spec, **inspect(open_source(me.scope, spec)))
+    body = request.get_json(silent=True) or {}
+    spec = body.get("source")
+    return jsonify(source=spec, **inspect(open_source(me.scope, spec), count=bool(body.get("count"))))
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -141,6 +161,10 @@ def _apply(job: Job, body: dict[str, Any], scope: TenantScope) -> None:
     job.source = source
     job.mapping = {**mapping.to_dict(), "api": api}
     # The schedule is not a field of this form: /api/jobs/<id>/schedule sets it (checked, audited).
+    if mapping.options.date_formats:  # remembered for the account's next new job
+        scope_account = db.session.get(Account, scope.account_id)
+        if scope_account is not None:
+            scope_account.date_format = mapping.options.date_formats[0]
 
 
 READS = ("table", "columns", "where", "query", "path", "pick", "unsupported_as_text")

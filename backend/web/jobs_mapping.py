@@ -9,7 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 from backend.errors import ConfigError, InflowError
 from backend.models import OrgConnection, TenantScope
 from backend.pipeline.lookups import LookupResolver
-from backend.pipeline.mapping import Mapper, Mapping, auto_map, preview, required_fields, validate_mapping
+from backend.pipeline.mapping import Mapper, Mapping, auto_map, dates, preview, required_fields, validate_mapping
+from backend.pipeline.mapping.validate import date_format_issues
 from backend.services import get_keyring, get_settings
 from backend.web.authn import current_identity, login_required
 from backend.web.jobs import inflow_error, open_source
@@ -18,6 +19,7 @@ bp = Blueprint("jobs_mapping", __name__)
 bp.register_error_handler(InflowError, inflow_error)
 PREVIEW_ROWS = 5
 MAX_REPORTED_ERRORS = 100
+DATE_SAMPLE = 500  # values of a date column looked at for detection
 FIELD_KEYS = ("name", "label", "type", "length", "nillable", "createable", "updateable", "externalId",
               "idLookup", "unique", "referenceTo", "relationshipName", "defaultedOnCreate", "calculated")
 
@@ -84,13 +86,40 @@ def automap() -> Response:
     source = open_source(scope, body.get("source"))
     columns = source.columns()
     suggestions = auto_map(columns, d, str(body.get("operation") or "insert"))
-    return jsonify(columns=columns, fields=field_summary(d),
+    return jsonify(columns=columns, fields=field_summary(d), **_date_default(source, d, suggestions),
                    suggestions=[{"column": s.column, "field": s.field, "score": round(s.score, 2),
                                  "reason": s.reason} for s in suggestions])
 
 
+def _date_default(source: Any, describe: dict[str, Any], suggestions: list[Any]) -> dict[str, str]:
+    """The date format a new mapping starts with: what the date columns' values say, else the format the
+    account's last saved job chose, else the one of the Salesforce user's locale."""
+    me = current_identity()
+    types = {f["name"]: f.get("type") for f in describe.get("fields", [])}
+    first = next(iter(source.read()), None)
+    for s in suggestions:
+        if types.get(s.field) in ("date", "datetime") and first is not None:
+            found = dates.detect(first.frame[s.column].head(DATE_SAMPLE).tolist())
+            if found:
+                return {"date_format": found, "date_format_reason": f"Detected from the values of '{s.column}'."}
+    if me.account.date_format:
+        return {"date_format": me.account.date_format, "date_format_reason": "As in your last saved job."}
+    locale = me.user.locale if me.user else ""
+    return {"date_format": dates.for_locale(locale),
+            "date_format_reason": f"Usual for your Salesforce locale ({locale})." if locale else ""}
+
+
 def _row_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return [{"row": e.row_number, "message": e.message} for e in errors[:MAX_REPORTED_ERRORS]]
+
+
+def _report(mapping: Mapping, describe: dict[str, Any], source: Any, columns: list[str]) -> Any:
+    """The mapping's problems, with date columns checked against the chosen format on the first rows."""
+    report = validate_mapping(mapping, describe, columns)
+    first = next(iter(source.read()), None)
+    if first is not None:
+        report.errors += date_format_issues(mapping, describe, first.frame.head(DATE_SAMPLE))
+    return report
 
 
 @bp.post("/api/mapping/preview")
@@ -102,7 +131,7 @@ def mapping_preview() -> Response:
     d = client.describe(mapping.object)
     source = open_source(scope, body.get("source"))
     columns = source.columns()
-    report = validate_mapping(mapping, d, columns)
+    report = _report(mapping, d, source, columns)
     result = preview(mapping, d, source.read(), columns, limit=PREVIEW_ROWS) if report.ok else None
     return jsonify(report=report.to_dict(), rows=result.rows if result else [],
                    row_numbers=result.row_numbers if result else [],
@@ -118,7 +147,7 @@ def validate() -> Response:
     d = client.describe(mapping.object)
     source = open_source(scope, body.get("source"))
     columns = source.columns()
-    report = validate_mapping(mapping, d, columns)
+    report = _report(mapping, d, source, columns)
     if not report.ok:
         return jsonify(report=report.to_dict(), rows=0, valid=0, errors=[], error_count=0)
     mapper, resolver = Mapper(mapping, d, columns), LookupResolver(client, mapping)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
@@ -13,12 +15,14 @@ from backend.extensions import db
 from backend.models import Job, OrgConnection, Run
 from backend.models.audit import record
 from backend.models.runs import InvalidTransition
+from backend.pipeline.xlsx_out import csv_to_xlsx
 from backend.runs import error_groups as run_errors
 from backend.runs import service
 from backend.web.authn import current_identity, login_required
 from backend.web.ui_data import STATE_LABELS, RunFilters, recent_runs, run_record_url
 
 bp = Blueprint("runs_api", __name__)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _actor() -> dict[str, Any]:
@@ -48,9 +52,12 @@ def start(job_id: str) -> tuple[Response, int]:
     if key is not None and (len(key) > 64 or not key.isprintable()):
         return jsonify(error="invalid_idempotency_key",
                        message="Idempotency-Key must be at most 64 printable characters."), 400
+    skip = (request.get_json(silent=True) or {}).get("skip_existing") or None
+    if skip is not None and not (isinstance(skip, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,79}", skip)):
+        return jsonify(error="invalid_skip_existing", message="skip_existing is a field's API name."), 400
     try:
         run, created = service.start_run(me.scope, job_id, initiated_by=me.user.id if me.user else None,
-                                         idempotency_key=key)
+                                         idempotency_key=key, skip_existing=skip)
     except PlanRefused as refused:  # 402: what the plan allows, how many rows are left, where to upgrade
         return jsonify(error="quota_exceeded" if isinstance(refused, QuotaExceeded) else "plan_refused",
                        message=refused.message, rows_left=getattr(refused, "rows_left", None),
@@ -102,22 +109,42 @@ def rollback(run_id: str) -> tuple[Response, int]:
 @bp.get("/api/runs/<run_id>/files/<kind>")
 @login_required
 def download(run_id: str, kind: str) -> Response:
-    """A result file, decrypted as it streams; every download leaves an audit event."""
+    """A result file, decrypted as it streams (`?format=xlsx`: as an Excel workbook); every download is audited."""
     me = current_identity()
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return jsonify(error="invalid_format", message="format is csv or xlsx."), 400
     blob, reader = service.result_file(me.scope, run_id, kind)
-    record("run.download", target=run_id, kind=kind, blob_id=blob.id, **_actor())
+    run = me.scope.get(Run, run_id)
+    job = me.scope.get(Job, run.job_id)
+    stored_xlsx = blob.name.endswith(".xlsx")  # an export written as Excel: served as it is
+    fmt = "xlsx" if stored_xlsx else fmt
+    record("run.download", target=run_id, kind=kind, blob_id=blob.id, format=fmt, **_actor())
     db.session.commit()
+    name = result_file_name(job.name, job.object_name, kind, run.created_at, fmt)
+    disposition = {"Content-Disposition": f"attachment; filename=\"{name}\""}
 
     def body() -> Iterator[bytes]:
         with reader:
+            if fmt == "xlsx" and not stored_xlsx:
+                yield from csv_to_xlsx(reader)
+                return
             while chunk := reader.read(256 * 1024):
                 yield chunk
 
-    suffix = ".xlsx" if blob.name.endswith(".xlsx") else ".csv"  # an export's file may be Excel
-    name = f"{kind}-{run_id[:8]}{suffix}"
-    return Response(stream_with_context(body()), mimetype=blob.content_type or "text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "Content-Length": str(blob.size)})
+    if fmt == "xlsx":
+        size = {"Content-Length": str(blob.size)} if stored_xlsx else {}
+        return Response(stream_with_context(body()), mimetype=XLSX_TYPE, headers={**disposition, **size})
+    return Response(stream_with_context(body()), mimetype="text/csv",
+                    headers={**disposition, "Content-Length": str(blob.size)})
+
+
+def result_file_name(job: str, object_name: str, kind: str, when: datetime | None, fmt: str) -> str:
+    """`<job> - <object> - <kind> - <date>.<fmt>`, with only characters every browser and OS keep."""
+    label = {"success": "success", "error": "errors", "rollback": "rollback"}.get(kind, kind)
+    stamp = when.strftime("%Y-%m-%d %H%M") if when else ""
+    parts = [re.sub(r"[^\w .()+-]+", "_", p, flags=re.ASCII).strip(" ._") for p in (job, object_name, label, stamp)]
+    return " - ".join(p for p in parts if p)[:180] + f".{fmt}"
 
 
 @bp.get("/api/runs/<run_id>/record")

@@ -89,7 +89,10 @@ def run_page(run_id: str):
 def job_page(job_id: str):
     me = current_identity()
     job = me.scope.get(Job, job_id)
-    return render_template("ui/job.html", job=job, runs=ui_data.recent_runs(me.scope, job_id=job.id, limit=50))
+    runs = ui_data.recent_runs(me.scope, job_id=job.id, limit=50)
+    mapped = [f["field"] for f in (job.mapping or {}).get("fields") or [] if f.get("field")]
+    return render_template("ui/job.html", job=job, runs=runs, mapped_fields=mapped,
+                           last_run=ui_data.last_run_summary(runs[0] if runs else None))
 
 
 @bp.get("/ui/record/<record_id>")
@@ -120,7 +123,9 @@ def history():
 def instances():
     me = current_identity()
     orgs = me.scope.all(OrgConnection, order_by=OrgConnection.name)
-    return render_template("ui/instances.html", orgs=orgs, current=me.org_connection_id, is_admin=me.is_admin)
+    launch_org = me.account.salesforce_org_id if me.via == "bearer" else None  # the org whose tab this page is in
+    return render_template("ui/instances.html", orgs=orgs, current=me.org_connection_id, is_admin=me.is_admin,
+                           status_labels=ui_data.ORG_STATUS_LABELS, launch_org_id=launch_org)
 
 
 @bp.get("/ui/settings")

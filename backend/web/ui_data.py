@@ -23,6 +23,9 @@ STATE_LABELS = {
     "succeeded": "Succeeded", "partial": "Finished with errors", "failed": "Failed",
     "rolling_back": "Rolling back", "rolled_back": "Rolled back", "skipped": "Skipped (previous run still running)",
 }
+# One wording for an org's state, wherever it shows (Instances, the header, the API's status_label).
+ORG_STATUS_LABELS = {"connected": "Connected", "disconnected": "Disconnected: background access off",
+                     "reconnect_required": "Reconnect required"}
 STATE_BADGES = {"succeeded": "slds-theme_success", "partial": "slds-theme_warning", "failed": "slds-theme_error",
                 "cancelled": "", "rolled_back": "", "skipped": "", "running": "slds-badge_inverse", "queued": ""}
 
@@ -72,6 +75,40 @@ def recent_runs(scope: TenantScope, *, job_id: str | None = None, filters: RunFi
         query = query.where(Run.created_at >= utcnow() - timedelta(days=f.days))
     rows = db.session.execute(query.order_by(desc(Run.created_at)).limit(limit)).all()
     return [RunRow(run, job) for run, job in rows]
+
+
+def _plural(object_name: str) -> str:
+    if object_name.endswith("__c"):
+        return f"{object_name} records"
+    if object_name.endswith("y") and not object_name.endswith(("ay", "ey", "oy")):
+        return object_name[:-1] + "ies"
+    return object_name + ("es" if object_name.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def last_run_summary(row: RunRow | None) -> str:
+    """What the job's last run did, in a sentence for the "Run again?" question."""
+    if row is None:
+        return "This job has not run yet."
+    run, job = row.run, row.job
+    when = (run.finished_at or run.created_at).strftime("%Y-%m-%d %H:%M UTC")
+    if run.state in ("queued", "running", "cancelling", "rolling_back"):
+        return f"A run of this job started {when} is still {row.state_label.lower()}."
+    things = _plural(job.object_name)
+    did = {"insert": f"inserted {run.rows_succeeded:,} {things}",
+           "update": f"updated {run.rows_succeeded:,} {things}",
+           "upsert": f"created {run.rows_created:,} and updated {run.rows_succeeded - run.rows_created:,} {things}",
+           }.get(job.operation, f"deleted {run.rows_succeeded:,} {things}")
+    text = f"The last run {did} on {when}"
+    skipped = run.rows_read - run.rows_succeeded - run.rows_failed
+    if skipped > 0:
+        text += f"; {skipped:,} {'row was' if skipped == 1 else 'rows were'} skipped"
+    if run.rows_failed:
+        text += f"; {run.rows_failed:,} rows failed"
+    if run.state == "rolled_back":
+        text += "; it was rolled back since"
+    elif run.state in ("failed", "cancelled"):
+        text += f" ({row.state_label.lower()})"
+    return text + "."
 
 
 def jobs_with_last_run(scope: TenantScope) -> list[tuple[Job, RunRow | None]]:

@@ -143,7 +143,7 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     page.set_viewport_size({"width": 1280, "height": 900})
 
     with page.expect_download() as download:
-        frame.click("[data-action=download][data-kind=error]")
+        frame.click("[data-action=download][data-kind=error][data-format=csv]")
     lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "sf__Row,sf__Error,First Name,Last Name,Email,Company"
     assert lines[1:] == ["3,AccountId: no Account has Name 'Nowhere Inc',Grace,Hopper,grace@example.com,Nowhere Inc"]
@@ -206,6 +206,9 @@ def test_import_with_a_lookup_then_download_errors_and_roll_back(page, sf_org, s
     screen(frame, "job")
     assert frame.inner_text("h1") == "Contacts with accounts"
     frame.click("[data-action=run]")
+    said = frame.wait_for_selector("[data-confirm]:not(.slds-hide) [data-last-run]").inner_text()
+    assert said.startswith("The last run inserted 2 Contacts on ") and said.endswith("it was rolled back since.")
+    frame.click("[data-action=run-confirm]")
     screen(frame, "run")
     _wait_for_state(frame, "partial", worker)
 
@@ -228,7 +231,7 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     conn.set_secret("access_token", other.ready_token)
     db.session.commit()
 
-    # Keyboard only: Tab to the Instances tab of the navigation, Enter; Tab to Disconnect, Enter twice.
+    # Keyboard only: Tab to the Instances tab of the navigation, Enter; Tab to Disconnect, Enter, confirm.
     _tab_to(page, frame, "Instances")
     page.keyboard.press("Enter")
     screen(frame, "instances")
@@ -238,7 +241,10 @@ def test_an_instance_can_be_disconnected(page, sf_org, make_org, worker):  # noq
     assert frame.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"  # visible focus
     shot(page, "12-instances")
     page.keyboard.press("Enter")
-    frame.wait_for_selector(f"{item} [data-disconnect]:has-text('Really disconnect')")
+    dialog = frame.wait_for_selector("[data-disconnect-dialog]:not(.slds-hide)")
+    assert "Stored tokens: revoked at Salesforce" in dialog.inner_text() and "Run history" in dialog.inner_text()
+    assert frame.evaluate("() => document.activeElement.textContent.trim()") == "Keep connected"
+    page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     # A destructive action: Inflow asks the admin (who has no Inflow password) to log in to Salesforce again,
     # in a popup, then disconnects.

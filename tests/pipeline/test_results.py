@@ -8,9 +8,10 @@ import io
 import pandas as pd
 import pytest
 
+from backend.pipeline.cells import escape as escape_cell
 from backend.pipeline.chunk import make_chunk
 from backend.pipeline.mapping import FieldMapping, Mapper, Mapping, RowError
-from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter, escape_cell
+from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from tests.pipeline.helpers import contact_describe
 
 
@@ -22,6 +23,7 @@ def parse(data: bytes) -> list[list[str]]:
 @pytest.mark.parametrize(("value", "expected"), [
     ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("\x00x", "'\x00x"), ("plain", "plain"), ("a=b", "a=b"), ("", ""), (None, ""),
+    ("'+1", "''+1"), ("''x", "'''x"), ("'abc", "'abc"),
 ])
 def test_escape_cell(value: str | None, expected: str) -> None:
     assert escape_cell(value) == expected

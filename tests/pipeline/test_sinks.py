@@ -55,7 +55,7 @@ def test_insert_success_and_error_parts_keep_every_column(client, org, api):  # 
     errors = {r["sf__Row"]: r for r in parts.csv_rows("error")}
     assert set(errors) == {"3", "4"} and errors["3"]["sf__Error"].startswith("INVALID_CROSS_REFERENCE_KEY")
     assert "not an email" in errors["4"]["sf__Error"] and errors["4"]["Note"] == "n2"
-    assert journal.get("chunk/000001") == {"rows": 2, "succeeded": 1, "failed": 1}
+    assert journal.get("chunk/000001") == {"rows": 2, "succeeded": 1, "failed": 1, "created": 1}
 
 
 @pytest.mark.parametrize("api", APIS)

@@ -47,7 +47,9 @@ def test_update_and_upsert_rules() -> None:
     assert codes(m)[0] == [("not_updateable", "CreatedDate")]
     m = Mapping("Contact", "upsert", "Email", fields=[FieldMapping("Email", column="Email"),
                                                        FieldMapping("LastName", column="Last")])
-    assert codes(m)[0] == [("not_external_id", "Email")]
+    assert codes(m) == ([], ["matched_by_query"])
+    assert validate_mapping(m, contact_describe(), COLUMNS).warnings[0].message == (
+        "Email (Email) is not an External ID field, so records are matched by query; several matches are rejected.")
     m = Mapping("Contact", "upsert", "External_Id__c", fields=[FieldMapping("LastName", column="Last")])
     assert codes(m)[0] == [("match_key_not_mapped", "External_Id__c")]
     m = Mapping("Contact", "update", "Email", fields=[FieldMapping("Email", column="Email"),

@@ -212,17 +212,33 @@ def test_stored_tokens_stay_the_connecting_users(client, sf_org):
     assert client.get("/api/instances", headers=bearer(token)).json[0]["current"] is True
 
 
-def test_only_an_admin_launch_reconnects_a_disconnected_org(client, sf_org, sf_session):
+def test_a_disconnected_org_stays_disconnected_until_an_admin_reconnects_it_explicitly(client, sf_org, sf_session):
     admin_token = launch(client, sf_org)
     conn = db.session.scalars(select(OrgConnection)).one()
     reauthenticate(client, sf_session, sf_org, admin_token)
-    assert client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(admin_token)).status_code == 200
+    gone = client.post(f"/api/instances/{conn.id}/disconnect", headers=bearer(admin_token))
+    assert gone.status_code == 200 and gone.json["status_label"] == "Disconnected: background access off"
+    page_token = gone.json["token"]  # the page opened from this org goes on, without the org
+    assert client.get("/api/instances", headers=bearer(admin_token)).status_code == 401
     user_token = launch(client, sf_org, user_id=sf_org.create_user("cy@t.localorg", "User", "Cy"))
     listed = client.get("/api/instances", headers=bearer(user_token)).json  # the page still works...
     assert listed[0]["status"] == "disconnected" and listed[0]["current"] is False  # ...without the org
-    launch(client, sf_org)
+    reopened = launch(client, sf_org)  # the admin opens the tab again: still disconnected
     db.session.expire_all()
-    assert db.session.scalars(select(OrgConnection)).one().status == "connected"
+    assert db.session.scalars(select(OrgConnection)).one().status == "disconnected"
+    shell = client.get("/ui/instances", headers=bearer(reopened)).get_data(as_text=True)
+    assert "Disconnected: background access off" in shell and "data-reconnect=" in shell
+
+    assert client.post(f"/api/instances/{conn.id}/reconnect", headers=bearer(user_token),
+                       json={"signed_request": signed(sf_org)}).status_code == 403  # admins only
+    assert client.post(f"/api/instances/{conn.id}/reconnect", headers=bearer(page_token),
+                       json={"signed_request": "forged.x"}).status_code == 401
+    back = client.post(f"/api/instances/{conn.id}/reconnect", headers=bearer(page_token),
+                       json={"signed_request": signed(sf_org)})
+    assert back.status_code == 200 and back.json["status_label"] == "Connected"
+    db.session.expire_all()
+    again = db.session.scalars(select(OrgConnection)).one()
+    assert again.status == "connected" and again.get_secret("access_token")
 
 
 def test_one_address_cannot_flood_the_audit_log_with_forgeries(client):

@@ -12,12 +12,14 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Account, AuditEvent, Job, OrgConnection, Run, User
+from backend.models.connections import Connection
 from backend.security.tokens import issue_app_token
 from backend.services import get_keyring
 
 ROUTES = [
     ("GET", "/api/instances/{id}", "org"),
     ("POST", "/api/instances/{id}/disconnect", "org"),
+    ("POST", "/api/instances/{id}/reconnect", "org"),
     ("GET", "/api/orgs/{id}/objects", "org"),
     ("GET", "/api/orgs/{id}/objects/Account", "org"),
     ("GET", "/api/jobs/{id}", "job"),
@@ -31,6 +33,12 @@ ROUTES = [
     ("POST", "/api/jobs/{id}/schedule/resume", "job"),
     ("PUT", "/api/jobs/{id}/notifications", "job"),
     ("GET", "/api/runs/{id}", "run"),
+    ("GET", "/api/connections/{id}", "connection"),
+    ("PATCH", "/api/connections/{id}", "connection"),
+    ("DELETE", "/api/connections/{id}", "connection"),
+    ("POST", "/api/connections/{id}/test", "connection"),
+    ("GET", "/api/connections/{id}/browse", "connection"),
+    ("POST", "/api/connections/{id}/preview", "connection"),
     ("POST", "/api/runs/{id}/cancel", "run"),
     ("POST", "/api/runs/{id}/rollback", "run"),
     ("GET", "/api/runs/{id}/files/success", "run"),
@@ -59,11 +67,12 @@ def _tenant(name: str) -> dict:
     db.session.add(job)
     db.session.flush()
     run = Run(account_id=account.id, job_id=job.id, state="queued")
-    db.session.add(run)
+    connection = Connection(account_id=account.id, type="postgresql", name=f"{name} ERP")
+    db.session.add_all([run, connection])
     db.session.commit()
     token, _ = issue_app_token(get_keyring(), account_id=account.id, user_id=admin.id, org_connection_id=org.id,
                                region="eu-frankfurt", ttl_seconds=900)
-    return {"account": account, "token": token, "org": org, "job": job, "run": run}
+    return {"account": account, "token": token, "org": org, "job": job, "run": run, "connection": connection}
 
 
 def _snapshot(row) -> dict:

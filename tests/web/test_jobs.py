@@ -149,3 +149,61 @@ def test_a_file_of_several_megabytes_is_streamed_and_checked_whole(client, sessi
     result = client.post("/api/mapping/validate", headers=session, json={
         "org_connection_id": org_id, "source": body["source"], "mapping": _mapping()}).get_json()
     assert (result["rows"], result["valid"], result["error_count"]) == (60_000, 60_000, 0)
+
+
+def _automap(client, headers, org_id, source):
+    return client.post("/api/mapping/automap", headers=headers, json={
+        "org_connection_id": org_id, "source": source, "object": "Contact", "operation": "insert"}).get_json()
+
+
+def test_the_date_format_comes_from_the_values_then_the_last_job_then_the_users_locale(client, session):
+    from backend.extensions import db
+    from backend.models import User
+
+    org_id = _org_id(client, session)
+    day_first = _upload(client, session, b"Last Name,Birthdate\nLee,16/03/1955\nRay,01/02/1960\n", "born.csv")
+    body = _automap(client, session, org_id, day_first["source"])
+    assert (body["date_format"], body["date_format_reason"]) == ("eu_slash", "Detected from the values of 'Birthdate'.")
+
+    undecided = _upload(client, session, b"Last Name,Birthdate\nLee,01/02/1960\n", "undecided.csv")["source"]
+    assert _automap(client, session, org_id, undecided)["date_format"] == "us"  # the launch said en_US
+    db.session.execute(db.update(User).values(locale="en_GB"))
+    db.session.commit()
+    body = _automap(client, session, org_id, undecided)
+    assert body["date_format"] == "eu_slash"
+    assert body["date_format_reason"] == "Usual for your Salesforce locale (en_GB)."
+
+    mapping = _mapping(fields=[{"field": "LastName", "column": "Last Name"},
+                               {"field": "Birthdate", "column": "Birthdate"}], lookups=[],
+                       options={"date_formats": ["eu"]})
+    job = client.post("/api/jobs", headers=session, json={"name": "Born", "org_connection_id": org_id,
+                                                           "source": undecided, "mapping": mapping})
+    assert job.status_code == 201
+    body = _automap(client, session, org_id, undecided)  # the account remembers what its last job chose
+    assert (body["date_format"], body["date_format_reason"]) == ("eu", "As in your last saved job.")
+
+
+def test_the_review_blocks_a_date_format_that_reads_none_of_the_dates(client, session):
+    org_id = _org_id(client, session)
+    source = _upload(client, session, b"Last Name,Birthdate\nLee,16/03/1955\nRay,01/02/1960\n", "born.csv")["source"]
+    fields = [{"field": "LastName", "column": "Last Name"}, {"field": "Birthdate", "column": "Birthdate"}]
+    iso = client.post("/api/mapping/validate", headers=session, json={
+        "org_connection_id": org_id, "source": source, "mapping": _mapping(fields=fields, lookups=[])}).get_json()
+    assert [e["code"] for e in iso["report"]["errors"]] == ["date_format"]
+    assert "(31/01/2026 style), not in 2026-01-31 style" in iso["report"]["errors"][0]["message"]
+    fine = client.post("/api/mapping/validate", headers=session, json={
+        "org_connection_id": org_id, "source": source,
+        "mapping": _mapping(fields=fields, lookups=[], options={"date_formats": ["eu_slash"]})}).get_json()
+    assert (fine["report"]["errors"], fine["valid"]) == ([], 2)
+
+
+def test_the_source_step_counts_rows_says_what_was_detected_and_rereads_with_chosen_settings(client, session):
+    data = "Export für Q1\nName;Stadt\nJürgen;Köln\nAnn;Bonn\n".encode("cp1252")
+    body = _upload(client, session, data, "export.csv")
+    assert body["detected"] == {"encoding": "Windows-1252", "delimiter": "comma"}  # the title line is one field
+    assert body["row_count"] == 3 and "source settings" in body["warnings"][0]
+    source = {**body["source"], "config": {"header_row": 2, "encoding": "cp1252"}}
+    again = client.post("/api/sources/inspect", headers=session, json={"source": source, "count": True}).get_json()
+    assert (again["columns"], again["rows"], again["row_count"]) == (["Name", "Stadt"], [["Jürgen", "Köln"],
+                                                                                         ["Ann", "Bonn"]], 2)
+    assert again["detected"] == {"encoding": "Windows-1252", "delimiter": "semicolon"}

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.mapping import values as V
+from backend.pipeline.mapping.dates import described
 from backend.pipeline.mapping.model import Options
 
 # (rows, message): a str for all those rows, or a Series indexed by exactly those rows' labels.
@@ -115,13 +116,13 @@ def _number(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
 def _date(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
     got = V.parse_dates(s, options.all_date_formats)
     return Converted(V.format_dates(got), _bad(s, got.notna(), meta,
-                                               f"is not a date in format {' or '.join(options.all_date_formats)}"))
+                                               f"is not a date in {described(options.all_date_formats)}"))
 
 
 def _datetime(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
     got = V.parse_datetimes(s, options.all_date_formats, options.time_zone)
-    return Converted(V.format_datetimes(got), _bad(s, got.notna(), meta, "is not a date/time in format "
-                                                   + " or ".join(options.all_date_formats)))
+    return Converted(V.format_datetimes(got), _bad(s, got.notna(), meta, "is not a date/time in "
+                                                   + described(options.all_date_formats)))
 
 
 _TIME_PATTERNS = ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f", "%I:%M %p", "%I:%M:%S %p", "%I %p"]

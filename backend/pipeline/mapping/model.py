@@ -73,6 +73,8 @@ class Options:
     - `time_zone`: IANA zone for datetimes written without an offset.
     - `truncate`: cut text longer than the field instead of rejecting the row.
     - `number_locale`: how numbers in the source are written ("en" 1,234.56; "de" 1.234,56).
+    - `skip_existing`: inserts only: a field; rows whose value of it matches an existing record are skipped
+      (not errors), so running the same file again creates no duplicates.
     """
 
     blank_values: str = "unchanged"
@@ -80,6 +82,7 @@ class Options:
     time_zone: str = "UTC"
     truncate: bool = False
     number_locale: str = "en"
+    skip_existing: str | None = None
 
     def __post_init__(self) -> None:
         if self.blank_values not in BLANK_POLICIES:

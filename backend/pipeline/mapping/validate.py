@@ -14,6 +14,7 @@ import pandas as pd
 
 from backend.errors import ConfigError
 from backend.pipeline.chunk import Chunk
+from backend.pipeline.mapping import dates
 from backend.pipeline.mapping.convert import allowed_values, convert
 from backend.pipeline.mapping.formula import compile_formula
 from backend.pipeline.mapping.mapper import Mapper, RowError
@@ -96,9 +97,10 @@ def _check_match_key(mapping: Mapping, meta: dict[str, dict[str, Any]], report: 
         report.errors.append(Issue("unknown_field", f"Match key {key} is not a field of {mapping.object}.", key))
         return
     if mapping.operation == "upsert" and key.lower() != "id" and not f.get("externalId"):
-        report.errors.append(Issue("not_external_id", f"Upsert matches on an external id field; {key} is not "
-                                   "marked External ID.", key))
-    elif key.lower() != "id" and not (f.get("idLookup") or f.get("filterable", True)):
+        # Allowed: the runner finds the records by query and upserts by Id (see lookups.match_ids).
+        report.warnings.append(Issue("matched_by_query", f"{f.get('label') or key} ({key}) is not an External ID "
+                                     "field, so records are matched by query; several matches are rejected.", key))
+    if key.lower() != "id" and not (f.get("idLookup") or f.get("filterable", True)):
         report.errors.append(Issue("not_matchable", f"Records cannot be found by {key}.", key))
     if mapping.field_mapping(key) is None:
         report.errors.append(Issue("match_key_not_mapped", f"Map a column to the match key {key}.", key))
@@ -240,3 +242,22 @@ def check_rows(mapping: Mapping, describe: dict[str, Any] | None, chunks: Iterab
         result.failed += len(part.errors)
         result.errors += part.errors[:max_errors - len(result.errors)]
     return result
+
+
+def date_format_issues(mapping: Mapping, describe: dict[str, Any], sample: pd.DataFrame) -> list[Issue]:
+    """Errors for date columns the chosen format cannot read while another one reads them all (the file is
+    day first, the job says ISO): every such row would fail, so the review blocks the run and says which."""
+    meta = {f["name"].lower(): f for f in describe.get("fields", [])}
+    issues = []
+    for fm in mapping.fields:
+        f = meta.get(fm.field.lower())
+        if f is None or f.get("type") not in ("date", "datetime") or fm.column not in sample.columns:
+            continue
+        values = [v for v in sample[fm.column].dropna().tolist() if str(v).strip()]
+        found = dates.detect(values)
+        if found and not dates.fits(values, mapping.options.date_formats) and dates.fits(values, [found]):
+            issues.append(Issue("date_format", f"{f.get('label')} ({fm.field}): the dates in '{fm.column}' are "
+                                f"written like {values[0]} ({dates.example(found)} style), not in "
+                                f"{dates.described(mapping.options.date_formats)}; choose the "
+                                f"{dates.example(found)} style date format.", fm.field))
+    return issues

@@ -70,6 +70,18 @@ class Source:
         raise NotImplementedError
 
 
+def header_row(config: dict[str, Any]) -> int:
+    """The 1-based row the column names are on (`header_row` setting); ConfigError if it is not a number."""
+    value = config.get("header_row", 1)
+    try:
+        row = int(value if value not in (None, "") else 1)
+    except (TypeError, ValueError):
+        raise ConfigError(f"The header row must be a line number, not '{value}'.") from None
+    if not 1 <= row <= 1000:
+        raise ConfigError("The header row must be between 1 and 1000.")
+    return row
+
+
 def register(cls: type[Source]) -> type[Source]:
     """Class decorator: make a source type available by its `type` name."""
     if not cls.type:

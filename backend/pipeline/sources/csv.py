@@ -6,7 +6,8 @@ fields) sat, so when one appears (or pyarrow fails for any other reason, such as
 reopens the file, skips the lines already handed out, and reads the next chunk with Python's csv
 module, which knows every record's line; then pyarrow takes over again at that record boundary. Rows are never
 shifted: a malformed record becomes a `RejectedRow`. Records whose cells are all empty (blank lines,
-`,,,`) are skipped. Old-Mac files with CR-only line ends are refused.
+`,,,`) are skipped. Old-Mac files with CR-only line ends are refused. `header_row` skips lines above the
+header (a title, notes); they do not vote in the delimiter guess either.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from backend.errors import SourceError
+from backend.pipeline.cells import is_result_header, restore_chunk, unescape
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, holds_any_byte, make_chunk
-from backend.pipeline.sources.base import Source, register
+from backend.pipeline.sources.base import Source, header_row, register
 from backend.pipeline.sources.headers import check_header
 from backend.pipeline.sources.text import (
     Encoding,
@@ -82,6 +84,8 @@ class CsvSource(Source):
                          "enum": ["auto", "utf-8", "utf-16", "cp1252", "latin-1"]},
             "delimiter": {"type": "string", "title": "Delimiter", "default": "auto",
                           "enum": ["auto", ",", ";", "\t", "|"]},
+            "header_row": {"type": "integer", "title": "Header row", "default": 1, "minimum": 1,
+                           "description": "The line the column names are on; lines above it are skipped"},
         },
     }
 
@@ -91,6 +95,7 @@ class CsvSource(Source):
         self.max_rows = max_rows
         self.encoding: Encoding | None = None
         self.delimiter: str | None = None
+        self.own_results = False
 
     def _sniff(self, stream: BinaryIO) -> bytes:
         """Read the sample, settle encoding and delimiter, refuse what is clearly not a CSV file."""
@@ -109,7 +114,8 @@ class CsvSource(Source):
         if "\r" in text and "\n" not in text:
             raise SourceError("Lines end with CR only (old Mac format); save the file with CRLF or LF line ends.")
         delim = self.config.get("delimiter", "auto")
-        self.delimiter = _guess_delimiter(text) if delim in (None, "", "auto") else delim
+        table = text.split("\n", header_row(self.config) - 1)[-1]  # lines above the header do not vote
+        self.delimiter = _guess_delimiter(table) if delim in (None, "", "auto") else delim
         return sample
 
     def _open_text(self) -> _Opened:
@@ -129,6 +135,11 @@ class CsvSource(Source):
                     raise SourceError(f"Line {counter[0]} is not valid {codec} text; choose the right "
                                       "encoding in the source settings.") from None
 
+        for _ in range(header_row(self.config) - 1):  # a title or notes above the table
+            if not buf.readline():
+                raise SourceError(f"The file has fewer than {header_row(self.config)} lines; choose another "
+                                  "header row in the source settings.")
+            counter[0] += 1
         line_iter = lines()
         try:
             header = next((row for row in pycsv.reader(line_iter, delimiter=self.delimiter) if row), None)
@@ -136,6 +147,9 @@ class CsvSource(Source):
             raise SourceError(f"The header row could not be read: {err}.") from None
         if header is None:
             raise SourceError("The file is empty: it has no header row and no data.")
+        self.own_results = is_result_header(header)
+        if self.own_results:  # Inflow's own success or error file: its escapes come off again
+            header = [unescape(h) for h in header]
         return _Opened(buf, check_header(header), counter[0] + 1, line_iter, counter)
 
     def columns(self) -> list[str]:
@@ -248,7 +262,7 @@ class CsvSource(Source):
         if self.max_rows is not None and self._emitted > self.max_rows:
             raise SourceError(f"The file has more than {self.max_rows:,} rows, the limit for one import. "
                               "Split it into smaller files.")
-        return chunk
+        return restore_chunk(chunk) if self.own_results else chunk
 
 
 def _record_lines(batch: pa.RecordBatch, first_line: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from backend.errors import SourceError
+from backend.pipeline.cells import is_result_header, restore_chunk, unescape
 from backend.pipeline.chunk import Chunk, RejectedRow, make_chunk
-from backend.pipeline.sources.base import Source, register
+from backend.pipeline.sources.base import Source, header_row, register
 from backend.pipeline.sources.headers import check_header
 from backend.pipeline.sources.text import read_sample
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 _DANGEROUS = (b"<!DOCTYPE", b"<!ENTITY")
 MB = 1 << 20
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 def cell_text(value: Any) -> str:
@@ -47,18 +50,23 @@ def cell_text(value: Any) -> str:
         return value.replace(microsecond=value.microsecond // 1000 * 1000).isoformat(timespec="seconds")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    # Excel writes characters XML cannot hold as _xHHHH_ (a literal "_x" as _x005F_x); openpyxl leaves them.
+    return _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
 @register
 class XlsxSource(Source):
-    """An Excel workbook; one sheet is read, with its first non-empty row as the header."""
+    """An Excel workbook; one sheet is read (the chosen one, else the one whose first row with values is widest,
+    so a cover sheet loses to the table), its first non-empty row from `header_row` on as the header."""
 
     type = "xlsx"
     label = "Excel workbook (.xlsx)"
     config_schema = {
         "type": "object",
-        "properties": {"sheet": {"type": "string", "title": "Sheet", "description": "Empty: the first sheet"}},
+        "properties": {"sheet": {"type": "string", "title": "Sheet", "description": "Empty: the first sheet"},
+                       "header_row": {"type": "integer", "title": "Header row", "default": 1, "minimum": 1,
+                                      "description": "The first row the column names may be on"}},
     }
 
     def __init__(self, config: dict[str, Any] | None = None, *, max_bytes: int = 100 * MB,
@@ -67,6 +75,8 @@ class XlsxSource(Source):
         super().__init__(config, **kwargs)
         self.max_bytes, self.max_uncompressed = max_bytes, max_uncompressed
         self.max_ratio, self.max_entries, self.max_rows = max_ratio, max_entries, max_rows
+        self.own_results = False
+        self.sheet: str | None = None  # the sheet read, chosen or detected
 
     def _random_access(self) -> BinaryIO:
         """The workbook as a seekable stream: the caller's own if it can seek, else a copy in memory."""
@@ -148,13 +158,34 @@ class XlsxSource(Source):
         name = self.config.get("sheet") or None
         if name is not None and name not in wb.sheetnames:
             raise SourceError(f"The workbook has no sheet '{name}'; its sheets are {', '.join(wb.sheetnames)}.")
-        ws = wb[name] if name else wb.worksheets[0]
+        ws = wb[name] if name else self._widest_sheet(wb)
+        self.sheet = ws.title
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()  # some writers store a wrong sheet size; read every row and cell there is
+        first = header_row(self.config)
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if number < first:
+                continue
             cells = [cell_text(v) for v in row]
             if any(c.strip() for c in cells):
                 yield number, cells
+
+    def _widest_sheet(self, wb: openpyxl.Workbook) -> Any:
+        """Detection when no sheet is chosen: the sheet whose first row with values has the most of them (a
+        cover sheet with a title loses to the table behind it); the first such sheet on a tie."""
+        first = header_row(self.config)
+        best, width = wb.worksheets[0], -1
+        for ws in wb.worksheets:
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()
+            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = [cell_text(v) for v in row] if number >= first else []
+                if any(c.strip() for c in cells):
+                    filled = sum(1 for c in cells if c.strip())
+                    if filled > width:
+                        best, width = ws, filled
+                    break
+        return best
 
     def _header(self, rows: Iterator[tuple[int, list[str]]]) -> tuple[list[str], int]:
         """The header names and how many empty columns come before them (a table may start at B3)."""
@@ -163,6 +194,9 @@ class XlsxSource(Source):
             raise SourceError("The sheet is empty: it has no header row and no data.")
         cells = first[1]
         left = next(i for i, c in enumerate(cells) if c.strip())
+        self.own_results = is_result_header(cells[left:])
+        if self.own_results:  # Inflow's own success or error file: its `'` guards come off again
+            cells = [unescape(c) for c in cells]
         return check_header(cells[left:], drop_trailing_empty=True), left
 
     def columns(self) -> list[str]:
@@ -177,7 +211,8 @@ class XlsxSource(Source):
         try:
             rows = self._rows(wb)
             header, left = self._header(rows)
-            yield from self._chunks(header, left, rows)
+            for chunk in self._chunks(header, left, rows):
+                yield restore_chunk(chunk) if self.own_results else chunk
         finally:
             wb.close()
 

@@ -77,6 +77,9 @@ export async function request(method, url, data) {
   return parse(await send(url, opts));
 }
 
+// The one wording for an ended session, shown once, in the shell's banner.
+export const SESSION_ENDED = "Your Inflow session ended. Reload the Inflow tab to continue.";
+
 export const get = (url) => request("GET", url);
 export const post = (url, data) => request("POST", url, data ?? {});
 export const put = (url, data) => request("PUT", url, data);
@@ -84,7 +87,7 @@ export const put = (url, data) => request("PUT", url, data);
 export async function fragment(url) {
   const response = await send(url, { headers: headers({ Accept: "text/html" }) });
   if (!response.ok) throw new ApiError(response.status, { message: response.status === 401
-    ? "Your session has ended. Open the Inflow tab again." : `The page could not be loaded (${response.status}).` });
+    ? SESSION_ENDED : `The page could not be loaded (${response.status}).` });
   return response.text();
 }
 

@@ -57,6 +57,7 @@ async function show() {
     screen.innerHTML = await api.fragment(routeUrl(hash));
   } catch (err) {
     screen.innerHTML = "";
+    if (err.status === 401) { sessionEnded(); return; } // the banner says it; not a second box here
     const box = document.createElement("div");
     box.className = "slds-notify slds-notify_alert slds-alert_error";
     box.setAttribute("role", "alert");
@@ -127,10 +128,14 @@ const hostOrigin = takeHostOrigin();
 const launch = api.init();
 sizeFrame(launch, hostOrigin);
 window.addEventListener("hashchange", show);
-window.addEventListener("inflow:session-ended", () => {
-  document.getElementById("inflow-session-banner").hidden = false;
-  announce("Your Inflow session ended. Reload the Inflow tab to continue.");
-});
+function sessionEnded() {
+  const banner = document.getElementById("inflow-session-banner");
+  if (!banner || !banner.hidden) return;
+  banner.textContent = api.SESSION_ENDED;
+  banner.hidden = false;
+  announce(api.SESSION_ENDED);
+}
+window.addEventListener("inflow:session-ended", sessionEnded);
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-download]");
   if (!link) return;

@@ -69,10 +69,35 @@
     });
   }
 
+  // A fresh signed request from Salesforce, for an admin's explicit Reconnect of the org hosting the tab.
+  function signedRequest() {
+    return new Promise(function (resolve, reject) {
+      var sdk = window.Sfdc && window.Sfdc.canvas && window.Sfdc.canvas.client;
+      if (!sdk) { reject(new Error("Open Inflow from its Salesforce tab to reconnect this org.")); return; }
+      sdk.refreshSignedRequest(function (data) {
+        if (!data || data.status !== 200 || !data.payload || !data.payload.response) {
+          reject(new Error("Salesforce did not confirm this page; reload the tab."));
+          return;
+        }
+        resolve(data.payload.response);
+      });
+    });
+  }
+
+  // A token the server handed over in an answer (Disconnect of this page's own org ends the old one).
+  function adopt(newToken, newExpiresAt) {
+    token = newToken;
+    expiresAt = newExpiresAt * 1000;
+    window.dispatchEvent(new CustomEvent("inflow:token", {detail: {token: token}}));
+    schedule();
+  }
+
   if (!token) { return; }  // not a canvas launch (e.g. /app with a cookie session): nothing to hold
   window.Inflow = Object.freeze({
     fetch: inflowFetch,
     renew: renew,
+    adopt: adopt,
+    signedRequest: signedRequest,
     token: function () { return token; },
     expiresAt: function () { return expiresAt; }
   });

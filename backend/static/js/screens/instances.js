@@ -1,36 +1,77 @@
-// Connected instances: Disconnect (with confirmation, and a fresh proof of identity) revokes the token at
-// Salesforce and deletes it here.
+// Connected instances. Disconnect asks first in a dialog that names what stops and what stays, then (after a
+// fresh proof of identity) revokes the token at Salesforce and deletes it here. The org then reads
+// "Disconnected: background access off" until an admin presses Reconnect (the org hosting this tab: its
+// tokens come from a fresh signed request) or connects it again.
 import { ask, needsReauth } from "../reauth.js";
 
 export function mount(root, ctx) {
   const { announce, refresh } = ctx;
   const unwire = wireConnect(root, ctx);
-  root.addEventListener("click", async (event) => {
-    const button = event.target.closest("[data-disconnect]");
-    if (!button) return;
-    if (button.dataset.confirming !== "yes") {
-      // window.confirm() is blocked inside the canvas iframe: ask in place instead.
-      button.dataset.confirming = "yes";
-      button.textContent = `Really disconnect ${button.dataset.name}?`;
-      button.classList.replace("slds-button_text-destructive", "slds-button_destructive");
-      announce(`Press again to disconnect ${button.dataset.name}`);
-      return;
-    }
+  const dialog = root.querySelector("[data-disconnect-dialog]");
+  let asked = null;
+
+  function showDialog(button) {
+    asked = button;
+    dialog.querySelector("[data-dc-name]").textContent = button ? button.dataset.name : "";
+    dialog.classList.toggle("slds-hide", !button);
+    root.querySelector("[data-dc-backdrop]").classList.toggle("slds-hide", !button);
+    if (button) { dialog.querySelector("[data-dc=keep]").focus(); announce(`Disconnect ${button.dataset.name}? What stops and what stays is listed.`); }
+  }
+
+  function fail(button, err) {
+    button.disabled = false;
+    announce(err.message);
+    const item = button.closest("[data-instance]");
+    const msg = document.createElement("p");
+    msg.className = "slds-text-color_error";
+    msg.setAttribute("role", "alert");
+    msg.textContent = err.message;
+    item.append(msg);
+  }
+
+  async function confirmed(button) {
     button.disabled = true;
     try {
-      await disconnect(button, ctx);
-      announce(`${button.dataset.name} disconnected`);
+      const answer = await disconnect(button, ctx);
+      if (answer && answer.token && window.Inflow && window.Inflow.adopt) window.Inflow.adopt(answer.token, answer.expires_at);
+      announce(`${button.dataset.name}: ${answer.status_label}`);
       await refresh();
-    } catch (err) {
-      button.disabled = false;
-      announce(err.message);
-      const item = button.closest("[data-instance]");
-      const msg = document.createElement("p");
-      msg.className = "slds-text-color_error";
-      msg.setAttribute("role", "alert");
-      msg.textContent = err.message;
-      item.append(msg);
+    } catch (err) { fail(button, err); }
+  }
+
+  async function reconnect(button) {
+    button.disabled = true;
+    try {
+      if (!window.Inflow || !window.Inflow.signedRequest) throw new Error("Open Inflow from this org's Salesforce tab to reconnect it.");
+      const signed = await window.Inflow.signedRequest();
+      const answer = await ctx.api.post(`/api/instances/${encodeURIComponent(button.dataset.reconnect)}/reconnect`, { signed_request: signed });
+      window.Inflow.renew(); // the page's next token names the org again
+      announce(`${button.dataset.name}: ${answer.status_label}`);
+      await refresh();
+    } catch (err) { fail(button, err); }
+  }
+
+  root.addEventListener("click", (event) => {
+    const choice = event.target.closest("[data-dc]");
+    if (choice) {
+      const button = asked;
+      showDialog(null);
+      if (choice.dataset.dc === "confirm") confirmed(button); else button.focus();
+      return;
     }
+    const again = event.target.closest("[data-reconnect]");
+    if (again) { reconnect(again); return; }
+    const button = event.target.closest("[data-disconnect]");
+    if (button) showDialog(button);
+  });
+  root.addEventListener("keydown", (event) => {
+    if (dialog.classList.contains("slds-hide")) return;
+    if (event.key === "Escape") { const b = asked; showDialog(null); b.focus(); return; }
+    if (event.key !== "Tab") return;
+    const buttons = [...dialog.querySelectorAll("button")];
+    const at = buttons.indexOf(document.activeElement);
+    event.preventDefault();
+    buttons[(at + (event.shiftKey ? -1 : 1) + buttons.length) % buttons.length].focus();
   });
   return unwire;
 }

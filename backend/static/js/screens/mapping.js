@@ -51,6 +51,8 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
       const result = await api.post("/api/mapping/automap", {
         org_connection_id: state.org, source: state.source, object: state.object, operation: state.operation });
       result.suggestions.forEach((s) => { if (byName[s.field]) rows.push(rowFor(byName[s.field], "column", s.column, s.score)); });
+      applyOptions({ date_formats: [result.date_format || "iso"] });
+      root.querySelector("[data-date-help]").textContent = result.date_format_reason || "";
       announce(`${result.suggestions.length} columns mapped automatically`);
     }
     // Required fields matter where records are created; update and delete need only the match key.
@@ -65,6 +67,7 @@ export function mappingGrid(tbody, addSelect, previewBox, root, ctx) {
   function applyOptions(opts) {
     root.querySelector('[data-option="blank_values"]').value = opts.blank_values || "unchanged";
     root.querySelector('[data-option="date_format"]').value = (opts.date_formats || ["iso"])[0];
+    root.querySelector("[data-date-help]").textContent = "";
     root.querySelector('[data-option="time_zone"]').value = opts.time_zone || "UTC";
   }
 

@@ -18,6 +18,7 @@ export function mount(root, ctx) {
   const $ = (sel) => root.querySelector(sel);
   const field = (name) => root.querySelector(`[data-field="${name}"]`);
   const button = (action, kind) => root.querySelector(`[data-action="${action}"]${kind ? `[data-kind="${kind}"]` : ""}`);
+  const buttons = (action, kind) => root.querySelectorAll(`[data-action="${action}"][data-kind="${kind}"]`);
   let timer = null;
   let lastState = null;
   let lastAnnounced = -1;
@@ -40,6 +41,13 @@ export function mount(root, ctx) {
     field("rows_read").textContent = p.rows_read;
     field("succeeded").textContent = p.succeeded;
     field("failed").textContent = p.failed;
+    // Created and updated say what an insert, update or upsert did; a delete only deletes.
+    const counted = p.created !== null && p.created !== undefined && p.operation !== "delete";
+    root.querySelectorAll("[data-counts]").forEach((el) => el.classList.toggle("slds-hide", !counted));
+    field("created").textContent = counted ? p.created : "—";
+    field("updated").textContent = counted ? p.updated : "—";
+    $("[data-skipped]").classList.toggle("slds-hide", !p.skipped);
+    field("skipped").textContent = p.skipped || "—";
     field("api").textContent = p.api || "—";
     field("time_left").textContent = ACTIVE.has(p.state) ? duration(p.seconds_left) : "—";
     const pct = setProgress($("[data-bar]"), fraction(p));
@@ -48,8 +56,8 @@ export function mount(root, ctx) {
     err.textContent = p.error || "";
     err.classList.toggle("slds-hide", !p.error);
     button("cancel").classList.toggle("slds-hide", !p.can_cancel);
-    button("download", "success").classList.toggle("slds-hide", !(p.success_file && p.succeeded));
-    button("download", "error").classList.toggle("slds-hide", !(p.error_file && p.failed));
+    buttons("download", "success").forEach((b) => b.classList.toggle("slds-hide", !(p.success_file && p.succeeded)));
+    buttons("download", "error").forEach((b) => b.classList.toggle("slds-hide", !(p.error_file && p.failed)));
     button("rollback").classList.toggle("slds-hide", !p.can_rollback);
     // Screen readers hear milestones, not every poll: state changes and every 25%.
     const step = Math.floor(pct / 25);
@@ -108,9 +116,9 @@ export function mount(root, ctx) {
     try {
       if (action === "cancel") { render(await api.post(`/api/runs/${runId}/cancel`)); poll(); }
       if (action === "download") {
-        const kind = target.dataset.kind;
-        await api.download(`/api/runs/${runId}/files/${kind}`, `${kind}.csv`);
-        announce(`${kind === "error" ? "Error" : "Success"} file downloaded`);
+        const { kind, format } = target.dataset;
+        await api.download(`/api/runs/${runId}/files/${kind}?format=${format}`, `${kind}.${format}`);
+        announce(`${kind === "error" ? "Error" : "Success"} file downloaded as ${format === "xlsx" ? "Excel" : "CSV"}`);
       }
       if (action === "rollback") confirmRollback(true);
       if (action === "rollback-cancel") confirmRollback(false);

@@ -5,6 +5,8 @@
 import { h, clear, table, alert, setProgress } from "../dom.js";
 import { mappingGrid } from "./mapping.js";
 
+const plural = (n, word) => `${Number(n).toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+
 export function mount(root, ctx) {
   const { api, announce, navigate } = ctx;
   const $ = (sel) => root.querySelector(sel);
@@ -68,12 +70,65 @@ export function mount(root, ctx) {
     const summary = clear($("[data-source-summary]"));
     const sample = clear($("[data-source-sample]"));
     if (!state.source) return;
-    summary.append(h("p", {}, h("strong", {}, state.source.name || "Uploaded file"),
-      ` · ${state.columns.length} columns`));
+    const counted = state.rowCount === undefined || state.rowCount === null ? "" : ` · ${plural(state.rowCount, "row")}`;
+    summary.append(h("p", { "data-source-counts": true }, h("strong", {}, state.source.name || "Uploaded file"),
+      ` · ${plural(state.columns.length, "column")}${counted}`));
+    showSettings();
     if (state.warnings && state.warnings.length) summary.append(alert("warning", state.warnings.join(" ")));
     if (state.columns.length) sample.append(table("First rows of the file", state.columns, state.rows));
     $('[data-next="2"]').disabled = !state.columns.length;
   }
+
+  // Source settings: detection is the default; every change re-reads the file and shows its effect at once.
+  const settingsBox = $("[data-source-settings]");
+  const CHOICES = { // the CSV source's config_schema enums, in words
+    encoding: [["auto", "Detect automatically"], ["utf-8", "UTF-8"], ["utf-16", "UTF-16"], ["cp1252", "Windows-1252"],
+      ["latin-1", "Latin-1 (ISO 8859-1)"]],
+    delimiter: [["auto", "Detect automatically"], [",", "Comma (,)"], [";", "Semicolon (;)"], ["\t", "Tab"], ["|", "Pipe (|)"]],
+  };
+  Object.entries(CHOICES).forEach(([name, options]) => {
+    const select = $(`[data-src="${name}"]`);
+    options.forEach(([value, label]) => select.append(h("option", { value }, label)));
+  });
+  function showSettings() {
+    const kind = state.source.type === "xlsx" ? "xlsx" : "csv";
+    const config = state.source.config || {};
+    settingsBox.classList.remove("slds-hide");
+    settingsBox.querySelectorAll("[data-for]").forEach((el) => el.classList.toggle("slds-hide", el.dataset.for !== kind));
+    const detected = state.detected || {};
+    if (kind === "csv") {
+      $('[data-src="encoding"]').value = config.encoding || "auto";
+      $('[data-src="delimiter"]').value = config.delimiter || "auto";
+    } else {
+      const sheet = clear($('[data-src="sheet"]'));
+      sheet.append(h("option", { value: "" }, "Detect automatically"));
+      (detected.sheets || []).forEach((name) => sheet.append(h("option", { value: name }, name)));
+      sheet.value = config.sheet || "";
+    }
+    $('[data-src="header_row"]').value = config.header_row || 1;
+    const said = kind === "csv"
+      ? [detected.encoding && `encoding ${detected.encoding}`, detected.delimiter && `${detected.delimiter} delimited`]
+      : [detected.sheet && `sheet "${detected.sheet}"`];
+    $("[data-detected]").textContent = said.filter(Boolean).length ? `Reading with ${said.filter(Boolean).join(", ")}.` : "";
+  }
+
+  settingsBox.addEventListener("change", (event) => {
+    const input = event.target.closest("[data-src]");
+    if (!input || !state.source) return;
+    const config = { ...(state.source.config || {}) };
+    const value = input.dataset.src === "header_row" ? Math.max(1, parseInt(input.value, 10) || 1) : input.value;
+    if (value === "auto" || value === "" || (input.dataset.src === "header_row" && value === 1)) delete config[input.dataset.src];
+    else config[input.dataset.src] = value;
+    state.source = { ...state.source, config };
+    work(() => guard(async () => {
+      const found = await api.post("/api/sources/inspect", { source: state.source, count: true });
+      Object.assign(state, { columns: found.columns, rows: found.rows, warnings: found.warnings,
+        rowCount: found.row_count, detected: found.detected });
+      grid.reset();
+      showSource();
+      announce(`${plural(found.columns.length, "column")}, ${plural(found.row_count, "row")} with these settings`);
+    }));
+  });
 
   async function uploadFile(file) {
     if (!file) return;
@@ -90,8 +145,9 @@ export function mount(root, ctx) {
       });
       setProgress(bar, 1);
       if (body.error) throw new Error(body.error);
-      Object.assign(state, { source: body.source, columns: body.columns, rows: body.rows, warnings: body.warnings });
-      text.textContent = `${file.name} uploaded (${body.columns.length} columns).`;
+      Object.assign(state, { source: body.source, columns: body.columns, rows: body.rows, warnings: body.warnings,
+        rowCount: body.row_count, detected: body.detected });
+      text.textContent = `${file.name} uploaded (${plural(body.columns.length, "column")}).`;
       grid.reset();
       showSource();
       announce(`${file.name} uploaded with ${body.columns.length} columns`);
@@ -192,16 +248,31 @@ export function mount(root, ctx) {
   const apiSelect = $("[data-api]");
   apiSelect.value = state.api;
 
+  // "Save and run" stays disabled until the review found nothing that would make the run fail, and says why.
+  const runButton = $('[data-action="save-run"]');
+  const blocked = $("[data-run-blocked]");
+  function blockRun(reason) {
+    runButton.disabled = Boolean(reason);
+    blocked.textContent = reason ? `Cannot run yet: ${reason}` : "";
+  }
+
   async function review() {
     if (!nameInput.value) nameInput.value = state.name || `${state.object} from ${state.source.name || "file"}`;
     const box = clear($("[data-validation]"));
     box.append(h("p", {}, "Checking every row of the file…"));
+    blockRun("the review is still checking the file.");
     const result = await guard(() => api.post("/api/mapping/validate", body()));
     clear(box);
-    if (!result) return;
+    if (!result) { blockRun("the review could not check the file."); return; }
     const report = result.report || { errors: [], warnings: [] };
     report.errors.forEach((e) => box.append(alert("error", e.message)));
-    report.warnings.forEach((w) => box.append(alert("warning", w.message)));
+    if (report.warnings.length) {
+      box.append(h("p", { class: "slds-text-title slds-m-top_small" }, "Notes (they do not stop the run)"));
+      report.warnings.forEach((w) => box.append(alert("warning", w.message)));
+    }
+    const allFail = !report.errors.length && result.rows > 0 && result.valid === 0;
+    blockRun(report.errors.length ? report.errors.map((e) => e.message).join(" ")
+      : allFail ? `every one of the ${result.rows} rows would fail (see below).` : "");
     if (!report.errors.length) {
       box.append(h("p", { class: "slds-text-heading_small", "data-validation-summary": true },
         `${result.rows} rows read: ${result.valid} ready to import, ${result.error_count} with errors.`));
@@ -210,7 +281,7 @@ export function mount(root, ctx) {
       box.append(h("div", { class: "inflow-error-rows inflow-table-wrap" },
         table("Rows that would fail", ["Row", "Problem"], result.errors.map((e) => [String(e.row), e.message]))));
     }
-    announce(report.errors.length ? "The mapping has problems" : `${result.valid} rows ready, ${result.error_count} with errors`);
+    announce(runButton.disabled ? `Cannot run yet: ${blocked.textContent}` : `${result.valid} rows ready, ${result.error_count} with errors`);
   }
 
   function body() {
@@ -226,6 +297,8 @@ export function mount(root, ctx) {
     state.jobId = saved.id;
     announce(`Job ${saved.name} saved`);
     if (!run) { navigate(`#/jobs/${saved.id}`); return; }
+    // A saved job running again asks first, on its own page, with what its last run did.
+    if (job.id) { navigate(`#/jobs/${saved.id}?run=ask`); return; }
     const started = await guard(() => api.post(`/api/jobs/${saved.id}/runs`));
     if (started) navigate(`#/runs/${started.id}`);
   });
@@ -261,8 +334,9 @@ export function mount(root, ctx) {
   go(1);
   if (state.source) {
     work(() => guard(async () => {
-      const found = await api.post("/api/sources/inspect", { source: state.source });
-      Object.assign(state, { columns: found.columns, rows: found.rows, warnings: found.warnings });
+      const found = await api.post("/api/sources/inspect", { source: state.source, count: true });
+      Object.assign(state, { columns: found.columns, rows: found.rows, warnings: found.warnings,
+        rowCount: found.row_count, detected: found.detected });
       showSource();
     })).then(() => { if (!state.columns.length) showError("The saved file has expired; upload it again."); });
   }
