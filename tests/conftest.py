@@ -25,6 +25,9 @@ pytest_plugins = ["sfdx.localorg.pytest_plugin", "tests.promise_check"]
 
 # INFLOW_TEST_DATABASES picks the backends every database test runs on; CI runs both in one session.
 BACKENDS = [b for b in os.environ.get("INFLOW_TEST_DATABASES", "sqlite").split(",") if b]
+# The heaviest drills (separate worker processes killed, Redis and PostgreSQL restarted) run once, on the
+# database production uses when the suite has it; they prove process and network faults, not SQL dialects.
+DRILL_DATABASES = ["postgresql"] if "postgresql" in BACKENDS else BACKENDS
 PG_SERVER = os.environ.get("INFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -30,6 +30,7 @@ from backend.models.base import TenantScope
 from backend.runs import service
 from sfdx.localorg.bulk_worker import bulk_state
 from sfdx.localorg.pytest_plugin import localorg, make_org, sf_session  # noqa: F401
+from tests.conftest import DRILL_DATABASES
 from tests.e2e.test_crash_recovery import (
     INSERT_CONTACTS,
     _csv,
@@ -44,7 +45,8 @@ from tests.e2e.test_crash_recovery import (
 from tests.runs.factories import CLIENT_ID, CLIENT_SECRET, account, connect, csv_job
 from tests.stores import ThrowawayPostgres, ThrowawayRedis
 
-pytestmark = pytest.mark.faults
+pytestmark = pytest.mark.faults  # `pytest -m faults` runs the fault drills alone
+once = pytest.mark.parametrize("database_url", DRILL_DATABASES, indirect=True)  # see tests/conftest.py
 BULK_ROWS = 20_000
 REST_ROWS = 4000
 
@@ -69,6 +71,7 @@ def _bulk_run(make_org, rows: int = BULK_ROWS, latency_ms: int = 1500):  # noqa:
     return org, acct, service.start_run(TenantScope(acct.id), job.id).run
 
 
+@once
 def test_kill_9_while_the_bulk_results_are_downloaded(app, app_config, make_org, localorg,  # noqa: F811
                                                        sf_session):  # noqa: F811
     org, acct, run = _bulk_run(make_org)
@@ -85,6 +88,7 @@ def test_kill_9_while_the_bulk_results_are_downloaded(app, app_config, make_org,
     _assert_every_row_once(org, sf_session, acct.id, run, BULK_ROWS, output)
 
 
+@once
 def test_kill_9_while_the_bulk_job_is_open_and_uploading(app, app_config, make_org, localorg,  # noqa: F811
                                                          sf_session):  # noqa: F811
     org, acct, run = _bulk_run(make_org)
@@ -98,6 +102,7 @@ def test_kill_9_while_the_bulk_job_is_open_and_uploading(app, app_config, make_o
     _assert_every_row_once(org, sf_session, acct.id, run, BULK_ROWS, output)
 
 
+@once
 def test_salesforce_unavailable_mid_bulk_job_the_run_waits_retries_and_finishes(app, app_config, make_org,  # noqa: F811
                                                                                localorg, sf_session):  # noqa: F811
     org, acct, run = _bulk_run(make_org, latency_ms=500)
@@ -126,6 +131,7 @@ def restartable_redis(tmp_path) -> Iterator[ThrowawayRedis]:
     server.close()
 
 
+@once
 def test_redis_restarted_mid_run_the_run_finishes_and_none_stays_running(app, app_config, make_org,  # noqa: F811
                                                                            localorg, sf_session,  # noqa: F811
                                                                            restartable_redis):
