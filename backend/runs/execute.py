@@ -93,6 +93,11 @@ def claim(lease: RunLease) -> None:
 
 
 def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
+    return begin(run_id, lease, Execution)
+
+
+def begin(run_id: str, lease: RunLease, execution: type[Execution]) -> tuple[str, datetime | None]:
+    """Take a leased run from queued to running (or finish a cancelled one) and hand it to `execution`."""
     run = db.session.get(Run, run_id)
     if run is None or run.finished or run.state == "rolling_back":
         return (run.state if run else "missing"), None
@@ -111,7 +116,7 @@ def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
         state = _fail(run, err.message, lease)
         notify.run_finished(run_id)
         return state, None
-    return Execution(pieces, lease).execute()
+    return execution(pieces, lease).execute()
 
 
 class Execution:

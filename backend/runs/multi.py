@@ -27,10 +27,9 @@ from backend.models.orgs import OrgConnection
 from backend.models.runs import Run
 from backend.pipeline import rollback as engine
 from backend.pipeline.runner import Progress
-from backend.runs import notify
 from backend.runs import pieces as run_pieces
 from backend.runs import progress as live
-from backend.runs.execute import Execution, _fail, claim, under_run_lock
+from backend.runs.execute import Execution, begin, claim, under_run_lock
 from backend.runs.journal import RunJournal
 from backend.runs.lease import LeaseLost, RunLease
 from backend.runs.parts import BlobResultParts, join_parts
@@ -58,25 +57,7 @@ def run_migration(run_id: str) -> str:
 
 
 def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
-    run = db.session.get(Run, run_id)
-    if run is None or run.finished or run.state == "rolling_back":
-        return (run.state if run else "missing"), None
-    if run.state == "cancelling" and run.started_at is None:
-        claim(lease)
-        run.transition("cancelled")
-        db.session.commit()
-        return "cancelled", None
-    if run.state == "queued":
-        claim(lease)
-        run.transition("running")
-        db.session.commit()
-    try:
-        pieces = run_pieces.load(run)
-    except InflowError as err:
-        state = _fail(run, err.message, lease)
-        notify.run_finished(run_id)
-        return state, None
-    return MigrationExecution(pieces, lease).execute()
+    return begin(run_id, lease, MigrationExecution)
 
 
 class MigrationExecution(Execution):
