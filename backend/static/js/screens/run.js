@@ -12,6 +12,19 @@ function duration(seconds) {
   return m < 60 ? `${m} min ${seconds % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+// "2026-12-06T01:49:36.123+00:00" -> "2026-12-06 01:49:36 UTC" (the app shows times in UTC).
+function utc(iso) {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : `${at.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+// Why an active run waits (the org's API allowance, a retried outage) and when it goes on; "" when it does not.
+function waiting(p) {
+  if (!ACTIVE.has(p.state) || !(p.pause_reason || p.paused_until)) return "";
+  const until = p.paused_until ? ` - resumes at ${utc(p.paused_until)}` : "";
+  return p.pause_reason ? `Waiting: ${p.pause_reason}${until}` : `Waiting${until}`;
+}
+
 export function mount(root, ctx) {
   const { api, announce } = ctx;
   const runId = root.dataset.run;
@@ -52,6 +65,11 @@ export function mount(root, ctx) {
     field("time_left").textContent = ACTIVE.has(p.state) ? duration(p.seconds_left) : "—";
     const pct = setProgress($("[data-bar]"), fraction(p));
     $("[data-bar-text]").textContent = `${pct}% complete`;
+    const wait = field("waiting");
+    const why = waiting(p);
+    if (why && why !== wait.textContent) announce(why);
+    wait.textContent = why;
+    wait.classList.toggle("slds-hide", !why);
     const err = field("error");
     err.textContent = p.error || "";
     err.classList.toggle("slds-hide", !p.error);
