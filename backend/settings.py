@@ -61,6 +61,8 @@ class Settings:
     stripe_timeout_seconds: float = 20.0
     # Concurrent calls to one org from all runs and workers; Salesforce refuses a 26th long-running one.
     org_concurrent_calls: int = 20
+    # A Salesforce call that has not answered in this long counts as failed (a hung org); the run retries later.
+    salesforce_timeout_seconds: float = 300.0
 
     @property
     def is_production(self) -> bool:
@@ -112,6 +114,7 @@ class Settings:
             billing_grace_days=int(env.get("INFLOW_BILLING_GRACE_DAYS", "7")),
             stripe_timeout_seconds=float(env.get("INFLOW_STRIPE_TIMEOUT_SECONDS", "20")),
             org_concurrent_calls=int(env.get("INFLOW_ORG_CONCURRENT_CALLS", "20")),
+            salesforce_timeout_seconds=float(env.get("INFLOW_SALESFORCE_TIMEOUT_SECONDS", "300")),
         )
         if check:
             settings.check()
@@ -131,6 +134,9 @@ class Settings:
         if not 1 <= self.org_concurrent_calls <= 25:
             raise SettingsError(f"INFLOW_ORG_CONCURRENT_CALLS must be 1 to 25 (Salesforce allows 25 long-running "
                                 f"calls per org), not {self.org_concurrent_calls}")
+        if not self.salesforce_timeout_seconds > 0:
+            raise SettingsError(f"INFLOW_SALESFORCE_TIMEOUT_SECONDS must be a positive number of seconds, "
+                                f"not {self.salesforce_timeout_seconds}")
         for origin in self.canvas_frame_ancestors:
             if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
                 raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "

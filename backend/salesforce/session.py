@@ -44,6 +44,7 @@ def client_for(org: OrgConnection, keyring: Keyring, settings: Settings, **kwarg
     """
     bundle = kwargs.pop("ca_bundle", None) or ca_bundle()
     kwargs.setdefault("user_id", org.connected_by)
+    kwargs.setdefault("timeout", settings.salesforce_timeout_seconds)
     app, org_id = current_app._get_current_object(), org.id
     return SalesforceClient(org.instance_url, org.get_secret("access_token", keyring) or "",
                             api_version=settings.salesforce_api_version,

@@ -4,7 +4,7 @@ All calls need the header `X-Localorg-Admin: <admin_secret>`:
   GET   /_localorg/state                       the state file's content
   PATCH /_localorg/knobs  {"org": name?, ...}  latency_ms, api_allowance, token_lifetime, lock_rate,
                                                lock_seed, fail_bulk_jobs, fail_bulk_message, unavailable,
-                                               api_used
+                                               hang_seconds, api_used
   POST  /_localorg/orgs   {"name": n}          create an org
   POST  /_localorg/orgs/<name>/apps            {"name","callback_urls","canvas_url"} register a client app
   POST  /_localorg/orgs/<name>/token           a fresh ready access token (also written to the state file)

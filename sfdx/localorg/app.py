@@ -38,6 +38,7 @@ from .web import MAX_VERSION, MIN_VERSION, authenticate, bearer_token, sf_error,
 
 if TYPE_CHECKING:
     from .host import Host
+    from .org import Org
 
 log = logging.getLogger(__name__)
 BLUEPRINT_MODULES = (rest, query, composite, composite_tree, oauth, oauth_authorize, soap, admin,
@@ -62,12 +63,22 @@ def _before() -> Response | None:
     org, _ = authenticate(bearer_token())
     if request.environ.get("localorg.internal"):
         return None  # a /composite subrequest: the outer call was already counted
+    if org.knobs.hang_seconds:
+        _hang(org)
     if org.knobs.unavailable:
         raise unavailable(org.knobs.unavailable)  # an outage, before anything is counted or done
     if org.knobs.latency_ms and not rest_locks.defer_latency():   # write views sleep it holding their locks
         time.sleep(org.knobs.latency_ms / 1000)
     meter(org)
     return None
+
+
+def _hang(org: Org) -> None:
+    """A hung org: hold the call `hang_seconds` before going on, as a server that accepts and does not answer.
+    Clearing the knob ends the hang of calls already waiting (the outage is over; they are answered late)."""
+    until = time.monotonic() + org.knobs.hang_seconds
+    while org.knobs.hang_seconds and time.monotonic() < until:
+        time.sleep(0.1)
 
 
 def _after(resp: Response) -> Response:

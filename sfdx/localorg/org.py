@@ -32,6 +32,7 @@ class Knobs:
     fail_bulk_jobs: bool = False    # for the Bulk engineer: next Bulk jobs end in state Failed
     fail_bulk_message: str = "InternalServerError : forced failure (localorg knob)"
     unavailable: int = 0            # an outage: while non-zero, every API call answers this status (503, 500, ...)
+    hang_seconds: float = 0.0       # a hung org: while non-zero, every API call waits this long before it is handled
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import requests
 
 from sfdx.localorg.fieldkit import text
 
@@ -165,3 +168,19 @@ def test_an_outage_answers_server_unavailable_and_does_nothing(rest, org, localo
         {"message": "Server temporarily unavailable, try again later.", "errorCode": "SERVER_UNAVAILABLE"}]
     sf_session.patch(knobs, headers=admin, json={"org": org.name, "unavailable": 0})
     assert rest.get("query", params={"q": "SELECT Id FROM Contact WHERE LastName = 'Outage'"}).json()["totalSize"] == 0
+
+
+def test_a_hung_org_holds_calls_until_the_client_gives_up_and_answers_them_late(rest, org, localorg, sf_session):
+    admin = {"X-Localorg-Admin": localorg.admin_secret}
+    knobs = localorg.base_url + "/_localorg/knobs"
+    r = sf_session.patch(knobs, headers=admin, json={"org": org.name, "hang_seconds": 120})
+    assert r.status_code == 200 and r.json()[org.name]["hang_seconds"] == 120
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        sf_session.post(rest.url("sobjects/Contact"), json={"LastName": "Hung"}, timeout=0.5,
+                        headers={"Authorization": f"Bearer {rest.token}"})
+    sf_session.patch(knobs, headers=admin, json={"org": org.name, "hang_seconds": 0})  # the outage is over
+    query = {"q": "SELECT Id FROM Contact WHERE LastName = 'Hung'"}
+    deadline = time.monotonic() + 30  # a bound on waiting, not a claim about speed
+    while rest.get("query", params=query).json()["totalSize"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the held call goes on once the hang ends: the client never learns it was done
+    assert rest.get("query", params=query).json()["totalSize"] == 1
