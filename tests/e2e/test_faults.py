@@ -4,7 +4,8 @@ over HTTPS, SQLite/PostgreSQL and a real Redis. Marked `faults`: `.venv/bin/pyte
 - a worker killed with SIGKILL while its Bulk job is open and uploading, or while it downloads the job's
   results: the next worker finishes the run and every row is in the org exactly once;
 - Redis stopped and started again in the middle of a run: the run finishes, nothing stays "running";
-- Salesforce answering 503 for a while in the middle of a Bulk job: the run waits, retries and finishes;
+- Salesforce hanging (calls time out, INFLOW_SALESFORCE_TIMEOUT_SECONDS) and then answering 503, a minute in all,
+  in the middle of a Bulk job: the run waits, retries on its own schedule and finishes;
 - PostgreSQL stopped for 10 s while the web app serves and a worker runs: the web answers 503 (no stack trace),
   both recover without a restart and the run finishes with every row once.
 A blob store refusing writes: tests/runs/test_result_store_failure.py (also marked `faults`).
@@ -102,25 +103,43 @@ def test_kill_9_while_the_bulk_job_is_open_and_uploading(app, app_config, make_o
     _assert_every_row_once(org, sf_session, acct.id, run, BULK_ROWS, output)
 
 
+OUTAGE_SECONDS = 60
+CALL_TIMEOUT_SECONDS = "2"  # the workers' INFLOW_SALESFORCE_TIMEOUT_SECONDS: a hung call is given up quickly
+
+
+def _pause_reason(acct_id: str, run_id: str) -> str:
+    waiting = service.progress(TenantScope(acct_id), run_id)
+    return waiting["pause_reason"] if waiting["phase"] == "paused" and waiting["paused_until"] else ""
+
+
 @once
-def test_salesforce_unavailable_mid_bulk_job_the_run_waits_retries_and_finishes(app, app_config, make_org,  # noqa: F811
-                                                                               localorg, sf_session):  # noqa: F811
+def test_salesforce_hangs_then_answers_503_for_a_minute_mid_bulk_job_the_run_waits_retries_and_finishes(
+        app, app_config, make_org, localorg, sf_session, monkeypatch):  # noqa: F811
+    """An outage of a minute in the middle of a Bulk job: first Salesforce hangs (calls time out, the upload
+    among them), then it answers 503. The run waits, retries on its own schedule and finishes, every row once."""
+    monkeypatch.setenv("INFLOW_SALESFORCE_TIMEOUT_SECONDS", CALL_TIMEOUT_SECONDS)  # read by the worker process
     org, acct, run = _bulk_run(make_org, latency_ms=500)
     worker = _start_worker(app, app_config, localorg)
     try:
         _wait(lambda: bool(bulk_state(org).jobs), "the Bulk job to be open", worker)
-        org.knobs.unavailable = 503  # an outage: every call answers 503 SERVER_UNAVAILABLE
-        _wait(lambda: service.progress(TenantScope(acct.id), run.id)["phase"] == "paused", "the run to wait", worker)
-        waiting = service.progress(TenantScope(acct.id), run.id)
-        assert waiting["state"] == "running" and waiting["pause_reason"].startswith("Retry 1 of 5: Salesforce failed")
-        time.sleep(5)  # the outage goes on a little longer while the run waits
+        began = time.monotonic()
+        org.knobs.hang_seconds = 3 * OUTAGE_SECONDS  # every call hangs: the worker's calls time out
+        _wait(lambda: _pause_reason(acct.id, run.id).startswith("Retry 1 of 5: Salesforce could not be reached"),
+              "the run to wait after its calls timed out", worker)
+        org.knobs.unavailable = 503  # the same outage, now answering at once: 503 SERVER_UNAVAILABLE
+        org.knobs.hang_seconds = 0
+        _wait(lambda: _pause_reason(acct.id, run.id).startswith("Retry 2 of 5: Salesforce failed (503)"),
+              "the run to wait again after its retry met the 503s", worker)
+        assert _fresh_run(run.id).state == "running"
+        time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - began)))  # the outage lasts its minute
         org.knobs.unavailable = 0
         org.knobs.latency_ms = 0
         _wait(lambda: _fresh_run(run.id).finished, "the run to finish after the outage", worker)
     finally:
-        org.knobs.unavailable = 0
+        org.knobs.unavailable, org.knobs.hang_seconds = 0, 0
         output = _stop(worker)
     _assert_every_row_once(org, sf_session, acct.id, _fresh_run(run.id), BULK_ROWS, output)
+    assert service.progress(TenantScope(acct.id), run.id)["pause_reason"] == ""  # it no longer says it waits
 
 
 @pytest.fixture
