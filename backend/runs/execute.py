@@ -236,9 +236,10 @@ class Execution:
 
     def _finish(self, result: Any, columns: list[str]) -> str:
         run = self.run
-        success_id = self.parts.assemble("success/", f"{run.id}-success.csv", lambda s: SuccessFileWriter(s, columns))
+        success_id = self.parts.assemble("success/", _file_name(run, "success"),
+                                         lambda s: SuccessFileWriter(s, columns))
         try:
-            error_id = self.parts.assemble("error/", f"{run.id}-errors.csv", lambda s: ErrorFileWriter(s, columns))
+            error_id = self.parts.assemble("error/", _file_name(run, "errors"), lambda s: ErrorFileWriter(s, columns))
         except ResultStoreFailed:
             self.pieces.store.delete(run.account_id, success_id)  # one file without the other: offer neither
             raise
@@ -267,6 +268,11 @@ class Execution:
     def _after_finish(self, stale_files: list[str]) -> None:
         for blob_id in stale_files:  # files assembled by an attempt that died before committing its state
             self.pieces.store.delete(self.run.account_id, blob_id)
+        # Files of an attempt killed after assembling them and before finishing the run: no row names them.
+        run = self.run
+        for kind, blob_id in (("success", run.success_blob_id), ("errors", run.error_blob_id)):
+            if blob_id:
+                self.parts.drop_other_copies(_file_name(run, kind), keep=blob_id)
         self.parts.delete_parts(["success/", "error/"])
         self._publish_final()
 
@@ -315,6 +321,10 @@ class Execution:
         state = _fail(self.run, message, self.lease)
         self._publish_final()
         return state
+
+
+def _file_name(run: Run, kind: str) -> str:
+    return f"{run.id}-{kind}.csv"
 
 
 def _fail(run: Run, message: str, lease: RunLease) -> str:

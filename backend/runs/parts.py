@@ -126,6 +126,10 @@ class BlobResultParts:
                 Blob.account_id == self.account_id, Blob.name == self._prefix + name,
                 Blob.complete.is_(True)).order_by(Blob.created_at.desc())).scalar()
 
+    def drop_other_copies(self, file_name: str, keep: str) -> None:
+        """Delete every blob of the account named `file_name` (a whole name, no run prefix) but `keep`."""
+        self._drop_others(file_name, keep)
+
     def _drop_others(self, full_name: str, keep: str) -> None:
         with db.engine.begin() as conn:
             old = select(Blob.id).where(Blob.account_id == self.account_id, Blob.name == full_name,
