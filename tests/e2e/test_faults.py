@@ -8,7 +8,8 @@ over HTTPS, SQLite/PostgreSQL and a real Redis. Marked `faults`: `.venv/bin/pyte
   in the middle of a Bulk job: the run waits, retries on its own schedule and finishes;
 - PostgreSQL stopped for 10 s while the web app serves and a worker runs: the web answers 503 (no stack trace),
   both recover without a restart and the run finishes with every row once.
-A blob store refusing writes: tests/runs/test_result_store_failure.py (also marked `faults`).
+A blob store refusing writes: tests/runs/test_result_store_failure.py; a worker killed once results are written:
+tests/e2e/test_kill_results_written.py (both also marked `faults`).
 """
 
 from __future__ import annotations
