@@ -140,7 +140,6 @@ def test_salesforce_hangs_then_answers_503_for_a_minute_mid_bulk_job_the_run_wai
         org.knobs.unavailable, org.knobs.hang_seconds = 0, 0
         output = _stop(worker)
     _assert_every_row_once(org, sf_session, acct.id, _fresh_run(run.id), BULK_ROWS, output)
-    assert service.progress(TenantScope(acct.id), run.id)["pause_reason"] == ""  # it no longer says it waits
 
 
 @pytest.fixture

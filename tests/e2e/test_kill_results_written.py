@@ -71,13 +71,12 @@ def _complete_blobs(acct_id: str, name: str) -> list[str]:
                                                          Blob.complete.is_(True))))
 
 
-def _kill_at_the_hold_then_recover(app, app_config, localorg, holder, run_id: str) -> str:  # noqa: F811
+def _kill_at_the_hold(app, app_config, localorg, holder) -> None:  # noqa: F811
     first = _start_worker(app, app_config, localorg)
     _wait(lambda: _waiting(holder), "the worker to reach the held moment", first)
     _kill_tree(first.pid)
     first.communicate(timeout=30)
     _let_go(holder)  # the dead worker's transaction goes on, finds its client gone and is rolled back
-    return run_id
 
 
 pg_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -88,7 +87,7 @@ def test_kill_9_once_a_chunk_s_results_are_written_before_they_are_journaled(app
                                                                              localorg, sf_session):  # noqa: F811
     org, acct, run = _bulk_run(make_org, latency_ms=0)
     with holding(CHUNK_JOURNALED) as holder:
-        _kill_at_the_hold_then_recover(app, app_config, localorg, holder, run.id)
+        _kill_at_the_hold(app, app_config, localorg, holder)
         killed = _fresh_run(run.id)
         assert killed.state == "running" and "chunk/000000" not in (killed.checkpoint or {})
         assert _complete_blobs(acct.id, f"run/{run.id}/success/000000")  # written, not yet counted
@@ -106,7 +105,7 @@ def test_kill_9_once_the_result_files_are_written_before_the_run_is_finished(app
                                                                              localorg, sf_session):  # noqa: F811
     org, acct, run = _bulk_run(make_org, latency_ms=0)
     with holding(RUN_FINISHED) as holder:
-        _kill_at_the_hold_then_recover(app, app_config, localorg, holder, run.id)
+        _kill_at_the_hold(app, app_config, localorg, holder)
         killed = _fresh_run(run.id)
         assert killed.state == "running" and killed.success_blob_id is None
         dead_files = _complete_blobs(acct.id, f"{run.id}-success.csv") + _complete_blobs(acct.id,

@@ -141,6 +141,7 @@ def test_the_org_call_cap_is_a_setting_within_salesforce_s_25():
 
 def test_the_salesforce_call_timeout_is_a_setting_of_positive_seconds():
     assert Settings.from_env(PRODUCTION).salesforce_timeout_seconds == 300
-    assert Settings.from_env({**PRODUCTION, "INFLOW_SALESFORCE_TIMEOUT_SECONDS": "2.5"}).salesforce_timeout_seconds == 2.5
+    short = Settings.from_env({**PRODUCTION, "INFLOW_SALESFORCE_TIMEOUT_SECONDS": "2.5"})
+    assert short.salesforce_timeout_seconds == 2.5
     with pytest.raises(SettingsError, match="INFLOW_SALESFORCE_TIMEOUT_SECONDS must be a positive number"):
         Settings.from_env({**PRODUCTION, "INFLOW_SALESFORCE_TIMEOUT_SECONDS": "0"})
