@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,32 +29,14 @@ FIELDS = "Id,LastName,Title,Birthdate,HasOptedOutOfEmail,CreatedDate,Account.Nam
 
 @pytest.fixture(scope="module")
 def pg_warehouse() -> Iterator[dict]:
-    """A database of its own; the connection logs in as the owner (exports write)."""
-    host, port, admin_url = servers.pg_admin_url()
-    name = f"inflow_wh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {"host": host, "port": port, "database": name, "user": "postgres", "password": ""}
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with servers.postgres_warehouse() as params:
+        yield params
 
 
 @pytest.fixture(scope="module")
 def maria_warehouse() -> Iterator[dict]:
-    name = f"inflow_wh_{uuid.uuid4().hex[:8]}"
-    admin = pymysql.connect(host=servers.MYSQL_HOST, port=servers.MYSQL_PORT, user=servers.MYSQL_ROOT,
-                            autocommit=True)
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    try:
-        yield {"host": servers.MYSQL_HOST, "port": servers.MYSQL_PORT, "database": name, "user": servers.MYSQL_ROOT,
-               "password": ""}
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.close()
+    with servers.mysql_warehouse() as params:
+        yield params
 
 
 @pytest.fixture(scope="module")
