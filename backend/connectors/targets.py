@@ -108,3 +108,12 @@ def _dialect(connector: Connector) -> Any:
 
         return MySqlTable(connector)  # type: ignore[arg-type]
     raise ConnectorError("config", f"{connector.label} connections cannot take tables.")
+
+
+def where_for_job(scope: TenantScope, source: dict[str, Any] | None) -> str:
+    """`where()` for a saved export job, naming its connection as the account sees it now."""
+    spec = (source or {}).get("target") or {}
+    found = scope.all(Connection, Connection.id == spec.get("connection_id")) if spec.get("connection_id") else []
+    if spec.get("kind") in ("table", "file"):
+        return where(spec, found[0].name if found else None)
+    return f"a download ({'Excel' if (source or {}).get('format') == 'xlsx' else 'CSV'})"
