@@ -1,12 +1,14 @@
 """Files written to S3 (moto_server), SFTP (AsyncSSH) and FTPS (pyftpdlib): a reader sees the old file or the
-whole new one, never half of one; an abandoned upload leaves nothing behind; S3 uploads stream in parts."""
+whole new one, never half of one; an abandoned upload leaves nothing behind; S3 uploads stream in parts. Every
+writing session (file stores and databases) passes the egress guard."""
 
 from __future__ import annotations
 
 import pytest
 
-from backend.connectors import ConnectorError, create_connector
+from backend.connectors import ConnectorError, create_connector, targets
 from backend.connectors.s3 import PART_BYTES
+from backend.pipeline.export import Column
 
 STORES = ["s3", "sftp", "ftps"]
 
@@ -69,3 +71,19 @@ def test_s3_streams_a_large_file_in_parts(s3_params: dict) -> None:
     head = connector.client().head_object(Bucket=s3_params["bucket"], Key="exports/large.bin")
     assert head["ContentLength"] == (2 * PART_BYTES // len(block) + 3) * len(block)
     assert head["ETag"].strip('"').endswith("-3")  # three parts: never the whole file in one request
+
+
+@pytest.mark.promise("egress-guard")
+@pytest.mark.parametrize(("type_name", "metadata"), [
+    ("s3", {"endpoint_url": "http://169.254.169.254"}), ("sftp", {"host": "169.254.169.254"}),
+    ("ftps", {"host": "169.254.169.254"}), ("postgresql", {"host": "169.254.169.254"}),
+    ("mysql", {"host": "169.254.169.254"})])
+def test_writing_sessions_pass_the_egress_guard(request: pytest.FixtureRequest, type_name: str, metadata: dict) -> None:
+    params = request.getfixturevalue({"postgresql": "postgres_params", "mysql": "mysql_params"}.get(
+        type_name, f"{type_name}_params"))
+    connector = create_connector(type_name, {**params, **metadata}, allow_loopback=True)
+    target = targets.for_connector(connector, table="contacts" if connector.kind == "database" else None,
+                                   path="exports/contacts.csv")
+    with pytest.raises(ConnectorError) as caught:
+        target.open([Column("Id", "id"), Column("LastName")])
+    assert caught.value.stage == "egress" and "169.254.169.254" in caught.value.message
