@@ -200,3 +200,22 @@ def test_an_excel_file_on_sftp_and_bad_targets_answer_in_one_line(app, org, sf, 
         assert len(result.output.strip().splitlines()) == 1
     result = _export(app, org, "--object", "Contact", "--connection", "nowhere", "--table", "t")
     assert result.exit_code == 2 and "No connection(s) named 'nowhere'" in result.output
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_a_bulk_export_lands_typed_as_a_rest_one(app, org, kind, request):
+    params = request.getfixturevalue("pg_warehouse" if kind == "postgresql" else "maria_warehouse")
+    _connection(account(), "warehouse", kind, params)
+    with org.store.transaction():
+        for i in range(2_100):
+            org.store.insert("Contact", {"LastName": f"L{i:05d}", "Title": "=1+1", "Birthdate": "1990-02-28",
+                                         "HasOptedOutOfEmail": i % 2 == 0})
+    result = _export(app, org, "--object", "Contact", "--fields", FIELDS, "--connection", "warehouse",
+                     "--table", "bulk_contacts")
+    assert result.exit_code == 0, result.output
+    assert "bulk2: 2100 record(s) of Contact exported" in result.output
+    rows = (_pg_rows if kind == "postgresql" else _maria_rows)(params, "bulk_contacts")
+    assert len(rows) == 2_100 and {r[0] for r in rows} == set(org.store.table("Contact").rows)
+    assert rows[0][1:5] == ("L00000", "=1+1", date(1990, 2, 28), True)  # MySQL's BOOLEAN answers 1 and 0
+    assert rows[1][1:5] == ("L00001", "=1+1", date(1990, 2, 28), False)
+    assert rows[0][5] is not None and rows[0][6:] == (None, None, None)
