@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
 import pymysql
 
 from backend.connectors.mysql import MySqlConnector, _error, _quote
-from backend.connectors.table_target import TableColumn
+from backend.connectors.table_target import TableColumn, typed_rows
 
 # Salesforce Ids are case-sensitive (15 characters) or carry their case in the suffix (18): compared as bytes.
 _TYPES = {"id": "VARCHAR(18) CHARACTER SET ascii COLLATE ascii_bin", "text": "MEDIUMTEXT", "integer": "BIGINT",
@@ -45,8 +46,9 @@ class MySqlTable:
             defs.append(f"PRIMARY KEY ({_quote(key)})")
         self._execute(f"CREATE TABLE IF NOT EXISTS {_name(table)} ({', '.join(defs)}) CHARACTER SET utf8mb4")
 
-    def write(self, table: str, columns: list[TableColumn], rows: list[tuple[Any, ...]], key: str | None,
+    def write(self, table: str, columns: list[TableColumn], cells: pa.Table, key: str | None,
               deleted: list[str]) -> None:
+        rows = typed_rows(cells, columns)
         names = ", ".join(_quote(c.name) for c in columns)
         insert = f"INSERT INTO {_name(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
         if key:

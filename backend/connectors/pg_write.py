@@ -1,14 +1,15 @@
 """PostgreSQL as an export target: COPY FROM STDIN into a temporary table, then INSERT ... ON CONFLICT (Id).
 
-COPY moves a chunk at file speed; the staging table lets one statement upsert it, so each chunk is one
-transaction that lands whole or not at all. The session is writable but still connects through the egress guard.
+COPY (FORMAT csv) moves a chunk at file speed and the server turns the text into the column types, so no cell
+becomes a Python object; the staging table lets one statement upsert it, so each chunk is one transaction that
+lands whole or not at all. The session is writable but still connects through the egress guard.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg import sql
 
 from backend.connectors.postgres import PostgresConnector, _query_error
@@ -22,6 +23,14 @@ def column_type(col: TableColumn) -> str:
     if col.kind == "numeric":
         return f"numeric({col.precision}, {col.scale or 0})" if col.precision else "numeric"
     return _TYPES[col.kind]
+
+
+def _csv(rows: pa.Table) -> bytes:
+    """The chunk as CSV for COPY: a null cell unquoted and empty (NULL), every other cell as Salesforce wrote it;
+    the server parses booleans, ISO dates, timestamps with `Z` or `+0000` and numbers into the column types."""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(rows, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
 
 
 def _name(table: str) -> sql.Identifier:
@@ -40,7 +49,7 @@ class PgTable:
             defs.append(sql.SQL("PRIMARY KEY ({})").format(sql.Identifier(key)))
         self._run(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(_name(table), sql.SQL(", ").join(defs)))
 
-    def write(self, table: str, columns: list[TableColumn], rows: list[tuple[Any, ...]], key: str | None,
+    def write(self, table: str, columns: list[TableColumn], rows: pa.Table, key: str | None,
               deleted: list[str]) -> None:
         names = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
         try:
@@ -48,16 +57,15 @@ class PgTable:
                 if deleted:
                     cur.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(_name(table), sql.Identifier(key)),
                                 (deleted,))
-                if not rows:
+                if not rows.num_rows:
                     return
                 into = _name(table)
                 if key:
                     into = sql.Identifier("inflow_stage")
                     cur.execute(sql.SQL("CREATE TEMP TABLE inflow_stage ON COMMIT DROP AS SELECT {} FROM {} "
                                         "WITH NO DATA").format(names, _name(table)))
-                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(into, names)) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(into, names)) as copy:
+                    copy.write(_csv(rows))
                 if key:
                     updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c.name))
                                                  for c in columns if c.name != key)

@@ -4,7 +4,7 @@ The table is created from the describe types when it is missing; rows are upsert
 query has no Id), one transaction per chunk. An incremental export reads with queryAll and an IsDeleted column:
 those records are deleted from the table (`deleted="delete"`, the default) or kept with IsDeleted true
 (`deleted="flag"`). Cells arrive as Salesforce sent them (no formula escape: a table is no spreadsheet) and
-become typed values here.
+are handed on as text (PostgreSQL's COPY parses them itself) or made typed values here (`typed_rows`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.connectors.base import ConnectorError
 from backend.pipeline.export.soql import Column
@@ -42,11 +43,12 @@ def table_columns(columns: list[Column]) -> list[TableColumn]:
 
 
 class Dialect(Protocol):
-    """One database's SQL: create the table when missing, write one chunk in one transaction."""
+    """One database's SQL: create the table when missing, write one chunk (string cells, deletions removed
+    already; `deleted` their Ids) in one transaction."""
 
     def ensure_table(self, table: str, columns: list[TableColumn], key: str | None) -> None: ...
 
-    def write(self, table: str, columns: list[TableColumn], rows: list[tuple[Any, ...]], key: str | None,
+    def write(self, table: str, columns: list[TableColumn], rows: pa.Table, key: str | None,
               deleted: list[str]) -> None: ...
 
     def close(self) -> None: ...
@@ -86,12 +88,12 @@ class TableWriter:
         self.target, self.rows = target, 0
 
     def write(self, table: pa.Table) -> None:
-        t = self.target
-        rows = typed_rows(table, t.columns)
+        t, rows = self.target, table
         deleted: list[str] = []
         if t.deleted_at is not None and t.key_at is not None and t.on_delete == "delete":
-            deleted = [r[t.key_at] for r in rows if r[t.deleted_at]]
-            rows = [r for r in rows if not r[t.deleted_at]]
+            gone = pc.fill_null(pc.equal(pc.utf8_lower(table.column(t.deleted_at)), "true"), False)
+            deleted = table.column(t.key_at).filter(gone).to_pylist()
+            rows = table.filter(pc.invert(gone))
         t.dialect.write(t.table, t.columns, rows, t.key, deleted)
         self.rows += table.num_rows
 
