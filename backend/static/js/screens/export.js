@@ -45,7 +45,8 @@ export function mount(root, ctx) {
   function target() {
     const kind = targetKind();
     if (kind === "download") return { kind };
-    const where = kind === "table" ? { table: $("[data-table]").value.trim() } : { path: $("[data-path]").value.trim() };
+    const where = kind === "table" ? { table: $("[data-table]").value.trim(), deleted: $("[data-deleted]").value }
+      : { path: $("[data-path]").value.trim() };
     return { kind, connection_id: $("[data-connection]").value, ...where };
   }
 
