@@ -115,6 +115,7 @@ def test_a_saved_export_into_a_postgresql_table_counts_its_rows_and_says_where_i
             assert export_run.run_export_task(run.id) == "succeeded"
         run = db.session.get(Run, run.id)
         assert run.rows_succeeded == 2 and run.success_blob_id is None  # nothing kept to download
+        assert db.session.get(type(row), row.id).last_used_at is not None  # its stored secret was used
         with psycopg.connect(host=params["host"], port=params["port"], dbname=params["database"],
                              user=params["user"]) as pg:
             got = pg.execute('SELECT "LastName", "Title" FROM contacts ORDER BY 1').fetchall()
