@@ -117,3 +117,5 @@ def test_the_target_choice_writes_a_table_through_a_connection_and_the_run_says_
         with psycopg.connect(host=params["host"], port=params["port"], dbname=params["database"],
                              user=params["user"]) as pg:
             assert pg.execute('SELECT count(*), min("Title") FROM contacts').fetchone() == (25, "=cmd")
+        removed = client.delete(f"/api/connections/{row.id}", headers=session)  # the export writes to it
+        assert removed.status_code == 409 and "Contacts to the warehouse" in removed.get_json()["message"]
