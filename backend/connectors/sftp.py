@@ -150,13 +150,13 @@ class SftpConnector(FileStore):
             try:
                 sftp = await conn.start_sftp_client()
                 return conn, sftp, await sftp.open(tmp, "wb")
+            except asyncssh.SFTPError as err:
+                conn.close()
+                raise _error(err, final) from None
             except BaseException:
                 conn.close()
                 raise
-        try:
-            conn, sftp, handle = _run(opened)
-        except ConnectorError as err:
-            raise _as_write(err, final) from None
+        conn, sftp, handle = _run(opened)
         return _SftpUpload(conn, sftp, handle, tmp, final)
 
 
@@ -196,10 +196,6 @@ class _SftpUpload(Upload):
     def _close(self) -> None:
         self.sftp.exit()
         self.conn.close()
-
-
-def _as_write(err: ConnectorError, path: str) -> ConnectorError:
-    return ConnectorError(err.stage, err.message.replace("the folder", f"the folder of {path}"))
 
 
 def _run(make: Any) -> Any:

@@ -129,12 +129,12 @@ class TableTarget:
         return TableWriter(self)
 
     def finish(self) -> None:
-        self.abort()
+        self._close()  # every chunk committed as it was written
 
     def abort(self) -> None:
+        self._close()  # the chunk in flight was rolled back; earlier chunks stay (a rerun upserts them again)
+
+    def _close(self) -> None:
         if self.dialect is not None:
             self.dialect.close()
             self.dialect = None
-
-    def where(self) -> str:
-        return f"table {self.table}"
