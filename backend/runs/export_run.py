@@ -11,7 +11,6 @@ incremental job's watermark moves only when the run succeeded.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +27,6 @@ from backend.runs.service import EXPORT_TASK
 from backend.salesforce.mirror import RunMirror
 from backend.services import get_settings
 from backend.storage.blobs import BlobWriter, expiry_for
-
-log = logging.getLogger(__name__)
 
 
 class ExportStopped(InflowError):
@@ -60,6 +57,8 @@ class ExportExecution(Execution):
             raise
 
     def _export(self) -> str:
+        if self.run.state == "cancelling":  # cancelled while it waited for a retry: nothing to read
+            return self._finish_failed("The export was cancelled.")
         spec, job = self.pieces.job.source or {}, self.pieces.job
         self.client = self.pieces.client()
         self.client.before_write = self.lease.still_held

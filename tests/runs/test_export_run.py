@@ -172,3 +172,16 @@ def test_an_incremental_export_can_keep_deleted_records_flagged_in_its_table(app
             cur.execute("SELECT Id, LastName, IsDeleted FROM contacts ORDER BY LastName")
             assert cur.fetchall() == ((gone, "Gone", 1), (keep, "Keep", 0))
         mysql.close()
+
+
+def test_an_export_cancelled_while_it_waits_for_a_retry_ends_cancelled_without_reading(app, org, sf):
+    acct = account()
+    sf.Contact.create({"LastName": "Lee"})
+    run = _run(acct, _job(acct, connect(acct, org), soql="SELECT LastName FROM Contact"))
+    org.api_used = org.knobs.api_allowance
+    assert export_run.run_export_task(run.id) == "paused"
+    org.api_used = 0
+    service.cancel(TenantScope(acct.id), run.id)
+    assert export_run.run_export_task(run.id) == "cancelled"
+    run = db.session.get(Run, run.id)
+    assert run.state == "cancelled" and run.success_blob_id is None and run.rows_read == 0
