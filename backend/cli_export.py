@@ -1,4 +1,5 @@
-"""`flask --app backend inflow export`: Salesforce records to a CSV or Excel file, headless, without RQ.
+"""`flask --app backend inflow export`: Salesforce records to a CSV or Excel file, or through a saved connection
+into a database table or a file on a file store; headless, without RQ.
 
 Exit status: 0 when the file was written, 1 when the export could not run (Salesforce's own error text
 for a bad query), 2 for bad options.
@@ -13,9 +14,9 @@ from typing import Any
 import click
 
 from backend.cli_import import client_from_options, instance_named
+from backend.connectors import targets
 from backend.errors import InflowError
 from backend.pipeline.export import (
-    ConnectionTarget,
     DownloadTarget,
     ExportTarget,
     check_query,
@@ -26,7 +27,8 @@ from backend.pipeline.export import (
 )
 
 
-@click.command("export", help="Export Salesforce records to a CSV or Excel file (headless; no queue).")
+@click.command("export", help="Export Salesforce records to a CSV or Excel file, or through a connection into a "
+                              "table or a file (headless; no queue).")
 @click.option("--soql", help='A SOQL query, e.g. "SELECT Id, Account.Name FROM Contact".')
 @click.option("--object", "object_name", help="Export this sObject, e.g. Contact.")
 @click.option("--fields", help="Comma-separated fields with --object (parents too: Account.Name); default all.")
@@ -47,8 +49,9 @@ def export_command(soql: str | None, object_name: str | None, fields: str | None
                    instance_url: str | None, access_token: str | None) -> None:
     _check_options(soql, object_name, fields, where, out_file, connection, table, remote_path, since_last,
                    instance_name)
-    target, out_tmp = _target(out_file, connection, table, remote_path)
+    out_tmp = None
     try:
+        target, out_tmp = _target(out_file, connection, table, remote_path)
         client = client_from_options(instance_name, instance_url, access_token)
         text = soql or soql_for_object(object_name or "", _field_list(fields, client, object_name), where)
         query = check_query(text, client.describe, include_deleted=include_deleted)
@@ -71,7 +74,9 @@ def export_command(soql: str | None, object_name: str | None, fields: str | None
     finally:
         if out_tmp is not None:
             out_tmp.unlink(missing_ok=True)
-    click.echo(f"{result.api}: {result.rows} record(s) of {query.object} exported to {out_file}")
+    written_to = out_file if out_file is not None else targets.where(
+        {"kind": "table" if table else "file", "table": table, "path": remote_path}, connection)
+    click.echo(f"{result.api}: {result.rows} record(s) of {query.object} exported to {written_to}")
 
 
 def _check_options(soql: str | None, object_name: str | None, fields: str | None, where: str | None,
@@ -94,7 +99,11 @@ def _check_options(soql: str | None, object_name: str | None, fields: str | None
 def _target(out_file: Path | None, connection: str | None, table: str | None,
             remote_path: str | None) -> tuple[ExportTarget, Path | None]:
     if out_file is None:
-        return ConnectionTarget(connection or "", table=table, path=remote_path), None
+        from backend.cli_connections import loopback, named
+        from backend.connectors import stored
+
+        connector = stored.connector(named(connection or ""), allow_loopback=loopback())
+        return targets.for_connector(connector, table=table, path=remote_path), None
     try:
         fmt = format_for(out_file.name)
     except InflowError as err:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, ClassVar
 
 from backend.connectors.base import Connector, ConnectorError, Entry
+from backend.connectors.uploads import Upload
 from backend.errors import SourceError
 from backend.pipeline.chunk import Chunk
 from backend.pipeline.sources import Source, create_source
@@ -35,6 +36,10 @@ class FileStore(Connector):
 
     def move(self, path: str, folder: str) -> str:
         raise ConnectorError("config", f"{self.label} connections cannot move files.")
+
+    def upload(self, path: str) -> Upload:
+        """A stream that becomes the file at `path` (relative to the connection's folder) on `commit()`."""
+        raise ConnectorError("config", f"{self.label} connections cannot take files.")
 
     def root(self) -> str:
         return (self.params.get("path") or "").strip("/")

@@ -17,6 +17,7 @@ from backend.connectors import guard, urls
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import FileStore
 from backend.connectors.guard import tls_context
+from backend.connectors.uploads import Upload, temp_name
 
 TIMEOUT_S = 30
 
@@ -110,6 +111,61 @@ class FtpsConnector(FileStore):
         finally:
             ftp.close()
         return target
+
+    def upload(self, path: str) -> Upload:
+        final = self.full(path)
+        tmp = temp_name(final)
+        ftp = self._login()
+        try:
+            ftp.voidcmd("TYPE I")
+            data = ftp.transfercmd(f"STOR {tmp}")
+        except ftplib.error_perm as err:
+            ftp.close()
+            raise _error(err, final) from None
+        return _Storage(ftp, data, tmp, final)
+
+
+class _Storage(Upload):
+    """The data connection of one STOR under the temporary name; `commit()` ends it and renames the file."""
+
+    def __init__(self, ftp: ftplib.FTP_TLS, data: socket.socket, tmp: str, final: str) -> None:
+        self.ftp, self.data, self.tmp, self.final = ftp, data, tmp, final
+
+    def write(self, data: bytes) -> int:
+        try:
+            self.data.sendall(data)
+        except OSError as err:
+            raise ConnectorError("read", f"FTPS: the upload of {self.final} broke off ({err.strerror or err}).") \
+                from None
+        return len(data)
+
+    def _end_transfer(self) -> None:
+        try:
+            if isinstance(self.data, ssl.SSLSocket):
+                self.data.unwrap()
+        except (OSError, ValueError):
+            pass
+        self.data.close()
+
+    def commit(self) -> None:
+        try:
+            self._end_transfer()
+            self.ftp.voidresp()
+            self.ftp.rename(self.tmp, self.final)
+        except ftplib.Error as err:
+            raise _error(err, self.final) from None
+        finally:
+            self.ftp.close()
+
+    def abort(self) -> None:
+        self._end_transfer()
+        try:
+            self.ftp.voidresp()
+            self.ftp.delete(self.tmp)
+        except (ftplib.Error, OSError):
+            pass  # a partial temporary file at worst, never under the final name
+        finally:
+            self.ftp.close()
 
 
 class _Retrieval:

@@ -44,7 +44,8 @@ class MySqlConnector(Connector):
                 "password": p["password"], "tls": urls.flag(opts.get("tls", opts.get("ssl", ""))),
                 "statement_timeout": int(opts.get("statement_timeout", STATEMENT_TIMEOUT_S))}
 
-    def connect(self) -> pymysql.Connection:
+    def connect(self, *, read_only: bool = True) -> pymysql.Connection:
+        """A session through the egress guard; read-only unless an export target writes (`read_only=False`)."""
         p = self.params
         address = guard.resolve(p["host"], int(p["port"]), allow_loopback=self.allow_loopback)
         context = tls_context() if p.get("tls") else None  # verifies the name, not the address
@@ -61,10 +62,10 @@ class MySqlConnector(Connector):
         except pymysql.MySQLError as err:
             sock.close()
             raise _error(err) from None
-        self._session(conn)
+        self._session(conn, read_only)
         return conn
 
-    def _session(self, conn: pymysql.Connection) -> None:
+    def _session(self, conn: pymysql.Connection, read_only: bool) -> None:
         timeout = int(self.params.get("statement_timeout") or STATEMENT_TIMEOUT_S)
         with conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")  # TIMESTAMP values arrive in UTC; rendered in the job's zone
@@ -72,7 +73,8 @@ class MySqlConnector(Connector):
                 cur.execute(f"SET SESSION max_statement_time = {timeout}")
             else:
                 cur.execute(f"SET SESSION max_execution_time = {timeout * 1000}")
-            cur.execute("SET SESSION TRANSACTION READ ONLY")
+            if read_only:
+                cur.execute("SET SESSION TRANSACTION READ ONLY")
 
     def test(self) -> str:
         conn = self.connect()

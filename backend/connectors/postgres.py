@@ -42,12 +42,13 @@ class PostgresConnector(Connector):
                 "password": p["password"], "tls": tls,
                 "statement_timeout": int(opts.get("statement_timeout", STATEMENT_TIMEOUT_S))}
 
-    def connect(self, time_zone: str = "UTC") -> psycopg.Connection:
+    def connect(self, time_zone: str = "UTC", *, read_only: bool = True) -> psycopg.Connection:
+        """A session through the egress guard; read-only unless an export target writes (`read_only=False`)."""
         p = self.params
         address = guard.resolve(p["host"], int(p["port"]), allow_loopback=self.allow_loopback)
         timeout_ms = int(p.get("statement_timeout") or STATEMENT_TIMEOUT_S) * 1000
-        options = (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c DateStyle=ISO "
-                   "-c IntervalStyle=iso_8601")
+        options = (f"-c default_transaction_read_only={'on' if read_only else 'off'} -c statement_timeout={timeout_ms} "
+                   "-c DateStyle=ISO -c IntervalStyle=iso_8601")
         try:
             conn = psycopg.connect(
                 host=p["host"], hostaddr=address, port=int(p["port"]), dbname=p["database"], user=p["user"],

@@ -17,8 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from backend.connectors import guard
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import FileStore
+from backend.connectors.uploads import Upload
 
 _AUTH = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "InvalidClientTokenId"}
+PART_BYTES = 8 * 1024 ** 2  # S3 parts are at least 5 MiB (but the last)
 _MISSING = {"NoSuchBucket", "NoSuchKey", "404", "NotFound"}
 
 
@@ -89,6 +91,56 @@ class S3Connector(FileStore):
         except (ClientError, BotoCoreError) as err:
             raise _error(err, path) from None
         return target
+
+    def upload(self, path: str) -> Upload:
+        key = self.full(path)
+        s3 = self.client()
+        try:
+            upload_id = s3.create_multipart_upload(Bucket=self.params["bucket"], Key=key)["UploadId"]
+        except (ClientError, BotoCoreError) as err:
+            raise _error(err, key) from None
+        return _MultipartUpload(s3, self.params["bucket"], key, upload_id)
+
+
+class _MultipartUpload(Upload):
+    """Parts of PART_BYTES sent as they fill: one part in memory, never the whole file."""
+
+    def __init__(self, s3: Any, bucket: str, key: str, upload_id: str) -> None:
+        self.s3, self.bucket, self.key, self.upload_id = s3, bucket, key, upload_id
+        self.buffer, self.parts = bytearray(), []
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        while len(self.buffer) >= PART_BYTES:
+            self._send(bytes(self.buffer[:PART_BYTES]))
+            del self.buffer[:PART_BYTES]
+        return len(data)
+
+    def _send(self, body: bytes) -> None:
+        number = len(self.parts) + 1
+        try:
+            answer = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                                         PartNumber=number, Body=body)
+        except (ClientError, BotoCoreError) as err:
+            raise _error(err, self.key) from None
+        self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def commit(self) -> None:
+        if self.buffer or not self.parts:  # the last part may be small (or the only one empty)
+            self._send(bytes(self.buffer))
+            self.buffer.clear()
+        try:
+            self.s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                                              MultipartUpload={"Parts": self.parts})
+        except (ClientError, BotoCoreError) as err:
+            raise _error(err, self.key) from None
+
+    def abort(self) -> None:
+        self.buffer.clear()
+        try:
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+        except (ClientError, BotoCoreError):
+            pass  # nothing was published; the bucket's lifecycle rule cleans up what S3 keeps
 
 
 def _error(err: Exception, what: str) -> ConnectorError:

@@ -17,6 +17,7 @@ import asyncssh
 from backend.connectors import aio, guard, urls
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import FileStore
+from backend.connectors.uploads import Upload, temp_name
 
 CONNECT_TIMEOUT_S = 15
 
@@ -139,6 +140,62 @@ class SftpConnector(FileStore):
                 await sftp.rename(path, target)
         _run(rename)
         return target
+
+    def upload(self, path: str) -> Upload:
+        final = self.full(path)
+        tmp = temp_name(final)
+
+        async def opened() -> tuple[Any, Any, Any]:
+            conn = await self._connect()
+            try:
+                sftp = await conn.start_sftp_client()
+                return conn, sftp, await sftp.open(tmp, "wb")
+            except asyncssh.SFTPError as err:
+                conn.close()
+                raise _error(err, final) from None
+            except BaseException:
+                conn.close()
+                raise
+        conn, sftp, handle = _run(opened)
+        return _SftpUpload(conn, sftp, handle, tmp, final)
+
+
+class _SftpUpload(Upload):
+    def __init__(self, conn: Any, sftp: Any, handle: Any, tmp: str, final: str) -> None:
+        self.conn, self.sftp, self.handle, self.tmp, self.final = conn, sftp, handle, tmp, final
+
+    def write(self, data: bytes) -> int:
+        _run(lambda: self.handle.write(data))
+        return len(data)
+
+    def commit(self) -> None:
+        async def publish() -> None:
+            await self.handle.close()
+            try:
+                await self.sftp.posix_rename(self.tmp, self.final)  # replaces an older file in one step
+            except asyncssh.SFTPOpUnsupported:
+                if await self.sftp.exists(self.final):
+                    await self.sftp.remove(self.final)
+                await self.sftp.rename(self.tmp, self.final)
+        try:
+            _run(publish)
+        finally:
+            self._close()
+
+    def abort(self) -> None:
+        async def drop() -> None:
+            await self.handle.close()
+            await self.sftp.remove(self.tmp)
+        try:
+            _run(drop)
+        except ConnectorError:
+            pass  # the connection is gone: so is the chance to tidy; the name was never the final one
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        self.sftp.exit()
+        self.conn.close()
 
 
 def _run(make: Any) -> Any:

@@ -67,7 +67,7 @@ def update(scope: TenantScope, row: Connection, *, name: str | None = None, para
 
 
 def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None) -> None:
-    """Delete, refused while a saved job reads from it (the jobs are named)."""
+    """Delete, refused while a saved job reads from it or exports into it (the jobs are named)."""
     users = jobs_using(scope, row)
     if users:
         raise ConnectorError("config", f"The connection is used by job(s) {', '.join(repr(j.name) for j in users)}; "
@@ -77,7 +77,9 @@ def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None) -
 
 
 def jobs_using(scope: TenantScope, row: Connection) -> list[Job]:
-    return [j for j in scope.all(Job, order_by=Job.name) if (j.source or {}).get("connection_id") == row.id]
+    def named(source: dict[str, Any]) -> tuple[Any, Any]:  # what a job reads from, and what an export writes to
+        return source.get("connection_id"), (source.get("target") or {}).get("connection_id")
+    return [j for j in scope.all(Job, order_by=Job.name) if row.id in named(j.source or {})]
 
 
 def parameters(row: Connection) -> dict[str, Any]:

@@ -18,7 +18,8 @@ def admit(scope: TenantScope, job: Job, *, scheduled: bool = False) -> None:
     """
     if scheduled:
         require(scope.account_id, "schedules")
-    if (job.source or {}).get("connection_id"):
+    source = job.source or {}
+    if source.get("connection_id") or (source.get("target") or {}).get("connection_id"):  # reads or writes one
         require(scope.account_id, "connectors")
     left = usage_for(scope.account_id).left
     try:

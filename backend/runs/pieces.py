@@ -102,11 +102,14 @@ class RunPieces:
         return stored.connector(found[0], allow_loopback=get_settings().egress_allow_loopback).source(read)
 
     def mark_secrets_used(self) -> None:
-        """The org's tokens (and the job's connection) are about to be used; the caller commits at once."""
+        """The org's tokens (and the job's connections: read from, or an export's target) are about to be used;
+        the caller commits at once."""
         self.org.mark_used()
-        connection_id = (self.job.source or {}).get("connection_id")
-        for row in self.scope.all(Connection, Connection.id == connection_id) if connection_id else []:
-            row.mark_used()
+        source = self.job.source or {}
+        used = (source.get("connection_id"), (source.get("target") or {}).get("connection_id"))
+        for connection_id in filter(None, used):
+            for row in self.scope.all(Connection, Connection.id == connection_id):
+                row.mark_used()
 
     def mapping(self) -> Mapping:
         data = dict(self.job.mapping or {})

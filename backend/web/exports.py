@@ -6,10 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from backend.connectors import connector_class, targets
 from backend.errors import ConfigError, InflowError, SalesforceError
 from backend.extensions import db
 from backend.models import Job, OrgConnection
 from backend.models.audit import record
+from backend.models.connections import Connection
 from backend.pipeline.export import ExportQuery, check_query, soql_for_object
 from backend.pipeline.export.cells import zone
 from backend.pipeline.export.engine import preview
@@ -72,12 +74,27 @@ def create_export() -> tuple[Response, int]:
     zone(body.get("time_zone") or None)  # an unknown zone is refused now, not at run time
     query, _ = _query(body)
     me.scope.get(OrgConnection, str(body["org_connection_id"]))
+    target = _target(body.get("target"))
     job = Job(name=name[:255], kind="export", org_connection_id=str(body["org_connection_id"]),
               object_name=query.object, operation="export", mapping={},
               source={"soql": _soql(body), "all": bool(body.get("all")), "format": fmt,
-                      "time_zone": body.get("time_zone") or None, "incremental": bool(body.get("incremental"))})
+                      "time_zone": body.get("time_zone") or None, "incremental": bool(body.get("incremental")),
+                      "target": target})
     me.scope.add(job)
     db.session.flush()
     record("job.create", account_id=me.account.id, user_id=me.user.id if me.user else None, target=job.id)
     db.session.commit()
-    return jsonify(id=job.id, name=job.name, object=job.object_name, source=job.source), 201
+    return jsonify(id=job.id, name=job.name, object=job.object_name, source=job.source,
+                   written_to=targets.where_for_job(me.scope, job.source)), 201
+
+
+def _target(spec: Any) -> dict[str, Any]:
+    """Download, or a table or file through one of the account's own connections of the fitting kind."""
+    target = targets.check(spec if isinstance(spec, dict) else None)
+    if target["kind"] != "download":
+        row = current_identity().scope.get(Connection, target["connection_id"])  # another account's: 404
+        kind = connector_class(row.type).kind
+        if (target["kind"] == "table") != (kind == "database"):
+            raise ConfigError(f"The connection {row.name!r} holds {'tables' if kind == 'database' else 'files'}: "
+                              f"choose {'a table' if kind == 'database' else 'a file path'}.")
+    return target

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from backend.billing.plans import PlanRefused
 from backend.billing.usage import QuotaExceeded
+from backend.connectors import targets
 from backend.extensions import db
 from backend.models import Job, OrgConnection, Run
 from backend.models.audit import record
@@ -41,6 +42,8 @@ def run_json(run_id: str) -> dict[str, Any]:
                 can_cancel=data["state"] in ("queued", "running"),
                 can_rollback=data["state"] in ("succeeded", "partial") and data["succeeded"] > 0
                 and job.kind != "export", kind=job.kind)
+    if job.kind == "export":
+        data["written_to"] = targets.where_for_job(me.scope, job.source)
     return data
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, send_from_directory
 
+from backend.connectors import targets
 from backend.extensions import db
 from backend.models import Job, OrgConnection, Run, User
 from backend.pipeline.mapping import OPERATIONS
@@ -80,7 +81,8 @@ def run_page(run_id: str):
     run = me.scope.get(Run, run_id)
     job = me.scope.get(Job, run.job_id)
     org = db.session.get(OrgConnection, job.org_connection_id) if job.org_connection_id else None
-    return render_template("ui/run.html", run=run, job=job, org=org,
+    written_to = targets.where_for_job(me.scope, job.source) if job.kind == "export" else None
+    return render_template("ui/run.html", run=run, job=job, org=org, written_to=written_to,
                            record_url=ui_data.run_record_url(org, run) if org else None)
 
 

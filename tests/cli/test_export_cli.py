@@ -81,7 +81,7 @@ def test_options_are_checked_and_connections_answer_cleanly(app, org, tmp_path):
     assert _export(app, org, "--object", "Contact", "--out", str(tmp_path / "x.json")).exit_code == 2
     assert _export(app, org, "--object", "Contact", "--connection", "warehouse").exit_code == 2
     result = _export(app, org, "--object", "Contact", "--connection", "warehouse", "--table", "contacts")
-    assert result.exit_code == 1 and "through a connection is not built yet" in result.output
+    assert result.exit_code == 2 and "No connection(s) named 'warehouse'" in result.output
 
 
 def test_since_last_exports_changes_and_deletions_and_advances_only_on_success(app, org, sf, tmp_path):

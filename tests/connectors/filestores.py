@@ -217,7 +217,7 @@ def ftps_server(root: Path, cert: Path, key: Path) -> Iterator[dict]:
         from pyftpdlib.servers import ThreadedFTPServer
 
     authorizer = DummyAuthorizer()
-    authorizer.add_user(FTP_USER, FTP_PASSWORD, str(root), perm="elrf")
+    authorizer.add_user(FTP_USER, FTP_PASSWORD, str(root), perm="elradfmw")  # exports write, rename and delete
     authorizer.override_perm(FTP_USER, str(root / "private"), perm="", recursive=True)
     handler = type("Handler", (TLS_FTPHandler,), {
         "authorizer": authorizer, "certfile": str(cert), "keyfile": str(key), "tls_control_required": True,

@@ -87,3 +87,32 @@ def mysql_database() -> Iterator[dict]:
             cur.execute(f"DROP DATABASE IF EXISTS {name}")
             cur.execute(f"DROP DATABASE IF EXISTS {name}_private")
         admin.close()
+
+
+@contextmanager
+def postgres_warehouse() -> Iterator[dict]:
+    """An empty database an export writes into; the connection logs in as its owner."""
+    host, port, admin_url = pg_admin_url()
+    name = f"inflow_wh_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"host": host, "port": port, "database": name, "user": "postgres", "password": ""}
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def mysql_warehouse() -> Iterator[dict]:
+    """An empty MariaDB database an export writes into (as root)."""
+    name = f"inflow_wh_{uuid.uuid4().hex[:8]}"
+    admin = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_ROOT, autocommit=True)
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    try:
+        yield {"host": MYSQL_HOST, "port": MYSQL_PORT, "database": name, "user": MYSQL_ROOT, "password": ""}
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from openpyxl import load_workbook
 from simple_salesforce import Salesforce
@@ -91,3 +92,96 @@ def test_starting_an_export_job_enqueues_the_export_task(app, org):
     run, created = service.start_run(TenantScope(acct.id), job.id)
     [queued] = Queue("imports", connection=get_redis()).jobs
     assert created and queued.func_name == "worker.tasks.run_export" and queued.args == (run.id,)
+
+
+def test_a_saved_export_into_a_postgresql_table_counts_its_rows_and_says_where_it_wrote(app, org, sf):
+    import psycopg
+
+    from backend.billing.usage import usage_for
+    from backend.connectors import stored
+    from tests.connectors import servers
+
+    acct = account()
+    conn = connect(acct, org)
+    for name in ("Lee", "Kim"):
+        sf.Contact.create({"LastName": name, "Title": "=1+1"})
+    with servers.postgres_warehouse() as params:
+        row = stored.create(TenantScope(acct.id), "warehouse", "postgresql", params)
+        db.session.commit()
+        job = _job(acct, conn, soql="SELECT Id, LastName, Title FROM Contact",
+                   target={"kind": "table", "connection_id": row.id, "table": "contacts"})
+        for _ in range(2):
+            run = _run(acct, job)
+            assert export_run.run_export_task(run.id) == "succeeded"
+        run = db.session.get(Run, run.id)
+        assert run.rows_succeeded == 2 and run.success_blob_id is None  # nothing kept to download
+        assert db.session.get(type(row), row.id).last_used_at is not None  # its stored secret was used
+        with psycopg.connect(host=params["host"], port=params["port"], dbname=params["database"],
+                             user=params["user"]) as pg:
+            got = pg.execute('SELECT "LastName", "Title" FROM contacts ORDER BY 1').fetchall()
+        assert got == [("Kim", "=1+1"), ("Lee", "=1+1")]
+    assert usage_for(acct.id).used == 4  # two runs of two rows, as imports count
+    progress = service.progress(TenantScope(acct.id), run.id)
+    assert progress["state"] == "succeeded"
+
+
+def test_an_export_hitting_the_api_limit_is_rescheduled_like_an_import(app, org, sf):
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from backend.services import get_redis
+
+    acct = account()
+    sf.Contact.create({"LastName": "Lee"})
+    job = _job(acct, connect(acct, org), soql="SELECT LastName FROM Contact")
+    run = _run(acct, job)
+    org.api_used = org.knobs.api_allowance
+    assert export_run.run_export_task(run.id) == "paused"
+    assert db.session.get(Run, run.id).state == "running"
+    [job_id] = ScheduledJobRegistry(queue=Queue("imports", connection=get_redis())).get_job_ids()
+    assert job_id.startswith(f"run-{run.id}")
+    progress = service.progress(TenantScope(acct.id), run.id)
+    assert progress["phase"] == "paused" and "daily API allowance" in progress["pause_reason"]
+    org.api_used = 0
+    assert export_run.run_export_task(run.id) == "succeeded"
+    run = db.session.get(Run, run.id)
+    assert run.rows_succeeded == 1 and get_blob_store().read_all(acct.id, run.success_blob_id).endswith(b'"Lee"\n')
+
+
+def test_an_incremental_export_can_keep_deleted_records_flagged_in_its_table(app, org, sf):
+    import pymysql
+
+    from backend.connectors import stored
+    from tests.connectors import servers
+
+    acct = account()
+    conn = connect(acct, org)
+    keep, gone = (sf.Contact.create({"LastName": name})["id"] for name in ("Keep", "Gone"))
+    with servers.mysql_warehouse() as params:
+        row = stored.create(TenantScope(acct.id), "warehouse", "mysql", params)
+        db.session.commit()
+        job = _job(acct, conn, soql="SELECT Id, LastName FROM Contact", incremental=True,
+                   target={"kind": "table", "connection_id": row.id, "table": "contacts", "deleted": "flag"})
+        assert export_run.run_export_task(_run(acct, job).id) == "succeeded"
+        sf.Contact.delete(gone)
+        time.sleep(1.1)  # SOQL datetimes are whole seconds: a change in the second a run starts comes again
+        assert export_run.run_export_task(_run(acct, job).id) == "succeeded"
+        mysql = pymysql.connect(host=params["host"], port=params["port"], user=params["user"],
+                                database=params["database"])
+        with mysql.cursor() as cur:
+            cur.execute("SELECT Id, LastName, IsDeleted FROM contacts ORDER BY LastName")
+            assert cur.fetchall() == ((gone, "Gone", 1), (keep, "Keep", 0))
+        mysql.close()
+
+
+def test_an_export_cancelled_while_it_waits_for_a_retry_ends_cancelled_without_reading(app, org, sf):
+    acct = account()
+    sf.Contact.create({"LastName": "Lee"})
+    run = _run(acct, _job(acct, connect(acct, org), soql="SELECT LastName FROM Contact"))
+    org.api_used = org.knobs.api_allowance
+    assert export_run.run_export_task(run.id) == "paused"
+    org.api_used = 0
+    service.cancel(TenantScope(acct.id), run.id)
+    assert export_run.run_export_task(run.id) == "cancelled"
+    run = db.session.get(Run, run.id)
+    assert run.state == "cancelled" and run.success_blob_id is None and run.rows_read == 0

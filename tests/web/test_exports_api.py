@@ -72,3 +72,50 @@ def test_save_run_and_download_an_excel_export_with_history(client, session):
     bad = client.post("/api/exports", headers=session, json={
         "name": "x", "org_connection_id": org_id, "soql": "SELECT Id FROM Contact", "time_zone": "Nowhere/City"})
     assert bad.status_code == 400 and "Unknown time zone" in bad.get_json()["message"]
+
+
+def test_the_target_choice_writes_a_table_through_a_connection_and_the_run_says_where(client, session):
+    import psycopg
+    from sqlalchemy import select
+
+    from backend.connectors import stored
+    from backend.extensions import db
+    from backend.models import Account
+    from backend.models.base import TenantScope
+    from tests.connectors import servers
+
+    page = client.get("/ui/export", headers=session).get_data(as_text=True)
+    assert "A database table through a connection" in page and "A file on a file store through a connection" in page
+    org_id = _org_id(client, session)
+    mine = db.session.scalars(select(Account)).one()
+    other = Account(company="Other", region="eu-frankfurt")
+    db.session.add(other)
+    db.session.commit()
+    with servers.postgres_warehouse() as params:
+        row = stored.create(TenantScope(mine.id), "warehouse", "postgresql", params)
+        foreign = stored.create(TenantScope(other.id), "theirs", "postgresql", params)
+        db.session.commit()
+        body = {"name": "Contacts to the warehouse", "org_connection_id": org_id,
+                "soql": "SELECT Id, LastName, Title FROM Contact"}
+        refused = client.post("/api/exports", headers=session, json={
+            **body, "target": {"kind": "table", "connection_id": foreign.id, "table": "contacts"}})
+        assert refused.status_code == 404
+        wrong = client.post("/api/exports", headers=session, json={
+            **body, "target": {"kind": "file", "connection_id": row.id, "path": "out/contacts.csv"}})
+        assert wrong.status_code == 400 and "holds tables: choose a table" in wrong.get_json()["message"]
+        resp = client.post("/api/exports", headers=session, json={
+            **body, "target": {"kind": "table", "connection_id": row.id, "table": "public.contacts"}})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        assert resp.get_json()["written_to"] == "table public.contacts on warehouse"
+        run_id = client.post(f"/api/jobs/{resp.get_json()['id']}/runs", headers=session, json={}).get_json()["id"]
+        assert export_run.run_export_task(run_id) == "succeeded"
+        run = client.get(f"/api/runs/{run_id}", headers=session).get_json()
+        assert (run["state"], run["succeeded"], run["written_to"]) == ("succeeded", 25,
+                                                                       "table public.contacts on warehouse")
+        assert "Written to:</strong> table public.contacts on warehouse" in client.get(
+            f"/ui/runs/{run_id}", headers=session).get_data(as_text=True)
+        with psycopg.connect(host=params["host"], port=params["port"], dbname=params["database"],
+                             user=params["user"]) as pg:
+            assert pg.execute('SELECT count(*), min("Title") FROM contacts').fetchone() == (25, "=cmd")
+        removed = client.delete(f"/api/connections/{row.id}", headers=session)  # the export writes to it
+        assert removed.status_code == 409 and "Contacts to the warehouse" in removed.get_json()["message"]

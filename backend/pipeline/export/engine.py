@@ -64,7 +64,12 @@ def run_export(client: Any, query: ExportQuery, target: ExportTarget, *, time_zo
 
 
 def _write(writer: ExportWriter, page: pa.Table | BulkPage, query: ExportQuery, tz: ZoneInfo | None) -> int:
-    """One page into the file; a clean Bulk page into a CSV file as it came (no parse, no re-encode)."""
+    """One page into the file; a clean Bulk page into a CSV file as it came (no parse, no re-encode). A writer
+    that takes typed values (a database table) gets the cells as Salesforce sent them: no formula escape."""
+    if getattr(writer, "typed", False):
+        table = page.table() if isinstance(page, BulkPage) else page
+        writer.write(table)
+        return table.num_rows
     if isinstance(page, BulkPage):
         plain = page.plain_rows() if tz is None and hasattr(writer, "write_raw") else None
         if plain is not None and page.rows is not None:

@@ -42,6 +42,8 @@ class Column:
 
     name: str
     type: str = "string"
+    precision: int | None = None  # numbers: describe's digits and scale (a database target's numeric(p, s))
+    scale: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,11 +172,16 @@ def check_query(soql: str, describe: Describe, *, include_deleted: bool = False)
         owner = describe(_owner_of(item, root, describe)) if "." in item else root
         parts = _expand(item, found, owner)
         expanded = expanded or parts != [item]
-        types = {f["name"].lower(): f.get("type", "string") for f in owner["fields"]}
-        columns += [Column(p, types.get(p.rpartition(".")[2].lower(), found.get("type", "string"))) for p in parts]
+        described = {f["name"].lower(): f for f in owner["fields"]}
+        columns += [_column(p, described.get(p.rpartition(".")[2].lower(), found)) for p in parts]
     if expanded:
         soql = f"SELECT {', '.join(c.name for c in columns)} {soql[from_at:]}"
     return ExportQuery(soql, root["name"], columns, include_deleted)
+
+
+def _column(name: str, found: dict[str, Any]) -> Column:
+    return Column(name, found.get("type", "string"), found.get("precision") or None,
+                  found.get("scale") if found.get("precision") else None)
 
 
 def _owner_of(path: str, root: dict[str, Any], describe: Describe) -> str:

@@ -1,8 +1,8 @@
 """Where an export's rows go: a target opens a writer for the columns and says where the file ended up.
 
 A download target writes CSV or .xlsx to a stream its caller provides (a local file for the CLI, an
-encrypted blob for a run). Database tables and file stores arrive with connections (backend/connectors):
-they plug in as further targets with the same three calls.
+encrypted blob for a run). Database tables and file stores through a connection are targets with the same
+three calls, built in backend/connectors/targets.py.
 """
 
 from __future__ import annotations
@@ -55,19 +55,3 @@ class DownloadTarget:
         if self._close_stream:
             self._close_stream(False)
 
-
-class ConnectionTarget:
-    """A table or path through a named connection: refused cleanly until export targets are built."""
-
-    def __init__(self, connection: str, *, table: str | None = None, path: str | None = None) -> None:
-        self.connection, self.table, self.path = connection, table, path
-
-    def open(self, columns: list[Column]) -> ExportWriter:
-        raise ConfigError("Exporting into a database table or a file store through a connection is not built yet. "
-                          "Export to a .csv or .xlsx file instead.")
-
-    def finish(self) -> None:
-        return None
-
-    def abort(self) -> None:
-        return None

@@ -1,5 +1,6 @@
 // New export: 1 source (instance, object, include deleted), 2 fields and filters (field picker, parent fields,
-// filter, or the user's SOQL), 3 target (CSV or Excel, time zone, incremental), 4 preview of the first 20 rows,
+// filter, or the user's SOQL), 3 target (a CSV or Excel download, a database table or a file on a file store
+// through a connection; time zone, incremental), 4 preview of the first 20 rows,
 // then save and run: the run page shows live progress and the download. data-state "busy"/"ready" as the wizard.
 import { h, clear, table } from "../dom.js";
 
@@ -8,6 +9,7 @@ export function mount(root, ctx) {
   const $ = (sel) => root.querySelector(sel);
   const errorBox = $("[data-export-error]");
   const describes = new Map();
+  let connections = []; // the account's connections, each with the kind of its type (database | files)
   let pending = 0;
 
   function busy(delta) {
@@ -32,8 +34,40 @@ export function mount(root, ctx) {
       org_connection_id: $("[data-org]").value, object: $("[data-object]").value.trim(),
       fields: [...picked, ...parents], where: $("[data-where]").value.trim(), soql: $("[data-soql]").value.trim(),
       all: $("[data-all]").checked, format: $("[data-format]").value, time_zone: $("[data-tz]").value.trim(),
-      incremental: $("[data-incremental]").checked, name: $("[data-name]").value.trim(),
+      incremental: $("[data-incremental]").checked, name: $("[data-name]").value.trim(), target: target(),
     };
+  }
+
+  function targetKind() {
+    return root.querySelector("[data-target-kind]:checked").value;
+  }
+
+  function target() {
+    const kind = targetKind();
+    if (kind === "download") return { kind };
+    const where = kind === "table" ? { table: $("[data-table]").value.trim(), deleted: $("[data-deleted]").value }
+      : { path: $("[data-path]").value.trim() };
+    return { kind, connection_id: $("[data-connection]").value, ...where };
+  }
+
+  // Only the inputs of the chosen target show; the connection list offers the connections of the fitting kind.
+  function showTarget() {
+    const kind = targetKind();
+    root.querySelectorAll("[data-target-for]").forEach((el) => el.classList.toggle("slds-hide", !el.dataset.targetFor.split(" ").includes(kind)));
+    const wanted = kind === "table" ? "database" : "files";
+    const fitting = connections.filter((c) => c.kind === wanted);
+    const select = clear($("[data-connection]"));
+    fitting.forEach((c) => select.append(h("option", { value: c.id }, `${c.name} (${c.type})`)));
+    $("[data-no-connections]").classList.toggle("slds-hide", fitting.length > 0);
+  }
+
+  async function loadConnections() {
+    await guard(async () => {
+      const [rows, types] = await Promise.all([api.get("/api/connections"), api.get("/api/connections/types")]);
+      const kinds = new Map(types.map((t) => [t.type, t.kind]));
+      connections = rows.map((c) => ({ ...c, kind: kinds.get(c.type) }));
+      showTarget();
+    });
   }
 
   function go(step) {
@@ -113,7 +147,9 @@ export function mount(root, ctx) {
   root.querySelectorAll("[data-next]").forEach((b) => b.addEventListener("click", () => next(Number(b.dataset.next))));
   root.querySelectorAll("[data-goto]").forEach((b) => b.addEventListener("click", () => next(Number(b.dataset.goto))));
   $("[data-org]").addEventListener("change", loadObjects);
+  root.querySelectorAll("[data-target-kind]").forEach((r) => r.addEventListener("change", showTarget));
   $('[data-action="run"]').addEventListener("click", run);
   loadObjects();
+  loadConnections();
   busy(0);
 }
