@@ -102,7 +102,7 @@ def test_a_postgresql_table_is_imported_through_the_wizard(page, sf_org, sfapi, 
 
 def test_a_file_in_an_s3_bucket_is_imported_through_the_wizard(page, sf_org, sfapi, worker, s3):  # noqa: F811
     frame = _from_connection(page, sf_org, "Drop", "s3", s3)
-    assert frame.query_selector("[data-path-list] option[value='exports']")
+    assert frame.query_selector("[data-path-list] option[value='/exports']")
     frame.fill("#c-path", "exports/contacts*.csv")
     frame.click("[data-conn-preview]")
     frame.wait_for_selector("[data-source-counts]:has-text('Drop: exports/contacts*.csv')")

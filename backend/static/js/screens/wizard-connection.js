@@ -3,6 +3,7 @@
 // previews it and hands the source ({connection_id, read, name}) to the wizard. Browsing fills the
 // suggestions of the table and path fields (schemas and their tables; the connection's folder).
 import { clear, h } from "../dom.js";
+import { entryPath } from "./connections-browse.js";
 
 const MAX_SCHEMAS = 10; // tables are suggested from this many schemas; any table can still be typed
 
@@ -35,7 +36,7 @@ export function connectionStep(root, { api, work, guard, announce, onSource }) {
         found.push(...await api.get(`/api/connections/${encodeURIComponent(id)}/browse?path=${encodeURIComponent(schema.path)}`));
       }
       if (select.value !== id) return;
-      found.forEach((e) => list.append(h("option", { value: e.path }, `${e.name} (${e.kind})`)));
+      found.forEach((e) => list.append(h("option", { value: entryPath(e) }, `${e.name} (${e.kind})`)));
     }));
   }
 
