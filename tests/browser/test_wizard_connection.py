@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import boto3
-import psycopg
 import pytest
 
 from backend.connectors import stored
@@ -22,12 +21,8 @@ from tests.connectors import filestores, servers
 @pytest.fixture(scope="module")
 def pg() -> Iterator[dict]:
     with servers.postgres_database() as params:
-        admin_url = servers.pg_admin_url()[2].rsplit("/", 1)[0] + f"/{params['database']}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute('CREATE TABLE sales.contacts ("Last Name" text, "Email" text, "Secret" text)')
-            conn.execute("INSERT INTO sales.contacts VALUES ('Lovelace', 'ada@example.com', 'x'), "
-                         "('Hopper', 'grace@example.com', 'y'), ('Skipped', 'skip@example.com', 'z')")
-            conn.execute(f"GRANT SELECT ON sales.contacts TO {params['user']}")
+        servers.add_contacts_table(params, [("Lovelace", "ada@example.com"), ("Hopper", "grace@example.com"),
+                                            ("Skipped", "skip@example.com")])
         yield params
 
 
