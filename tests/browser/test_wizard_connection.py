@@ -11,7 +11,7 @@ import pytest
 
 from backend.connectors import stored
 from backend.extensions import db
-from backend.models import Account, TenantScope
+from backend.models import Account, Job, TenantScope
 from tests.browser.conftest import shot
 from tests.browser.host import open_tab, screen
 from tests.browser.test_importer import _settled, _wait_for_state, sf_org, sfapi  # noqa: F401
@@ -93,6 +93,19 @@ def test_a_postgresql_table_is_imported_through_the_wizard(page, sf_org, sfapi, 
     found = sfapi.query("SELECT LastName, Email FROM Contact ORDER BY LastName")["records"]
     assert [(r["LastName"], r["Email"]) for r in found] == [("Hopper", "grace@example.com"),
                                                            ("Lovelace", "ada@example.com")]
+
+    db.session.expire_all()  # editing the saved job shows its connection source as it was chosen, read again
+    [job] = db.session.scalars(db.select(Job)).all()
+    assert job.name == "Contact from ERP: sales.contacts"
+    assert job.source == {"type": "connection", "connection_id": job.source["connection_id"],
+                          "read": {"table": "sales.contacts", "columns": ["Last Name", "Email"],
+                                   "where": "\"Email\" <> 'skip@example.com'"}}
+    frame.evaluate(f"location.hash = '#/jobs/{job.id}/edit'")
+    screen(frame, "wizard")
+    frame.wait_for_selector("[data-source-counts]:has-text('ERP: sales.contacts')")
+    assert frame.is_checked("#mode-connection") and frame.is_visible("#c-where")
+    assert (frame.input_value("#c-columns"), frame.input_value("#c-where")) == ("Last Name, Email",
+                                                                               "\"Email\" <> 'skip@example.com'")
 
 
 def test_a_file_in_an_s3_bucket_is_imported_through_the_wizard(page, sf_org, sfapi, worker, s3):  # noqa: F811

@@ -47,7 +47,8 @@ MAPPING = {"object": "Contact", "operation": "insert",
 def test_a_table_of_a_connection_goes_through_every_wizard_step_and_is_saved_naming_it(client, session, pg):
     cid = _connection(client, session, pg)
     page = client.get("/ui/wizard", headers=session).get_data(as_text=True)
-    assert "From a connection" in page and f'<option value="{cid}" data-kind="database" data-name="ERP">' in page
+    assert "From a connection" in page
+    assert f'<option value="{cid}" data-store-kind="database" data-conn-name="ERP">ERP (PostgreSQL)' in page
     org_id = _org_id(page)
     source = {"connection_id": cid, "read": {"table": "sales.people", "columns": ["id", "name", "amount"],
                                              "where": "id < 3"}, "name": "ERP: sales.people"}

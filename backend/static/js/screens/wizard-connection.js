@@ -15,7 +15,7 @@ export function connectionStep(root, { api, work, guard, announce, onSource }) {
   if (!select) return { load: async () => false };
   const field = (name) => panel.querySelector(`[data-read="${name}"]`);
   const picked = () => select.selectedOptions[0];
-  const kind = () => (select.value ? picked().dataset.kind : "");
+  const kind = () => (select.value ? picked().dataset.storeKind : "");
   const readKind = () => panel.querySelector("[data-read-kind]:checked").value;
 
   function layout() {
@@ -51,7 +51,7 @@ export function connectionStep(root, { api, work, guard, announce, onSource }) {
   }
 
   function label(spec) {
-    return `${picked().dataset.name}: ${spec.table || spec.path || "query"}`;
+    return `${picked().dataset.connName}: ${spec.table || spec.path || "query"}`;
   }
 
   // The first 20 rows of what the form says; the source goes to the wizard only once it could be read.
