@@ -1,4 +1,5 @@
-"""A whole run of a saved job reading a PostgreSQL connection writes no byte of external data to disk.
+"""A whole run of a saved job reading a connection (a PostgreSQL table, a CSV file in S3) writes no byte of
+external data to disk.
 
 The run goes the way production runs it: the Run button's `service.start_run` puts the run id on the imports
 queue and an RQ worker (in this process, so it can be watched) executes `worker.tasks.run_import` with the app
@@ -15,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from flask_migrate import upgrade
 from rq import Queue, SimpleWorker
@@ -28,7 +30,7 @@ from backend.extensions import db
 from backend.models import Job, Run, TenantScope
 from backend.runs import service
 from backend.services import get_blob_store, get_redis
-from tests.connectors import servers
+from tests.connectors import filestores, servers
 from tests.runs.factories import CLIENT_ID, CLIENT_SECRET, FORCE_APP, account, connect
 
 PG_SERVER = os.environ.get("INFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -73,6 +75,17 @@ def pg() -> Iterator[dict]:
         yield params
 
 
+@pytest.fixture(scope="module")
+def s3() -> Iterator[dict]:
+    with filestores.moto_s3() as params:
+        client = boto3.client("s3", endpoint_url=params["endpoint_url"], region_name=params["region"],
+                              aws_access_key_id=params["access_key_id"],
+                              aws_secret_access_key=params["secret_access_key"])
+        body = "Last Name,Email\n" + "".join(f"{n},{e}\n" for n, e in ROWS)
+        client.put_object(Bucket=params["bucket"], Key="exports/contacts.csv", Body=body.encode())
+        yield params
+
+
 @pytest.fixture
 def worker_env(app, app_config, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The environment `python -m worker` gets (as in tests/browser/conftest.py), for worker.tasks.app()."""
@@ -98,16 +111,24 @@ def read_only_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     locked.chmod(0o700)
 
 
-@pytest.mark.parametrize("api", ["rest", "bulk2"])
-def test_a_connection_run_writes_nothing_to_disk(app, make_org, sf_session, pg, worker_env, read_only_tmp, api):
+def _connection(scope: TenantScope, kind: str, request: pytest.FixtureRequest) -> tuple[str, dict]:
+    if kind == "postgresql":
+        row = stored.create(scope, "ERP", "postgresql", {**request.getfixturevalue("pg"), "tls": False})
+        return row.id, {"table": "sales.contacts", "columns": ["Last Name", "Email"]}
+    row = stored.create(scope, "Drop", "s3", request.getfixturevalue("s3"))
+    return row.id, {"path": "exports/contacts*.csv"}
+
+
+@pytest.mark.parametrize(("kind", "api"), [("postgresql", "rest"), ("postgresql", "bulk2"), ("s3", "bulk2")])
+def test_a_connection_run_writes_nothing_to_disk(app, make_org, sf_session, worker_env, read_only_tmp, request,
+                                                 kind, api):
     org = make_org(source_dir=FORCE_APP)
     acct = account()
     conn = connect(acct, org)
     scope = TenantScope(acct.id)
-    source = stored.create(scope, "ERP", "postgresql", {**pg, "tls": False})
-    job = scope.add(Job(name="ERP contacts", org_connection_id=conn.id, object_name="Contact", operation="insert",
-                        source={"type": "connection", "connection_id": source.id,
-                                "read": {"table": "sales.contacts", "columns": ["Last Name", "Email"]}},
+    connection_id, read = _connection(scope, kind, request)
+    job = scope.add(Job(name="Contacts", org_connection_id=conn.id, object_name="Contact", operation="insert",
+                        source={"type": "connection", "connection_id": connection_id, "read": read},
                         mapping={"object": "Contact", "operation": "insert", "api": api,
                                  "fields": [{"field": "LastName", "column": "Last Name"},
                                             {"field": "Email", "column": "Email"}]}))
@@ -137,4 +158,4 @@ def test_a_connection_run_writes_nothing_to_disk(app, make_org, sf_session, pg, 
     emails = {r["Email"] for r in sf.query_all("SELECT Email FROM Contact")["records"]}
     assert emails == {email for _, email in ROWS}
     result = get_blob_store().read_all(acct.id, run.success_blob_id)  # the results went to the encrypted store
-    assert b"ann249@example.com" in result and b"not for Salesforce" not in result
+    assert b"ann249@example.com" in result and b"not for Salesforce" not in result  # a left-out column stays out
