@@ -74,6 +74,8 @@ def test_a_table_of_a_connection_goes_through_every_wizard_step_and_is_saved_nam
                                                              "operation": "insert", "mapping": MAPPING})
     assert saved.status_code == 201, saved.get_json()
     assert saved.get_json()["source"] == {"type": "connection", "connection_id": cid, "read": source["read"]}
+    home = client.get("/ui/home", headers=session).get_data(as_text=True)
+    assert '<td data-label="Source">sales.people</td>' in home
 
 
 def test_a_missing_table_or_another_accounts_connection_is_refused(client, session, pg, make_org):  # noqa: F811
