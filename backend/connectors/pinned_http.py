@@ -7,6 +7,7 @@ check. `pin(client, resolver)` swaps the client's connection pools for ones whos
 connection's host, so TLS still sends it as SNI and verifies the certificate against it, and the Host header
 and the request signature are unchanged.
 
+Through a proxy (HTTPS_PROXY), the sockets go to the proxy, so the proxy's address is what is checked.
 Relies on botocore's URLLib3Session and urllib3 2's `_dns_host` (both pinned in requirements.txt).
 """
 
