@@ -1,8 +1,8 @@
 """Amazon S3 and S3-compatible stores (boto3): list a prefix, stream objects, move to an archive prefix.
 
 `s3://bucket/prefix?endpoint_url=...&region=...`; keys as the URL's user and password, or from
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when the connection is added. The endpoint's host is checked by
-the egress guard before every connect; botocore then resolves it again itself (see docs/connectors.md).
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when the connection is added. Every host boto3 connects to is
+checked by the egress guard, and the connection goes to the checked address (`pinned_http`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, HTTPClientError
 
-from backend.connectors import guard
+from backend.connectors import pinned_http
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import FileStore
 from backend.connectors.uploads import Upload
@@ -45,13 +45,15 @@ class S3Connector(FileStore):
         ep = urlsplit(endpoint)
         if ep.scheme not in ("https", "http") or not ep.hostname:
             raise ConnectorError("config", "endpoint_url must be an http(s) URL.")
-        guard.resolve(ep.hostname, ep.port or (443 if ep.scheme == "https" else 80), allow_loopback=self.allow_loopback)
+        resolver = pinned_http.Resolver(allow_loopback=self.allow_loopback)
+        resolver.address(ep.hostname, ep.port or (443 if ep.scheme == "https" else 80))  # refused before boto3 starts
         if not (p.get("access_key_id") and p.get("secret_access_key")):
             raise ConnectorError("auth", "The connection has no access key id and secret access key.")
-        return boto3.session.Session().client(
+        return pinned_http.pin(boto3.session.Session().client(
             "s3", region_name=p.get("region") or "us-east-1", endpoint_url=p.get("endpoint_url") or None,
             aws_access_key_id=p["access_key_id"], aws_secret_access_key=p["secret_access_key"],
-            config=Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 2}, signature_version="s3v4"))
+            config=Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 2}, signature_version="s3v4")),
+            resolver)
 
     def test(self) -> str:
         entries = self.browse("")
@@ -144,6 +146,9 @@ class _MultipartUpload(Upload):
 
 
 def _error(err: Exception, what: str) -> ConnectorError:
+    inner = err.kwargs.get("error") if isinstance(err, HTTPClientError) else None
+    if isinstance(inner, ConnectorError):  # the guard refused a host boto3 was about to connect to
+        return inner
     if isinstance(err, EndpointConnectionError):
         return ConnectorError("tcp", f"S3: cannot reach the endpoint ({err}).")
     if not isinstance(err, ClientError):

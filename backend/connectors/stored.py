@@ -10,11 +10,13 @@ import json
 from typing import Any
 
 from backend.connectors.base import Connector, ConnectorError, connector_class, type_for_url
+from backend.errors import ConfigError
 from backend.extensions import db
 from backend.models.audit import record
 from backend.models.base import TenantScope
 from backend.models.connections import Connection
 from backend.models.jobs import Job
+from backend.pipeline.sources import Source
 
 MAX_NAME = 255
 
@@ -88,6 +90,19 @@ def parameters(row: Connection) -> dict[str, Any]:
 
 def connector(row: Connection, *, allow_loopback: bool) -> Connector:
     return connector_class(row.type)(parameters(row), allow_loopback=allow_loopback)
+
+
+def open_source(scope: TenantScope, spec: dict[str, Any], *, allow_loopback: bool,
+                time_zone: str = "UTC") -> Source:
+    """The pipeline Source of a job's connection source {"connection_id", "read": {...}}, for the run, the
+    wizard's preview and its mapping steps alike; ConfigError when the connection is gone (or another
+    account's)."""
+    found = scope.all(Connection, Connection.id == str(spec.get("connection_id")))
+    if not found:
+        raise ConfigError("The job's connection was deleted; choose another source.")
+    read = dict(spec.get("read") or {})
+    read.setdefault("time_zone", time_zone)
+    return connector(found[0], allow_loopback=allow_loopback).source(read)
 
 
 def describe(row: Connection) -> dict[str, Any]:

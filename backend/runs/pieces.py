@@ -94,12 +94,8 @@ class RunPieces:
     def _connection_source(self, spec: dict[str, Any]) -> Source:
         from backend.connectors import stored
 
-        found = self.scope.all(Connection, Connection.id == spec["connection_id"])
-        if not found:
-            raise ConfigError("The job's connection was deleted; choose another source.")
-        read = dict(spec.get("read") or {})
-        read.setdefault("time_zone", self.job.schedule_tz or "UTC")
-        return stored.connector(found[0], allow_loopback=get_settings().egress_allow_loopback).source(read)
+        return stored.open_source(self.scope, spec, allow_loopback=get_settings().egress_allow_loopback,
+                                  time_zone=self.job.schedule_tz or "UTC")
 
     def mark_secrets_used(self) -> None:
         """The org's tokens (and the job's connections: read from, or an export's target) are about to be used;

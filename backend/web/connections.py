@@ -103,12 +103,30 @@ def edit(connection_id: str) -> Response | tuple[Response, int]:
     row = me.scope.get(Connection, connection_id)
     body = request.get_json(silent=True) or {}
     try:
-        connections.update(me.scope, row, name=body.get("name"), params=body.get("params"), user_id=me.user.id)
+        params = _edited_params(row, body)
+        connections.update(me.scope, row, name=body.get("name"), params=params, user_id=me.user.id)
+        if params is not None and body.get("test", True):  # changed parameters are tested before they are kept
+            connections.connector(row, allow_loopback=_loopback()).test()
     except InflowError as err:
         db.session.rollback()
         return _refusal(err)
     db.session.commit()
     return jsonify(connections.describe(row))
+
+
+def _edited_params(row: Connection, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The changed parameters of an edit: `params`, and/or a `url` of the same type whose parts left out
+    (an empty password, no keys) keep the stored values."""
+    params = dict(body.get("params") or {})
+    if body.get("url"):
+        from backend.connectors import type_for_url
+
+        cls = type_for_url(str(body["url"]))
+        if cls.type != row.type:
+            raise ConnectorError("config", f"This is a {row.type} connection; give a URL of the same kind.")
+        given = {k: v for k, v in cls.params_from_url(str(body["url"])).items() if v not in (None, "")}
+        params = {**given, **params}
+    return params or None
 
 
 @bp.delete("/api/connections/<connection_id>")

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
+from backend.connectors import stored
 from backend.errors import ConfigError, InflowError, SalesforceError
 from backend.extensions import db
 from backend.models import Account, Job, OrgConnection, TenantScope
@@ -17,7 +18,7 @@ from backend.pipeline.sources.csv import DELIMITERS
 from backend.pipeline.sources.sniff import csv_refusal
 from backend.pipeline.sources.xlsx import XlsxSource
 from backend.runs.pieces import blob_opener
-from backend.services import get_blob_store
+from backend.services import get_blob_store, get_settings
 from backend.storage.blobs import BlobWriter, expiry_for
 from backend.web.authn import current_identity, login_required
 from backend.web.uploads import accept_uploads
@@ -42,7 +43,11 @@ def source_type_for(filename: str) -> str:
 
 
 def open_source(scope: TenantScope, spec: dict[str, Any], **kwargs: Any) -> Source:
-    """The job-style source spec {"type", "config", "blob_id"} as a Source reading the account's blob."""
+    """The job-style source spec {"type", "config", "blob_id"} as a Source reading the account's blob, or
+    {"connection_id", "read"} as the connector's Source (read in memory, as the worker will)."""
+    if isinstance(spec, dict) and spec.get("connection_id"):
+        return stored.open_source(scope, _connection_source(scope, spec),
+                                  allow_loopback=get_settings().egress_allow_loopback)
     if not isinstance(spec, dict) or not spec.get("type"):
         raise ConfigError("Choose a file or a connection as the source.")
     source_class(spec["type"])  # unknown type: ConfigError naming the known ones

@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, send_from_directory
 
-from backend.connectors import targets
+from backend.connectors import connector_types, targets
 from backend.extensions import db
 from backend.models import Job, OrgConnection, Run, User
+from backend.models.connections import Connection
 from backend.pipeline.mapping import OPERATIONS
 from backend.pipeline.sources import source_types
 from backend.settings import ROOT
@@ -62,7 +63,10 @@ def wizard():
     me = current_identity()
     job = me.scope.get(Job, request.args["job"]) if request.args.get("job") else None
     orgs = me.scope.all(OrgConnection, OrgConnection.status == "connected", order_by=OrgConnection.name)
-    return render_template("ui/wizard.html", job=job, orgs=orgs, operations=OPERATIONS,
+    kinds = {t["type"]: t for t in connector_types()}
+    saved = [{"id": c.id, "name": c.name, "label": kinds[c.type]["label"], "kind": kinds[c.type]["kind"]}
+             for c in me.scope.all(Connection, order_by=Connection.name) if c.type in kinds]
+    return render_template("ui/wizard.html", job=job, orgs=orgs, operations=OPERATIONS, connections=saved,
                            source_types=source_types(), default_org=me.org_connection_id)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.connectors import stored
 from backend.extensions import db
 from backend.models import Account, Job, OrgConnection, TenantScope
 from backend.models.connections import Connection
@@ -68,3 +69,32 @@ def test_an_admin_adds_tests_previews_and_cannot_delete_a_used_connection(page, 
     frame.click("[data-delete]")
     frame.wait_for_selector("[data-result]:has-text('ERP people')")
     assert len(scope.all(Connection)) == 1
+
+
+def test_an_admin_browses_a_connection_and_edits_it_keeping_the_password(page, sf_org, pg):
+    frame = open_tab(page, sf_org)
+    screen(frame, "home")
+    db.session.expire_all()
+    account = db.session.scalars(db.select(Account).where(Account.salesforce_org_id == sf_org.id)).one()
+    stored.create(TenantScope(account.id), "erp", "postgresql", {**pg, "tls": False})
+    db.session.commit()
+    frame.click("[data-nav='#/connections']")
+    screen(frame, "connections")
+    frame.click("[data-browse]")
+    frame.click("[data-entry='sales'] > button")  # a schema opens in place
+    assert frame.get_attribute("[data-entry='sales'] > button", "aria-expanded") == "true"
+    frame.focus("[data-entry='sales.people'] > button")  # a table is picked with the keyboard
+    page.keyboard.press("Enter")
+    frame.wait_for_selector("[data-result]:has-text(\"'photo' (binary data, bytea)\")")
+    assert frame.input_value("[data-what]") == "sales.people"
+
+    frame.click("[data-edit]")
+    frame.fill("[data-edit-form] [name=name]", "erp (prod)")
+    frame.fill("[data-edit-form] [name=url]", f"postgresql://{pg['user']}@{pg['host']}:{pg['port']}/{pg['database']}")
+    frame.click("[data-edit-form] button:has-text('Test and save')")
+    frame.wait_for_selector("[data-screen=connections][data-ready] [data-connection] :text('erp (prod)')")
+    frame.click("[data-test]")
+    frame.wait_for_selector("[data-result]:has-text('Works:')")
+    db.session.expire_all()
+    [row] = TenantScope(account.id).all(Connection)
+    assert row.name == "erp (prod)" and stored.parameters(row)["password"] == pg["password"]

@@ -116,3 +116,14 @@ def mysql_warehouse() -> Iterator[dict]:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.close()
+
+
+def add_contacts_table(params: dict, rows: list[tuple[str, str]]) -> None:
+    """Table `sales.contacts` ("Last Name", "Email", "Secret") in a `postgres_database()`, readable by its
+    login: rows a Contact mapping takes as they are (the Secret column is for leaving out)."""
+    admin_url = pg_admin_url()[2].rsplit("/", 1)[0] + f"/{params['database']}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute('CREATE TABLE sales.contacts ("Last Name" text, "Email" text, "Secret" text)')
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO sales.contacts VALUES (%s, %s, 'not for Salesforce')", rows)
+        conn.execute(f"GRANT SELECT ON sales.contacts TO {params['user']}")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from backend.connectors import stored
 from backend.extensions import db
 from backend.models import AuditEvent, Job
 from backend.models.connections import Connection
@@ -94,3 +95,24 @@ def test_an_sftp_host_key_is_saved_only_once_accepted(client, session, tmp_path)
         assert accepted.get_json()["details"]["host_key"] == p["host_key"]
         files = client.get(f"/api/connections/{accepted.get_json()['id']}/browse", headers=session).get_json()
         assert "people.csv" in [f["name"] for f in files] and p["password"] not in str(files)
+
+
+def test_an_edit_by_url_keeps_the_stored_password_and_a_failing_edit_changes_nothing(client, session, pg):
+    cid = client.post("/api/connections", json={"name": "ERP", "url": _url(pg)}, headers=session).get_json()["id"]
+    no_password = f"postgresql://{pg['user']}@{pg['host']}:{pg['port']}/{pg['database']}?statement_timeout=60"
+    edited = client.patch(f"/api/connections/{cid}", json={"name": "ERP 2", "url": no_password}, headers=session)
+    assert edited.status_code == 200, edited.get_json()
+    assert edited.get_json()["name"] == "ERP 2" and edited.get_json()["details"]["statement_timeout"] == 60
+    assert stored.parameters(db.session.get(Connection, cid))["password"] == pg["password"]  # kept
+    changed = {**pg, "user": "no_such_role", "password": "new-pw"}  # pragma: allowlist secret
+    wrong = client.patch(f"/api/connections/{cid}", headers=session, json={"url": _url(changed)})
+    assert wrong.status_code == 400 and wrong.get_json()["stage"] == "auth"
+    assert "new-pw" not in wrong.get_data(as_text=True)
+    db.session.expire_all()
+    assert stored.parameters(db.session.get(Connection, cid))["user"] == pg["user"]
+    other_kind = client.patch(f"/api/connections/{cid}", json={"url": "s3://bucket/x"}, headers=session)
+    assert other_kind.status_code == 400 and "postgresql" in other_kind.get_json()["message"]
+    assert client.post(f"/api/connections/{cid}/test", headers=session).get_json()["ok"] is True
+    updates = [e.details for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.created_at))
+               if e.action == "connection.update"]
+    assert updates == [{"fields": ["name", "statement_timeout"]}]

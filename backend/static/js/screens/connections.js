@@ -1,7 +1,9 @@
 // Saved connections: add one from a URL (tested before it is saved; an SFTP server's host key is shown and
-// accepted explicitly), test, preview the first rows of a table, query or file, delete.
+// accepted explicitly), test, browse (connections-browse.js), preview the first rows of a table, query or file,
+// edit (rename, a new URL: tested before it is kept), delete.
 import * as api from "../api.js";
 import { clear, table } from "../dom.js";
+import { browse } from "./connections-browse.js";
 
 export function mount(root, ctx) {
   const { announce, refresh: reload } = ctx;
@@ -26,6 +28,49 @@ export function mount(root, ctx) {
     const form = item(button.dataset.preview).querySelector("[data-preview-form]");
     form.classList.toggle("slds-hide");
     form.querySelector("[data-what]").focus();
+  }));
+
+  // Browse: a tree of schemas and tables or folders and files; picking a table or file previews it.
+  root.querySelectorAll("[data-browse]").forEach((button) => button.addEventListener("click", async () => {
+    const li = item(button.dataset.browse);
+    const panel = clear(li.querySelector("[data-browse-panel]"));
+    const open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(open));
+    panel.classList.toggle("slds-hide", !open);
+    if (!open) return;
+    const out = li.querySelector("[data-result]");
+    out.textContent = "Browsing…";
+    try {
+      await browse(panel, button.dataset.browse, (path) => {
+        li.querySelector("[data-preview-form]").classList.remove("slds-hide");
+        li.querySelector("[data-what]").value = path;
+        li.querySelector("[data-show]").click();
+      });
+      out.textContent = "";
+      const first = panel.querySelector("button");
+      if (first) first.focus();
+    } catch (err) { say(out, err.message, true); }
+  }));
+
+  // Edit: rename and/or a new URL of the same type; the password (or keys) left out keeps the stored one.
+  root.querySelectorAll("[data-edit]").forEach((button) => button.addEventListener("click", () => {
+    const form = item(button.dataset.edit).querySelector("[data-edit-form]");
+    const open = form.classList.toggle("slds-hide") === false;
+    button.setAttribute("aria-expanded", String(open));
+    if (open) form.name.focus();
+  }));
+  root.querySelectorAll("[data-edit-form]").forEach((form) => form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const id = form.closest("[data-connection]").dataset.connection;
+    const out = item(id).querySelector("[data-result]");
+    const body = { name: form.name.value.trim() };
+    if (form.url.value.trim()) body.url = form.url.value.trim();
+    out.textContent = "Saving…";
+    try {
+      await api.request("PATCH", `/api/connections/${id}`, body);
+      announce("Connection saved");
+      reload();
+    } catch (err) { say(out, err.message, true); }
   }));
 
   root.querySelectorAll("[data-show]").forEach((button) => button.addEventListener("click", async () => {

@@ -1,9 +1,10 @@
-// New import / edit job: 1 source (upload), 2 target (instance, object, operation, match key),
+// New import / edit job: 1 source (upload, or a connection: wizard-connection.js), 2 target (instance, object, operation, match key),
 // 3 mapping grid (automap, column/constant/formula, lookups, options, live preview), 4 review (validate, save, run).
 // While anything loads, computes or waits to re-render (a debounced preview too) the screen says so with
 // data-state="busy" and aria-busy; "ready" once the last piece of work has been laid out.
 import { h, clear, table, alert, setProgress } from "../dom.js";
 import { mappingGrid } from "./mapping.js";
+import { connectionStep } from "./wizard-connection.js";
 
 const plural = (n, word) => `${Number(n).toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
 
@@ -70,12 +71,14 @@ export function mount(root, ctx) {
     const summary = clear($("[data-source-summary]"));
     const sample = clear($("[data-source-sample]"));
     if (!state.source) return;
-    const counted = state.rowCount === undefined || state.rowCount === null ? "" : ` · ${plural(state.rowCount, "row")}`;
+    const fromConnection = Boolean(state.source.connection_id);
+    const counted = fromConnection ? ` · first ${plural(state.rows.length, "row")} shown`
+      : state.rowCount === undefined || state.rowCount === null ? "" : ` · ${plural(state.rowCount, "row")}`;
     summary.append(h("p", { "data-source-counts": true }, h("strong", {}, state.source.name || "Uploaded file"),
       ` · ${plural(state.columns.length, "column")}${counted}`));
-    showSettings();
+    if (fromConnection) settingsBox.classList.add("slds-hide"); else showSettings();
     if (state.warnings && state.warnings.length) summary.append(alert("warning", state.warnings.join(" ")));
-    if (state.columns.length) sample.append(table("First rows of the file", state.columns, state.rows));
+    if (state.columns.length) sample.append(table(fromConnection ? "First rows of the source" : "First rows of the file", state.columns, state.rows));
     $('[data-next="2"]').disabled = !state.columns.length;
   }
 
@@ -174,6 +177,20 @@ export function mount(root, ctx) {
     e.preventDefault();
     zone.classList.remove("slds-has-drag-over");
     uploadFile(e.dataTransfer.files[0]);
+  });
+
+  // "Upload a file" or "From a connection": each panel keeps its own form; the source is whichever was read last.
+  function showMode(mode) {
+    root.querySelectorAll("[data-mode-panel]").forEach((el) => el.classList.toggle("slds-hide", el.dataset.modePanel !== mode));
+  }
+  root.querySelectorAll("[data-source-mode]").forEach((radio) => radio.addEventListener("change", () => showMode(radio.value)));
+  const connection = connectionStep(root, {
+    api, work, guard, announce,
+    onSource(source, columns, rows) {
+      Object.assign(state, { source, columns, rows, warnings: [], rowCount: null, detected: null });
+      grid.reset();
+      showSource();
+    },
   });
 
   // ---- step 2: target -------------------------------------------------------------------------
@@ -306,7 +323,7 @@ export function mount(root, ctx) {
   // ---- navigation between steps ---------------------------------------------------------------
   async function enter(step) {
     grid.stop(); // a preview still waiting belongs to the step being left
-    if (step >= 2 && !state.columns.length) { showError("Upload a file first."); return; }
+    if (step >= 2 && !state.columns.length) { showError("Upload a file or read a connection first."); return; }
     if (step >= 2 && !state.objects.length) await loadObjects();
     if (step >= 3 && !(await loadDescribe())) { showError("Choose the object to import into."); go(2); return; }
     if (step >= 3 && !grid.ready()) await guard(() => grid.build());
@@ -332,7 +349,13 @@ export function mount(root, ctx) {
   });
 
   go(1);
-  if (state.source) {
+  if (state.source && state.source.connection_id) {
+    root.querySelector('[data-source-mode][value="connection"]').checked = true;
+    showMode("connection");
+    work(async () => {
+      if (!(await connection.load(state.source))) showError("The job's connection could not be read; choose the source again.");
+    });
+  } else if (state.source) {
     work(() => guard(async () => {
       const found = await api.post("/api/sources/inspect", { source: state.source, count: true });
       Object.assign(state, { columns: found.columns, rows: found.rows, warnings: found.warnings,
