@@ -15,6 +15,7 @@ from backend.models.audit import record
 from backend.models.base import TenantScope
 from backend.models.connections import Connection
 from backend.models.jobs import Job
+from backend.services import get_settings
 
 MAX_NAME = 255
 
@@ -85,7 +86,20 @@ def parameters(row: Connection) -> dict[str, Any]:
 
 
 def connector(row: Connection, *, allow_loopback: bool) -> Connector:
-    return connector_class(row.type)(parameters(row), allow_loopback=allow_loopback)
+    """The row's connector with the settings' params added; tokens an OAuth connector refreshes are stored
+    back into the row (committed by the caller, with whatever else it did)."""
+    cls = connector_class(row.type)
+    built = cls({**parameters(row), **cls.from_settings(get_settings())}, allow_loopback=allow_loopback)
+    if hasattr(built, "on_tokens"):
+        built.on_tokens = lambda tokens: _store(row, cls, {**parameters(row), **tokens})
+    return built
+
+
+def revoke(row: Connection, *, allow_loopback: bool) -> None:
+    """Disconnect: revoke an OAuth grant at the provider (other types have nothing to revoke)."""
+    built = connector(row, allow_loopback=allow_loopback)
+    if hasattr(built, "revoke"):
+        built.revoke()
 
 
 def describe(row: Connection) -> dict[str, Any]:
@@ -95,6 +109,6 @@ def describe(row: Connection) -> dict[str, Any]:
 
 
 def _store(row: Connection, cls: type[Connector], params: dict[str, Any]) -> None:
-    connector = cls(params)
+    connector = cls({k: v for k, v in params.items() if k not in cls.settings_keys})
     row.set_secret("parameters", json.dumps(connector.params, sort_keys=True))
     row.details = connector.public_params()
