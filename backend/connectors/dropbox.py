@@ -70,8 +70,9 @@ class DropboxConnector(OAuthConnector, FileStore):
         response = self.call("POST", f"{self.params['content_url']}/2/files/download", stream=True,
                              headers={"Dropbox-API-Arg": json.dumps({"path": f"/{path}"})})
         if response.status_code != 200:
+            error = _error(response, path)  # reads the (small) error body before the connection goes
             response.close()
-            raise _error(response, path)
+            raise error
         return io.BufferedReader(IterStream(self._blocks(response, path)))
 
     def _blocks(self, response: requests.Response, path: str) -> Iterator[bytes]:
