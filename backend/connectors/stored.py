@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from backend.connectors.base import Connector, ConnectorError, connector_class, type_for_url
+from backend.connectors.oauth import OAuthConnector
 from backend.extensions import db
 from backend.models.audit import record
 from backend.models.base import TenantScope
@@ -67,14 +68,29 @@ def update(scope: TenantScope, row: Connection, *, name: str | None = None, para
     return row
 
 
-def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None) -> None:
-    """Delete, refused while a saved job reads from it (the jobs are named)."""
+def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None,
+           allow_loopback: bool = False) -> bool | None:
+    """Delete, refused while a saved job reads from it (the jobs are named). An OAuth grant is revoked at the
+    provider first; returns whether that worked (None: nothing to revoke). The row goes either way: a grant
+    the provider cannot be told about is better forgotten than kept."""
     users = jobs_using(scope, row)
     if users:
         raise ConnectorError("config", f"The connection is used by job(s) {', '.join(repr(j.name) for j in users)}; "
                                        "change or delete them first.")
-    record("connection.delete", account_id=scope.account_id, user_id=user_id, target=row.id, type=row.type)
+    revoked = _revoke(row, allow_loopback) if issubclass(connector_class(row.type), OAuthConnector) else None
+    extra = {} if revoked is None else {"revoked": revoked}
+    record("connection.delete", account_id=scope.account_id, user_id=user_id, target=row.id, type=row.type, **extra)
     db.session.delete(row)
+    return revoked
+
+
+def _revoke(row: Connection, allow_loopback: bool) -> bool:
+    built = connector(row, allow_loopback=allow_loopback)
+    try:
+        built.revoke()
+    except ConnectorError as err:
+        return err.stage == "auth"  # the provider refuses the grant: it is revoked already
+    return True
 
 
 def jobs_using(scope: TenantScope, row: Connection) -> list[Job]:
@@ -90,16 +106,11 @@ def connector(row: Connection, *, allow_loopback: bool) -> Connector:
     back into the row (committed by the caller, with whatever else it did)."""
     cls = connector_class(row.type)
     built = cls({**parameters(row), **cls.from_settings(get_settings())}, allow_loopback=allow_loopback)
-    if hasattr(built, "on_tokens"):
+    if isinstance(built, OAuthConnector):
         built.on_tokens = lambda tokens: _store(row, cls, {**parameters(row), **tokens})
     return built
 
 
-def revoke(row: Connection, *, allow_loopback: bool) -> None:
-    """Disconnect: revoke an OAuth grant at the provider (other types have nothing to revoke)."""
-    built = connector(row, allow_loopback=allow_loopback)
-    if hasattr(built, "revoke"):
-        built.revoke()
 
 
 def describe(row: Connection) -> dict[str, Any]:
