@@ -29,7 +29,8 @@ from tests.connectors.servers import COLUMNS, EXPECTED
 
 CLIENTS = {"dropbox": ("dbx-app-key", "dbx-app-secret"),  # pragma: allowlist secret
            "google": ("goog-client.apps.googleusercontent.com", "goog-client-secret")}  # pragma: allowlist secret
-SPREADSHEET, FORBIDDEN_SPREADSHEET = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms", "someone-elses-sheet"
+SPREADSHEET = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"  # Google's sample sheet id # pragma: allowlist secret
+FORBIDDEN_SPREADSHEET = "someone-elses-sheet"
 PAGE = 2  # entries per list_folder page, so that listings need files/list_folder/continue
 
 
