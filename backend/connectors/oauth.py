@@ -45,7 +45,8 @@ def authorization_url(params: dict[str, Any], redirect_uri: str, scope: str | No
     if not params.get("client_id"):
         raise ConnectorError("config", "This deployment has no OAuth client id for the provider; set it first.")
     verifier = generate_token(64)
-    session = OAuthSession(params["client_id"], redirect_uri=redirect_uri, scope=scope, code_challenge_method="S256")
+    # Only builds a URL (no request), so a plain client session does.
+    session = OAuth2Session(params["client_id"], redirect_uri=redirect_uri, scope=scope, code_challenge_method="S256")
     url, state = session.create_authorization_url(params["auth_url"], code_verifier=verifier, **extra)
     return url, state, verifier
 
@@ -82,7 +83,7 @@ def guarded(label: str, params: dict[str, Any]) -> Iterator[None]:
 
 def scrub(text: str, params: dict[str, Any]) -> str:
     """The provider's words without any token or secret of ours in them."""
-    for key in (*TOKEN_KEYS, "client_secret"):
+    for key in ("access_token", "refresh_token", "client_secret"):
         value = str(params.get(key) or "")
         if len(value) >= 6:
             text = text.replace(value, "[hidden]")
@@ -105,6 +106,7 @@ class OAuthConnector(Connector):
         super().__init__(params, allow_loopback=allow_loopback)
         self.on_tokens: Callable[[dict[str, Any]], None] | None = None
         self._session: OAuthSession | None = None
+        self._refreshed_now = False
 
     def public_params(self) -> dict[str, Any]:
         hidden = set(self.settings_keys) | {"expires_at"}
@@ -125,19 +127,21 @@ class OAuthConnector(Connector):
         fresh = {"access_token": token["access_token"], "refresh_token": token.get("refresh_token") or refresh_token,
                  "expires_at": int(token.get("expires_at") or time.time() + int(token.get("expires_in") or 3600))}
         self.params.update(fresh)
+        self._refreshed_now = True
         if self.on_tokens is not None:
             self.on_tokens(fresh)
 
     def call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One API request with a live access token; HTTP errors are the caller's to read."""
         with guarded(self.label, self.params):
-            return self.http().request(method, url, **kwargs)
+            response = self.http().request(method, url, **kwargs)
+            if response.status_code == 401 and not self._refreshed_now:
+                # The provider ended the access token before its expiry: refresh once and try again.
+                response.close()
+                self.http().token["expires_at"] = 1
+                response = self.http().request(method, url, **kwargs)
+            return response
 
     def revoke(self) -> None:
         """Revoke the grant at the provider (Disconnect / delete); subclasses know where."""
         raise NotImplementedError
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None

@@ -71,6 +71,15 @@ def test_the_access_token_is_refreshed_only_when_expired_and_handed_back(standin
         "access_token"]
 
 
+def test_an_access_token_the_provider_ended_early_is_refreshed_once(standins):
+    params = {**standins.params("google"), "access_token": "ya29.ended-early", "expires_at": int(time.time()) + 3000}
+    seen: list[dict] = []
+    sheets = create_connector("gsheets", params, allow_loopback=True)
+    sheets.on_tokens = seen.append
+    assert sheets.test().startswith("Connected to Google Sheets")
+    assert len(seen) == 1 and seen[0]["access_token"] in standins.access
+
+
 @pytest.mark.parametrize("provider", ["dropbox", "google"])
 def test_after_revoking_the_grant_is_refused(standins, provider):
     params = standins.params(provider)
