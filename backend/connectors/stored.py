@@ -84,6 +84,13 @@ def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None,
     return revoked
 
 
+def revoke_all(scope: TenantScope, *, allow_loopback: bool) -> tuple[int, int]:
+    """Account deletion: revoke every OAuth grant the account's connections hold; (revoked, failed)."""
+    results = [_revoke(row, allow_loopback) for row in scope.all(Connection)
+               if issubclass(connector_class(row.type), OAuthConnector)]
+    return sum(results), len(results) - sum(results)
+
+
 def _revoke(row: Connection, allow_loopback: bool) -> bool:
     built = connector(row, allow_loopback=allow_loopback)
     try:

@@ -147,3 +147,12 @@ def test_a_callback_this_browser_did_not_start_or_with_another_state_is_refused(
 def test_only_oauth_types_and_a_free_name_start_a_flow(client, session):
     assert client.post("/api/connections/oauth/postgresql", json={"name": "x"}, headers=session).status_code == 404
     assert client.post("/api/connections/oauth/dropbox", json={"name": ""}, headers=session).status_code == 400
+
+
+def test_deleting_the_account_revokes_every_grant_its_connections_hold(client, session, standins):
+    _connect(client, session, "dropbox", {"name": "Drop"})
+    _connect(client, session, "gsheets", {"name": "Sheet", "spreadsheet_id": oauth_standins.SPREADSHEET})
+    rows = db.session.scalars(select(Connection)).all()
+    grants = [stored.parameters(r)["refresh_token"] for r in rows]
+    assert stored.revoke_all(TenantScope(rows[0].account_id), allow_loopback=True) == (2, 0)
+    assert all(g in standins.revoked for g in grants)
