@@ -119,11 +119,13 @@ def test_command(name: str, account_ref: str | None) -> None:
 def remove_command(name: str, account_ref: str | None) -> None:
     row = named(name, account_ref)
     try:
-        connections.remove(TenantScope(row.account_id), row)
+        revoked = connections.remove(TenantScope(row.account_id), row, allow_loopback=loopback())
     except InflowError as err:
         raise click.ClickException(_line(err)) from None
     db.session.commit()
-    click.echo(f"removed connection {name!r}")
+    if revoked is False:
+        click.echo("the provider could not be reached to revoke the access; revoke it there", err=True)
+    click.echo(f"removed connection {name!r}" + (" (access revoked at the provider)" if revoked else ""))
 
 
 def _line(err: InflowError) -> str:

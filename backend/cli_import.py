@@ -109,8 +109,11 @@ def _read_options(file_path: Path | None, connection: str | None, table: str | N
 def connection_source(name: str, spec: dict[str, str]) -> Source:
     from backend.cli_connections import loopback, named
     from backend.connectors import stored
+    from backend.extensions import db
 
-    return stored.connector(named(name), allow_loopback=loopback()).source(spec)
+    source = stored.connector(named(name), allow_loopback=loopback()).source(spec)
+    db.session.commit()  # an OAuth access token refreshed while finding the data is stored back
+    return source
 
 
 def _result_stem(connection: str, read: dict[str, str]) -> str:

@@ -63,6 +63,19 @@ class Settings:
     org_concurrent_calls: int = 20
     # A Salesforce call that has not answered in this long counts as failed (a hung org); the run retries later.
     salesforce_timeout_seconds: float = 300.0
+    # OAuth apps of the Dropbox and Google Sheets connectors; the URLs are settings so tests use local stand-ins.
+    dropbox_client_id: str = ""
+    dropbox_client_secret: str = field(default="", repr=False)
+    dropbox_auth_url: str = "https://www.dropbox.com/oauth2/authorize"
+    dropbox_token_url: str = "https://api.dropboxapi.com/oauth2/token"
+    dropbox_api_url: str = "https://api.dropboxapi.com"
+    dropbox_content_url: str = "https://content.dropboxapi.com"
+    google_client_id: str = ""
+    google_client_secret: str = field(default="", repr=False)
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    google_sheets_url: str = "https://sheets.googleapis.com"
 
     @property
     def is_production(self) -> bool:
@@ -115,6 +128,7 @@ class Settings:
             stripe_timeout_seconds=float(env.get("INFLOW_STRIPE_TIMEOUT_SECONDS", "20")),
             org_concurrent_calls=int(env.get("INFLOW_ORG_CONCURRENT_CALLS", "20")),
             salesforce_timeout_seconds=float(env.get("INFLOW_SALESFORCE_TIMEOUT_SECONDS", "300")),
+            **_provider_settings(env),
         )
         if check:
             settings.check()
@@ -177,6 +191,16 @@ class Settings:
             where = f"it belongs to {owner}" if owner else "it is not listed in INFLOW_REGION_HOSTS"
             raise SettingsError(f"Inflow refuses to start: {name} host {host!r} is not a {self.region} "
                                 f"storage host ({where}); data must stay in its region")
+
+
+PROVIDER_SETTINGS = ("dropbox_client_id", "dropbox_client_secret", "dropbox_auth_url", "dropbox_token_url",
+                     "dropbox_api_url", "dropbox_content_url", "google_client_id", "google_client_secret",
+                     "google_auth_url", "google_token_url", "google_revoke_url", "google_sheets_url")
+
+
+def _provider_settings(env: dict[str, str]) -> dict[str, str]:
+    """INFLOW_DROPBOX_* and INFLOW_GOOGLE_* when set; the real providers' URLs otherwise."""
+    return {name: env[f"INFLOW_{name.upper()}"] for name in PROVIDER_SETTINGS if env.get(f"INFLOW_{name.upper()}")}
 
 
 def _parse_region_urls(text: str) -> dict[str, str]:

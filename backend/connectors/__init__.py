@@ -5,7 +5,8 @@ No Flask, no RQ: the same connector serves the web app, the worker, the CLI and 
 
 from __future__ import annotations
 
-from backend.connectors import ftps, https, mysql, postgres, s3, sftp  # noqa: F401  (registration happens on import)
+# registration happens on import
+from backend.connectors import dropbox, ftps, gsheets, https, mysql, postgres, s3, sftp  # noqa: F401
 from backend.connectors.base import (
     Connector,
     ConnectorError,

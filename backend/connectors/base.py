@@ -51,6 +51,7 @@ class Connector:
     schemes: ClassVar[tuple[str, ...]] = ()
     secret_keys: ClassVar[tuple[str, ...]] = ("password",)
     kind: ClassVar[str] = "database"  # database | files
+    settings_keys: ClassVar[tuple[str, ...]] = ()  # params taken from the settings when built, never stored
 
     def __init__(self, params: dict[str, Any], *, allow_loopback: bool = False) -> None:
         self.params = dict(params)
@@ -60,6 +61,11 @@ class Connector:
     def params_from_url(cls, url: str) -> dict[str, Any]:
         """The params a `connections add NAME URL` URL stands for; ConfigError when it cannot work."""
         raise NotImplementedError
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> dict[str, Any]:
+        """The `settings_keys` params from the deployment's settings (an OAuth app's id, secret and URLs)."""
+        return {}
 
     def public_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.params.items() if k not in self.secret_keys and v not in (None, "")}

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from backend.connectors.base import Connector, ConnectorError, connector_class, type_for_url
+from backend.connectors.oauth import OAuthConnector
 from backend.errors import ConfigError
 from backend.extensions import db
 from backend.models.audit import record
@@ -17,6 +18,7 @@ from backend.models.base import TenantScope
 from backend.models.connections import Connection
 from backend.models.jobs import Job
 from backend.pipeline.sources import Source
+from backend.services import get_settings
 
 MAX_NAME = 255
 
@@ -68,14 +70,36 @@ def update(scope: TenantScope, row: Connection, *, name: str | None = None, para
     return row
 
 
-def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None) -> None:
-    """Delete, refused while a saved job reads from it or exports into it (the jobs are named)."""
+def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None,
+           allow_loopback: bool = False) -> bool | None:
+    """Delete, refused while a saved job reads from it or exports into it (the jobs are named). An OAuth grant is revoked at the
+    provider first; returns whether that worked (None: nothing to revoke). The row goes either way: a grant
+    the provider cannot be told about is better forgotten than kept."""
     users = jobs_using(scope, row)
     if users:
         raise ConnectorError("config", f"The connection is used by job(s) {', '.join(repr(j.name) for j in users)}; "
                                        "change or delete them first.")
-    record("connection.delete", account_id=scope.account_id, user_id=user_id, target=row.id, type=row.type)
+    revoked = _revoke(row, allow_loopback) if issubclass(connector_class(row.type), OAuthConnector) else None
+    extra = {} if revoked is None else {"revoked": revoked}
+    record("connection.delete", account_id=scope.account_id, user_id=user_id, target=row.id, type=row.type, **extra)
     db.session.delete(row)
+    return revoked
+
+
+def revoke_all(scope: TenantScope, *, allow_loopback: bool) -> tuple[int, int]:
+    """Account deletion: revoke every OAuth grant the account's connections hold; (revoked, failed)."""
+    results = [_revoke(row, allow_loopback) for row in scope.all(Connection)
+               if issubclass(connector_class(row.type), OAuthConnector)]
+    return sum(results), len(results) - sum(results)
+
+
+def _revoke(row: Connection, allow_loopback: bool) -> bool:
+    built = connector(row, allow_loopback=allow_loopback)
+    try:
+        built.revoke()
+    except ConnectorError as err:
+        return err.stage == "auth"  # the provider refuses the grant: it is revoked already
+    return True
 
 
 def jobs_using(scope: TenantScope, row: Connection) -> list[Job]:
@@ -89,7 +113,15 @@ def parameters(row: Connection) -> dict[str, Any]:
 
 
 def connector(row: Connection, *, allow_loopback: bool) -> Connector:
-    return connector_class(row.type)(parameters(row), allow_loopback=allow_loopback)
+    """The row's connector with the settings' params added; tokens an OAuth connector refreshes are stored
+    back into the row (committed by the caller, with whatever else it did)."""
+    cls = connector_class(row.type)
+    built = cls({**parameters(row), **cls.from_settings(get_settings())}, allow_loopback=allow_loopback)
+    if isinstance(built, OAuthConnector):
+        built.on_tokens = lambda tokens: _store(row, cls, {**parameters(row), **tokens})
+    return built
+
+
 
 
 def open_source(scope: TenantScope, spec: dict[str, Any], *, allow_loopback: bool,
@@ -112,6 +144,6 @@ def describe(row: Connection) -> dict[str, Any]:
 
 
 def _store(row: Connection, cls: type[Connector], params: dict[str, Any]) -> None:
-    connector = cls(params)
+    connector = cls({k: v for k, v in params.items() if k not in cls.settings_keys})
     row.set_secret("parameters", json.dumps(connector.params, sort_keys=True))
     row.details = connector.public_params()

@@ -150,10 +150,12 @@ class SafeSession(requests.Session):
         return target
 
 
-def safe_session(allowed_ports: Iterable[int] = WEB_PORTS, allow_loopback: bool | None = None) -> requests.Session:
-    """A session for user-supplied URLs; see the module docstring."""
+def safe_session(allowed_ports: Iterable[int] = WEB_PORTS, allow_loopback: bool | None = None,
+                 session: SafeSession | None = None) -> requests.Session:
+    """A session for user-supplied URLs; see the module docstring. `session` is a SafeSession (subclass) to
+    configure instead of a new one: an OAuth client session (connectors/oauth.py)."""
     allow_loopback = _allow_loopback() if allow_loopback is None else allow_loopback
-    session = SafeSession()
+    session = SafeSession() if session is None else session
     session.trust_env = False  # an environment proxy would do its own DNS lookup and defeat the pinning
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or True  # the local CA in tests; never False
     session.max_redirects = 5

@@ -21,9 +21,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, signup, salesforce_login, reauth, settings_pages, privacy):
         app.register_blueprint(module.bp)
-    from backend.web import connections, exports, jobs, jobs_mapping, runs, ui  # importer UI: pages, jobs, runs
+    from backend.web import connections, connections_oauth, exports, jobs, jobs_mapping, runs, ui  # importer UI
 
-    for module in (ui, jobs, jobs_mapping, runs, connections, exports):
+    for module in (ui, jobs, jobs_mapping, runs, connections, connections_oauth, exports):
         app.register_blueprint(module.bp)
     from backend.web import schedules  # job schedules and notifications
 

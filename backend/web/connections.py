@@ -21,7 +21,8 @@ from backend.services import get_settings
 from backend.web.authn import admin_required, current_identity, login_required
 
 bp = Blueprint("connections", __name__)
-SPEC_KEYS = ("table", "columns", "where", "query", "path", "pick", "time_zone", "unsupported_as_text")
+SPEC_KEYS = ("table", "columns", "where", "query", "path", "pick", "time_zone", "unsupported_as_text",
+             "spreadsheet_id")
 
 
 def _refusal(err: InflowError, status: int = 400) -> tuple[Response, int]:
@@ -135,12 +136,12 @@ def delete(connection_id: str) -> Response | tuple[Response, int]:
     me = current_identity()
     row = me.scope.get(Connection, connection_id)
     try:
-        connections.remove(me.scope, row, user_id=me.user.id)
+        revoked = connections.remove(me.scope, row, user_id=me.user.id, allow_loopback=_loopback())
     except InflowError as err:
         db.session.rollback()
         return _refusal(err, 409)
     db.session.commit()
-    return jsonify(deleted=connection_id)
+    return jsonify(deleted=connection_id, revoked=revoked)
 
 
 @bp.post("/api/connections/<connection_id>/test")
@@ -167,7 +168,9 @@ def browse(connection_id: str) -> Response | tuple[Response, int]:
     try:
         entries = connections.connector(row, allow_loopback=_loopback()).browse(request.args.get("path", ""))
     except InflowError as err:
+        db.session.commit()  # an OAuth token refreshed before the failure is kept
         return _refusal(err)
+    db.session.commit()  # an OAuth token refreshed on the way is stored back
     return jsonify([e.to_dict() for e in entries])
 
 
@@ -180,5 +183,7 @@ def preview(connection_id: str) -> Response | tuple[Response, int]:
     try:
         columns, rows = connections.connector(row, allow_loopback=_loopback()).preview(spec)
     except InflowError as err:
+        db.session.commit()  # an OAuth token refreshed before the failure is kept
         return _refusal(err)
+    db.session.commit()  # an OAuth token refreshed on the way is stored back
     return jsonify(columns=columns, rows=rows)

@@ -6,7 +6,7 @@ password and token hashes are left out. A zip that sits in a Downloads folder mu
 customer's Salesforce orgs or databases; a reconnect takes a minute, a leaked refresh token lasts for years.
 
 Deletion needs a fresh proof of identity (reauth.py), cancels the Stripe subscription first (refused while
-Stripe cannot be reached), revokes the org tokens and erases every row and blob;
+Stripe cannot be reached), revokes the org tokens and the Dropbox / Google Sheets grants, and erases every row and blob;
 the audit events stay, pseudonymous and without personal data (models/audit.py `pseudonymize`).
 """
 
@@ -25,6 +25,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from sqlalchemy import Table, delete, select
 
 from backend.billing.stripe_api import BillingUnavailable, cancel_subscription
+from backend.connectors import stored as connections
 from backend.extensions import db
 from backend.models import AuditEvent, Blob, BlobChunk, OrgConnection, User
 from backend.models.audit import pseudonymize, record
@@ -33,7 +34,7 @@ from backend.salesforce.identity import forget_org
 from backend.security import egress, sessions
 from backend.security.crypto import DecryptionError
 from backend.security.pseudonyms import pseudonym, pseudonym_key
-from backend.services import get_blob_store, get_keyring, get_redis
+from backend.services import get_blob_store, get_keyring, get_redis, get_settings
 from backend.web import reauth
 from backend.web.auth import audit
 from backend.web.authn import admin_required, current_identity
@@ -225,6 +226,8 @@ def delete_account():
     except BillingUnavailable as err:
         return settings_page(503, delete_error=f"{err} Nothing was deleted.")
     revoked, failed = revoke_org_tokens(account.id)
+    grants, grant_failures = connections.revoke_all(identity.scope, allow_loopback=get_settings().egress_allow_loopback)
+    revoked, failed = revoked + grants, failed + grant_failures  # Dropbox / Google Sheets grants too
     user_ids = [u.id for u in identity.scope.all(User)]
     for user_id in user_ids:
         sessions.destroy_all_for_user(get_redis(), user_id)

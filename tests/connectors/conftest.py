@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.connectors import filestores, servers
+from tests.connectors import filestores, oauth_standins, servers
 from tests.connectors.kits import Kit
 
-KITS = ["postgresql", "mysql", "s3", "https", "sftp", "ftps"]
+KITS = ["postgresql", "mysql", "s3", "https", "sftp", "ftps", "dropbox", "gsheets"]
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +68,23 @@ def ftps_params(localorg, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield params
 
 
+@pytest.fixture(scope="session")
+def standins(localorg) -> Iterator[oauth_standins.Standins]:
+    folder = Path(localorg.ca_path).parent
+    with oauth_standins.standins(folder / "server.pem", folder / "server.key") as state:
+        yield state
+
+
+def _oauth_kit(type_name: str, state: oauth_standins.Standins) -> Kit:
+    bad = {"refresh_token": "wrong-password"}  # pragma: allowlist secret
+    if type_name == "dropbox":
+        return _file_kit("dropbox", state.params("dropbox"), bad, {"api_url": "https://169.254.169.254"})
+    return Kit("gsheets", state.params("google"), spec={"path": "people"}, missing={"path": "no_such_table"},
+               browse=[("", "people")], bad_credentials=bad,
+               forbidden={"spreadsheet_id": oauth_standins.FORBIDDEN_SPREADSHEET, "path": "people"},
+               metadata={"sheets_url": "https://169.254.169.254"})
+
+
 @pytest.fixture(params=KITS)
 def kit(request: pytest.FixtureRequest) -> Kit:
     if request.param == "postgresql":
@@ -90,6 +107,8 @@ def kit(request: pytest.FixtureRequest) -> Kit:
                    bad_credentials={"password": "wrong-password"},  # pragma: allowlist secret
                    forbidden={"path": "/private/secret.csv"},
                    metadata={"url": "https://169.254.169.254/latest/meta-data/"})
+    if request.param in ("dropbox", "gsheets"):
+        return _oauth_kit(request.param, request.getfixturevalue("standins"))
     params = request.getfixturevalue("mysql_params")
     return _database_kit("mysql", params, f"{params['database']}.people", params["database"],
                          {"password": "wrong-password"},  # pragma: allowlist secret

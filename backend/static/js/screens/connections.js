@@ -99,8 +99,9 @@ export function mount(root, ctx) {
     } catch (err) { say(out, err.message, true); }
   }));
 
+  const stop = wireOAuth(root, ctx, say);
   const form = root.querySelector("[data-add]");
-  if (!form) return;
+  if (!form) return stop;
   const result = root.querySelector("[data-add-result]");
   const hostkey = root.querySelector("[data-hostkey]");
   let offered = null;
@@ -119,4 +120,43 @@ export function mount(root, ctx) {
   }
   form.addEventListener("submit", (event) => { event.preventDefault(); save({}); });
   root.querySelector("[data-accept]").addEventListener("click", () => save({ params: { host_key: offered } }));
+  return stop;
+}
+
+// Connect Dropbox / Google Sheets: consent happens at the provider in a window of its own; the single-use
+// ticket is POSTed into it (never in a URL), and the window tells us when the connection is saved.
+function wireOAuth(root, ctx, say) {
+  const form = root.querySelector("[data-oauth]");
+  if (!form) return () => {};
+  const result = root.querySelector("[data-oauth-result]");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const provider = (event.submitter || form.querySelector("[data-provider]")).dataset.provider;
+    const where = form.elements.where.value.trim();
+    const popup = window.open("", "inflow-oauth", "popup,width=640,height=720");
+    try {
+      const body = { name: form.elements.name.value.trim() };
+      if (provider === "dropbox") body.path = where; else body.spreadsheet_id = where;
+      const answer = await api.post(`/api/connections/oauth/${provider}`, body);
+      const post = document.createElement("form");
+      post.method = "POST";
+      post.action = answer.start_url;
+      post.target = "inflow-oauth";
+      const ticket = document.createElement("input");
+      ticket.type = "hidden"; ticket.name = "ticket"; ticket.value = answer.ticket;
+      post.append(ticket);
+      document.body.append(post);
+      post.submit();
+      post.remove();
+      say(result, "Waiting for you to allow access in the new window…", false);
+    } catch (err) {
+      if (popup) popup.close();
+      say(result, err.message, true);
+    }
+  });
+  const onMessage = (event) => {
+    if (event.origin === window.location.origin && event.data && event.data.type === "inflow.connection.connected") ctx.refresh();
+  };
+  window.addEventListener("message", onMessage);
+  return () => window.removeEventListener("message", onMessage);
 }
