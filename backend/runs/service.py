@@ -249,8 +249,9 @@ def result_file(scope: TenantScope, run_id: str, kind: str) -> tuple[Blob, BlobR
     return blob, store.open(scope.account_id, blob_id)
 
 
-def rollback(scope: TenantScope, run_id: str) -> Run:
-    """Start rolling a finished run back (succeeded or partial); the worker does the work."""
+def rollback(scope: TenantScope, run_id: str, *, queue: bool = True) -> Run:
+    """Start rolling a finished run back (succeeded or partial); the worker does the work (or, with
+    queue=False, the caller: `inflow rollback` runs it in its own process)."""
     run = scope.get(Run, run_id)
     db.session.refresh(run, with_for_update=True)
     if scope.get(Job, run.job_id).kind == "export":  # an export wrote nothing to Salesforce to undo
@@ -258,7 +259,8 @@ def rollback(scope: TenantScope, run_id: str) -> Run:
         raise InvalidTransition(f"run {run.id} is an export; there is nothing to roll back")
     run.transition("rolling_back")  # InvalidTransition for any other state
     db.session.commit()
-    enqueue(run.id, task=ROLLBACK_TASK)
+    if queue:
+        enqueue(run.id, task=ROLLBACK_TASK)
     return run
 
 

@@ -59,6 +59,7 @@ def test_cases_comments_template_dry_run_counts_both_objects(app, make_org, tmp_
 def test_unknown_template_and_two_plan_sources_are_refused(app, make_org):
     src, dst = make_org("bad-src"), make_org("bad-dst")
     unknown = _invoke(app, *_orgs(src, dst), "--template", "leads")
-    assert unknown.exit_code == 1 and "No template 'leads'; templates: accounts-contacts-opportunities" in unknown.output
+    assert unknown.exit_code == 1
+    assert "No template 'leads'; templates: accounts-contacts-opportunities" in unknown.output
     both = _invoke(app, *_orgs(src, dst), "--template", "cases-comments", "--objects", "Case")
     assert both.exit_code == 2 and "Give one of --plan FILE, --objects A,B or --template NAME." in both.output
