@@ -66,3 +66,26 @@ def templated(name: str, where: list[str], match: list[str]) -> Plan:
             step.where = f"({step.where}) AND ({wheres[key]})" if step.where else wheres[key]
         step.match = matches.get(key, step.match)
     return plan
+
+
+def build_plan(template: str | None, objects: list[str], where: dict[str, str], match: dict[str, list[str]],
+               fallback_owner: str | None = None) -> dict[str, Any]:
+    """The plan dict a screen's choices describe: a template or objects, with per-object filters and match
+    rules laid over it (a match of [] always inserts). Checked by Plan.from_dict before it is returned."""
+    if bool(template) == bool(objects):
+        raise ConfigError("Choose a template or a list of objects.")
+    plan = template_plan(template) if template else {"steps": [{"object": o} for o in objects]}
+    steps = {s["object"].lower(): s for s in plan["steps"]}
+    unknown = {k.lower() for k in [*where, *match]} - set(steps)
+    if unknown:
+        raise ConfigError(f"Filters and match rules name objects not in the migration: {', '.join(sorted(unknown))}.")
+    for obj, condition in where.items():
+        if condition.strip():
+            step = steps[obj.lower()]
+            step["where"] = f"({step['where']}) AND ({condition})" if step.get("where") else condition.strip()
+    for obj, fields in match.items():
+        steps[obj.lower()]["match"] = [f.strip() for f in fields if f.strip()]
+    if fallback_owner:
+        plan["owners"] = {"fallback": fallback_owner}
+    Plan.from_dict(plan)
+    return plan
