@@ -153,6 +153,7 @@ def _part_rows(parts: BlobResultParts, name: str) -> list[dict[str, str]]:
 def _summary(result: MigrationResult) -> Any:
     return SimpleNamespace(api_used="", rows_read=sum(s.read for s in result.steps),
                            succeeded=sum(s.inserted + s.updated for s in result.steps), failed=result.failed,
+                           created=sum(s.inserted for s in result.steps),
                            stopped_reason=result.stopped_reason)
 
 

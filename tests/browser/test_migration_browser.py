@@ -68,6 +68,7 @@ def test_a_migration_from_the_tab_dry_runs_runs_and_rolls_back(page, uat, produc
     screen(frame, "run")
     _wait_for_state(frame, "succeeded", worker)
     frame.wait_for_selector("[data-steps]:not(.slds-hide) table")
+    assert (frame.inner_text("[data-field=created]"), frame.inner_text("[data-field=updated]")) == ("3", "1")
     steps = [[c.inner_text() for c in r.locator("td").all()][:5] for r in frame.locator("[data-steps] tbody tr").all()]
     assert steps == [["Account", "2", "1", "1", "0"], ["Contact", "1", "1", "0", "0"],
                      ["Opportunity", "1", "1", "0", "0"]]

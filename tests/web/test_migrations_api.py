@@ -81,7 +81,8 @@ def test_a_migration_runs_through_the_worker_shows_steps_and_rolls_back(client, 
     assert (started["state"], started["kind"], started["job_name"]) == ("queued", "migrate", "Seed UAT")
     assert multi.run_migration(started["id"]) == "succeeded"  # what the worker's task does
     run = client.get(f"/api/runs/{started['id']}", headers=headers).get_json()
-    assert (run["state"], run["succeeded"], run["can_rollback"]) == ("succeeded", 5, True)
+    assert (run["state"], run["succeeded"], run["created"], run["updated"], run["can_rollback"]) == (
+        "succeeded", 5, 5, 0, True)
     assert [(s["object"], s["inserted"], s["updated"], s["failed"]) for s in run["steps"]] == [
         ("Account", 2, 0, 0), ("Contact", 2, 0, 0), ("Opportunity", 1, 0, 0)]
     accounts = by(org, "Account", "Name")
