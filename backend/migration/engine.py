@@ -298,11 +298,14 @@ class Migration:
         def progress(p: runner.Progress) -> None:
             if self.progress:
                 self.progress(obj, pass_no, p)
+        api, options = self.plan.api, dict(self.sink_options)
+        if self.steps[obj].step.order_by:  # rows must land in order (standard prices first): one REST call at a time
+            api, options["threads"] = "rest", 1
         return runner.run(runner.RunContext(
             source=source, mapping=mapping, client=self.target,
             journal=ScopedJournal(self.journal, scope(obj, pass_no)),
-            results=ScopedParts(self.parts, scope(obj, pass_no)), api=self.plan.api, progress=progress,
-            should_stop=self.should_stop, sink_options=dict(self.sink_options)))
+            results=ScopedParts(self.parts, scope(obj, pass_no)), api=api, progress=progress,
+            should_stop=self.should_stop, sink_options=options))
 
     def _collect(self, obj: str, pass_no: str, result: StepResult) -> None:
         """Fill the KeyMap from the step's success parts, and its failures from the error parts."""

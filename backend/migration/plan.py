@@ -37,7 +37,7 @@ class Step:
     match: list[str] = field(default_factory=list)  # empty: always insert
     lookups: list[Lookup] = field(default_factory=list)
     source: FileSource | None = None
-    order_by: str | None = None  # SOQL ORDER BY of the source query: rows are written in this order
+    order_by: str | None = None  # SOQL ORDER BY of the source query: rows are written in this order, serially
 
 
 @dataclass
