@@ -87,6 +87,9 @@ def test_a_migration_runs_through_the_worker_shows_steps_and_rolls_back(client, 
         ("Account", 2, 0, 0), ("Contact", 2, 0, 0), ("Opportunity", 1, 0, 0)]
     accounts = by(org, "Account", "Name")
     assert by(org, "Opportunity", "Name")["Acme renewal"]["AccountId"] == accounts["Acme"]["Id"]
+    listed = client.get("/api/migrations", headers=headers).get_json()["jobs"]
+    assert [(j["id"], j["name"], j["objects"]) for j in listed] == [
+        (started["job_id"], "Seed UAT", "Account, Contact, Opportunity")]
     job = client.get(f"/api/migrations/{started['job_id']}", headers=headers).get_json()
     assert job["plan"]["owners"] == {"fallback": org.admin_username} and job["source_org_connection_id"] == source
 
