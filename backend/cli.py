@@ -10,6 +10,7 @@ from backend.cli_connections import connections_group
 from backend.cli_export import export_command
 from backend.cli_import import inflow_group
 from backend.cli_migrate import migrate_command
+from backend.cli_rollback import rollback_command
 from backend.cli_schedules import schedules_group
 from backend.extensions import db
 from backend.security import keys as key_ops
@@ -25,6 +26,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(inflow_group)
     inflow_group.add_command(schedules_group)
     inflow_group.add_command(migrate_command)
+    inflow_group.add_command(rollback_command)
     app.cli.add_command(billing_group)
 
 

@@ -14,6 +14,7 @@ import click
 
 from backend.cli_import import ProgressLine
 from backend.errors import ConfigError, InflowError
+from backend.migration import templates
 from backend.migration.engine import MigrationResult, scope
 from backend.migration.plan import Plan, shortcut
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
@@ -26,6 +27,8 @@ FILES = (("success", ("insert", "update"), "success"), ("error", ("insert", "upd
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Plan JSON (docs/migrate.md).")
 @click.option("--objects", help="Plan-less: objects to copy with every createable field, e.g. Account,Contact.")
+@click.option("--template", help="A ready-made plan by name (see --list-templates); --where/--match adjust it.")
+@click.option("--list-templates", is_flag=True, help="List the templates with their objects and match rules.")
 @click.option("--where", "wheres", multiple=True, help="OBJECT=SOQL condition (repeatable), with --objects.")
 @click.option("--match", "matches", multiple=True, help="OBJECT=FIELD[+FIELD],... match rules, with --objects.")
 @click.option("--from", "from_name", help="Source: a connected instance's name.")
@@ -38,16 +41,21 @@ FILES = (("success", ("insert", "update"), "success"), ("error", ("insert", "upd
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Directory for <Object>.success.csv / <Object>.errors.csv.")
 @click.option("--dry-run", is_flag=True, help="Count inserts, updates and unmatched values; write nothing.")
-def migrate_command(plan_file: Path | None, objects: str | None, wheres: tuple[str, ...], matches: tuple[str, ...],
-                    from_name: str | None, from_instance_url: str | None, from_access_token: str | None,
+def migrate_command(plan_file: Path | None, objects: str | None, template: str | None, list_templates: bool,
+                    wheres: tuple[str, ...], matches: tuple[str, ...], from_name: str | None,
+                    from_instance_url: str | None, from_access_token: str | None,
                     to_name: str | None, to_instance_url: str | None, to_access_token: str | None,
                     fallback_owner: str | None, out_dir: Path, dry_run: bool) -> None:
-    if bool(plan_file) == bool(objects):
-        raise click.UsageError("Give --plan FILE or --objects A,B (not both).")
+    if list_templates:
+        _list_templates()
+        return
+    if sum(map(bool, (plan_file, objects, template))) != 1:
+        raise click.UsageError("Give one of --plan FILE, --objects A,B or --template NAME.")
     if plan_file and (wheres or matches):
-        raise click.UsageError("--where and --match go with --objects; a plan file holds its own.")
+        raise click.UsageError("--where and --match go with --objects or --template; a plan file holds its own.")
     try:
-        plan = _plan(plan_file, objects, list(wheres), list(matches))
+        plan = _plan(plan_file, objects, list(wheres), list(matches)) if not template else \
+            templates.templated(template, list(wheres), list(matches))
         if fallback_owner:
             plan.fallback_owner = fallback_owner
         source = _org_client("from", from_name, from_instance_url, from_access_token,
@@ -69,6 +77,12 @@ def _plan(plan_file: Path | None, objects: str | None, wheres: list[str], matche
     except (OSError, ValueError) as err:
         raise ConfigError(f"Cannot read the plan file: {err}") from None
     return Plan.from_dict(data)
+
+
+def _list_templates() -> None:
+    for t in templates.describe():
+        match = "; ".join(f"{o} by {'+'.join(f)}" for o, f in t["match"].items() if f) or "always insert"
+        click.echo(f"{t['name']}: {t['label']} ({', '.join(t['objects'])}; match {match})")
 
 
 def _org_client(side: str, name: str | None, url: str | None, token: str | None, required: bool) -> Any:

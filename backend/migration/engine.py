@@ -177,7 +177,8 @@ class Migration:
     def _reader(self, prep: _Prepared) -> OrgReader:
         if prep.reader is None:
             assert self.source is not None
-            prep.reader = OrgReader(self.source, prep.step.object, prep.fields, prep.step.where, self.chunk_rows)
+            prep.reader = OrgReader(self.source, prep.step.object, prep.fields, prep.step.where, self.chunk_rows,
+                                   prep.step.order_by)
         return prep.reader
 
     def _first_pass(self, prep: _Prepared, result: StepResult, dry_run: bool) -> runner.RunResult | None:
@@ -201,8 +202,9 @@ class Migration:
                           lookups=list(prep.step.lookups), options=Options(blank_values="unchanged"))
         out = self._write(obj, "insert", StepSource(columns, lambda: _split(chunks, matched)), inserts)
         if out.paused_until is None and out.stopped_reason is None and matched:
+            target = _fields(self.target.describe(obj))  # PricebookEntry.Product2Id: set on insert only
             updates = Mapping(obj, "update", "Id", fields=[FieldMapping("Id", column=TARGET_ID)]
-                              + [FieldMapping(f, column=f) for f in written],
+                              + [FieldMapping(f, column=f) for f in written if target[f].get("updateable", True)],
                               lookups=list(prep.step.lookups), options=Options(blank_values="unchanged"))
             out = self._write(obj, "update", StepSource(columns, lambda: iter(matched)), updates)
         self._collect(obj, "insert", result)
@@ -296,11 +298,14 @@ class Migration:
         def progress(p: runner.Progress) -> None:
             if self.progress:
                 self.progress(obj, pass_no, p)
+        api, options = self.plan.api, dict(self.sink_options)
+        if self.steps[obj].step.order_by:  # rows must land in order (standard prices first): one REST call at a time
+            api, options["threads"] = "rest", 1
         return runner.run(runner.RunContext(
             source=source, mapping=mapping, client=self.target,
             journal=ScopedJournal(self.journal, scope(obj, pass_no)),
-            results=ScopedParts(self.parts, scope(obj, pass_no)), api=self.plan.api, progress=progress,
-            should_stop=self.should_stop, sink_options=dict(self.sink_options)))
+            results=ScopedParts(self.parts, scope(obj, pass_no)), api=api, progress=progress,
+            should_stop=self.should_stop, sink_options=options))
 
     def _collect(self, obj: str, pass_no: str, result: StepResult) -> None:
         """Fill the KeyMap from the step's success parts, and its failures from the error parts."""

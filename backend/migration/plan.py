@@ -2,7 +2,7 @@
 
 JSON shape (docs/migrate.md):
     {"steps": [{"object": "Account", "fields": "*" | ["Name", ...], "where": "Name LIKE 'A%'",
-                "match": ["Name"], "lookups": [...],
+                "match": ["Name"], "lookups": [...], "order_by": "Pricebook2.IsStandard DESC",
                 "source": {"file": "accounts.csv", "key": "Key", "columns": {"Name": "Account Name"},
                            "references": {"ParentId": "ParentKey"}}}],
      "owners": {"fallback": "admin@target.example"}, "api": "auto"}
@@ -37,6 +37,7 @@ class Step:
     match: list[str] = field(default_factory=list)  # empty: always insert
     lookups: list[Lookup] = field(default_factory=list)
     source: FileSource | None = None
+    order_by: str | None = None  # SOQL ORDER BY of the source query: rows are written in this order, serially
 
 
 @dataclass
@@ -85,13 +86,14 @@ def _step(data: Any) -> Step:
         lookups = [Lookup(**lk) for lk in data.get("lookups") or []]
     except TypeError as err:
         raise ConfigError(f"Step {data['object']}: bad lookup: {err}") from None
-    return Step(data["object"], None if fields == "*" else fields, data.get("where"), match, lookups, source)
+    return Step(data["object"], None if fields == "*" else fields, data.get("where"), match, lookups, source,
+                data.get("order_by"))
 
 
 def shortcut(objects: list[str], where: list[str], match: list[str]) -> Plan:
     """The CLI's plan-less form: `--objects A,B --where 'A=cond' --match A=Name,B=Email`."""
-    wheres = _pairs(where, "--where")
-    matches = {k: [f for f in v.split("+") if f] for k, v in _pairs(_split_commas(match), "--match").items()}
+    wheres = pairs(where, "--where")
+    matches = {k: [f for f in v.split("+") if f] for k, v in pairs(split_commas(match), "--match").items()}
     steps = [Step(o, None, wheres.get(o.lower()), matches.get(o.lower(), [])) for o in objects]
     unknown = (set(wheres) | set(matches)) - {o.lower() for o in objects}
     if unknown:
@@ -99,11 +101,11 @@ def shortcut(objects: list[str], where: list[str], match: list[str]) -> Plan:
     return Plan(steps)
 
 
-def _split_commas(values: list[str]) -> list[str]:
+def split_commas(values: list[str]) -> list[str]:
     return [p for v in values for p in v.split(",") if p.strip()]
 
 
-def _pairs(values: list[str], option: str) -> dict[str, str]:
+def pairs(values: list[str], option: str) -> dict[str, str]:
     out = {}
     for v in values:
         name, sep, rest = v.partition("=")
@@ -111,3 +113,4 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
             raise ConfigError(f"{option} takes OBJECT=VALUE, not {v!r}.")
         out[name.strip().lower()] = rest.strip()
     return out
+

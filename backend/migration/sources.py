@@ -31,20 +31,22 @@ class OrgReader:
     then runs in Salesforce while the steps before this one write."""
 
     def __init__(self, client: SalesforceClient, sobject: str, fields: list[str], where: str | None,
-                 chunk_rows: int | None = None) -> None:
-        self.client, self.sobject, self.where = client, sobject, where
+                 chunk_rows: int | None = None, order_by: str | None = None) -> None:
+        self.client, self.sobject, self.where, self.order_by = client, sobject, where, order_by
         self.names = list(dict.fromkeys(["Id", *fields]))
         self.columns = [KEY, *[n for n in self.names if n != "Id"]]
         self.size = chunk_rows or default_chunk_rows(len(self.names))
         self.count: int | None = None
         self.job_id: str | None = None
 
-    def _soql(self, select: str) -> str:
-        return f"SELECT {select} FROM {self.sobject}" + (f" WHERE {self.where}" if self.where else "")
+    def _soql(self, select: str, ordered: bool = True) -> str:
+        soql = f"SELECT {select} FROM {self.sobject}" + (f" WHERE {self.where}" if self.where else "")
+        return soql + (f" ORDER BY {self.order_by}" if ordered and self.order_by else "")
 
     def start(self) -> None:
         if self.count is None:
-            self.count = int(self.client.json("GET", "query/", params={"q": self._soql("COUNT()")})["totalSize"])
+            count = self.client.json("GET", "query/", params={"q": self._soql("COUNT()", ordered=False)})
+            self.count = int(count["totalSize"])
             if self.count >= BULK_QUERY_ROWS:
                 self.job_id = start_query(self.client, self._soql(", ".join(self.names)))
 

@@ -53,6 +53,7 @@ class Translator:
         self._owners: dict[str, str] | None = None
         self._prefixes: dict[str, str] | None = None
         self._existing: dict[str, set[str]] = {}
+        self._standard: dict[str, str] | None = None
 
     # ---- record types and owners ----------------------------------------------------------------
     def record_types(self) -> dict[str, str]:
@@ -89,6 +90,15 @@ class Translator:
             self._prefixes = {o["keyPrefix"]: o["name"] for o in data.get("sobjects", []) if o.get("keyPrefix")}
         return self._prefixes.get(source_id[:3])
 
+    def standard_pricebook(self) -> dict[str, str]:
+        """Source standard price book Id -> the target's: every org has its own, never copied."""
+        if self._standard is None:
+            soql = "SELECT Id FROM Pricebook2 WHERE IsStandard = true"
+            target = [r["Id"] for r in self.target.query(soql)]
+            src = [r["Id"] for r in self.source.query(soql)] if self.source and target else []
+            self._standard = {i: target[0] for s in src for i in (s, s[:15])}
+        return self._standard
+
     # ---- references -----------------------------------------------------------------------------
     def resolve(self, field_name: str, values: list[str], parents: list[str], steps: set[str],
                 fixed_object: str | None = None) -> Resolved:
@@ -117,6 +127,10 @@ class Translator:
                     continue
             pending.setdefault(obj, []).append((i, value))
         for obj, rows in pending.items():
+            standard = self.standard_pricebook() if obj == "Pricebook2" else {}
+            for i, value in rows:
+                out.values[i] = standard.get(value, "")
+            rows = [(i, v) for i, v in rows if not out.values[i]]
             found = self.existing(obj, [v for _, v in rows])
             for i, value in rows:
                 if value in found:

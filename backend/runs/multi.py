@@ -33,7 +33,7 @@ from backend.runs.execute import Execution, begin, claim, under_run_lock
 from backend.runs.journal import RunJournal
 from backend.runs.lease import LeaseLost, RunLease
 from backend.runs.parts import BlobResultParts, join_parts
-from backend.runs.rollback import RESULT_HEADER, _give_up, _sync
+from backend.runs.rollback import RESULT_HEADER, _give_up, _sync, rollback_run
 from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK
 from backend.salesforce.mirror import RunMirror
 from backend.services import get_keyring, get_redis, get_settings
@@ -42,6 +42,12 @@ MIGRATE_KIND = "migrate"
 COLUMNS = ["Object", "Source Id"]
 WRITE_PASSES = ("insert", "update")
 ALL_PASSES = ("insert", "update", "references")
+ROLLED_BACK = "migrate:rollback"  # [object, pass, records undone, records failed] in the order undone
+
+
+def rollback_any(run_id: str) -> str:
+    """Roll back a run in state rolling_back, whichever kind: a migration's passes or an import's chunks."""
+    return rollback_migration_run(run_id) if is_migration(run_id) else rollback_run(run_id)
 
 
 def is_migration(run_id: str) -> bool:
@@ -147,6 +153,7 @@ def _part_rows(parts: BlobResultParts, name: str) -> list[dict[str, str]]:
 def _summary(result: MigrationResult) -> Any:
     return SimpleNamespace(api_used="", rows_read=sum(s.read for s in result.steps),
                            succeeded=sum(s.inserted + s.updated for s in result.steps), failed=result.failed,
+                           created=sum(s.inserted for s in result.steps),
                            stopped_reason=result.stopped_reason)
 
 
@@ -167,7 +174,9 @@ def _rollback_locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None
         mirror = RunMirror(client, pieces.org.namespace_prefix, job=pieces.mirror_job(), run_key=run.id)
         parts = BlobResultParts(pieces.store, run.account_id, run_id, pieces.account.retention_days)
         db.session.commit()
-        done = rollback_migration(client, RunJournal(run_id, lease), parts)
+        journal = RunJournal(run_id, lease)
+        done = rollback_migration(client, journal, parts)
+        journal.put(ROLLED_BACK, [[obj, p, r.succeeded, r.failed] for obj, p, r in done])
         with parts.open_part(engine.RESULT_PART) as out:
             join_parts((parts.read(scope(obj, p) + engine.RESULT_PART) for obj, p, _ in done), out,
                        lambda s: s.write(RESULT_HEADER))

@@ -7,6 +7,7 @@ NotFound). The worker side (executing a run) is `backend.runs.execute`; the RQ t
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -185,8 +186,9 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
     seconds_left (None when unknown), paused_until (ISO time while waiting for the org's API
     allowance or a retry, else None), pause_reason (why it waits: the org's API allowance, or the retried
     error and its attempt number; "" when not waiting), rolled_back / rollback_failed (records, while and after a
-    rollback), api, error, started_at, finished_at, success_file, error_file, rollback_file (blob ids
-    or None), finished (bool).
+    rollback), steps (a migration's counts per object: object, read, inserted, updated, failed, unmatched,
+    second_pass, ...; [] otherwise), rollback_steps ([object, pass, undone, failed] in the order undone), api,
+    error, started_at, finished_at, success_file, error_file, rollback_file (blob ids or None), finished (bool).
     """
     run = scope.get(Run, run_id)
     db.session.refresh(run)
@@ -216,7 +218,15 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
         "rollback_file": run.rollback_blob_id, "finished": run.finished,
         "trigger": run.trigger, "scheduled_for": _iso(run.scheduled_for), "late_seconds": run.late_seconds,
         "schedule_note": schedule_note(run),
+        "steps": _steps(run, hot), "rollback_steps": (run.checkpoint or {}).get("migrate:rollback") or [],
     }
+
+
+def _steps(run: Run, hot: dict[str, Any]) -> list[dict[str, Any]]:
+    """A migration run's counts per object (runs/multi.py): live while it runs, from its journal after."""
+    if hot.get("steps"):
+        return json.loads(hot["steps"])
+    return (run.checkpoint or {}).get("migrate:steps") or []
 
 
 def schedule_note(run: Run) -> str:
@@ -249,8 +259,9 @@ def result_file(scope: TenantScope, run_id: str, kind: str) -> tuple[Blob, BlobR
     return blob, store.open(scope.account_id, blob_id)
 
 
-def rollback(scope: TenantScope, run_id: str) -> Run:
-    """Start rolling a finished run back (succeeded or partial); the worker does the work."""
+def rollback(scope: TenantScope, run_id: str, *, queue: bool = True) -> Run:
+    """Start rolling a finished run back (succeeded or partial); the worker does the work (or, with
+    queue=False, the caller: `inflow rollback` runs it in its own process)."""
     run = scope.get(Run, run_id)
     db.session.refresh(run, with_for_update=True)
     if scope.get(Job, run.job_id).kind == "export":  # an export wrote nothing to Salesforce to undo
@@ -258,7 +269,8 @@ def rollback(scope: TenantScope, run_id: str) -> Run:
         raise InvalidTransition(f"run {run.id} is an export; there is nothing to roll back")
     run.transition("rolling_back")  # InvalidTransition for any other state
     db.session.commit()
-    enqueue(run.id, task=ROLLBACK_TASK)
+    if queue:
+        enqueue(run.id, task=ROLLBACK_TASK)
     return run
 
 

@@ -34,3 +34,6 @@ def register_blueprints(app: Flask) -> None:
     from backend.web import billing  # billing: plans, usage, Stripe Checkout / Portal / webhook
 
     app.register_blueprint(billing.bp)
+    from backend.web import migrations  # org-to-org migrations: templates, dry run, runs
+
+    app.register_blueprint(migrations.bp)

@@ -78,6 +78,18 @@ def export_wizard():
     return render_template("ui/export.html", orgs=orgs, default_org=me.org_connection_id)
 
 
+@bp.get("/ui/migration")
+@login_required
+def migration_screen():
+    from backend.migration.templates import describe
+
+    me = current_identity()
+    orgs = me.scope.all(OrgConnection, OrgConnection.status == "connected", order_by=OrgConnection.name)
+    source = next((o.id for o in orgs if o.id != me.org_connection_id), None)  # the tab's org is the usual target
+    return render_template("ui/migration.html", orgs=orgs, default_org=me.org_connection_id, default_source=source,
+                           templates=describe())
+
+
 @bp.get("/ui/runs/<run_id>")
 @login_required
 def run_page(run_id: str):

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import organization
+from . import organization, pricebooks
 from .fieldkit import system_fields
 from .ids import IdFactory
 from .locking import LockRegistry
@@ -83,6 +83,7 @@ class Org:
             rec = s.table("User").rows[rid]
             s.table("User").put(rid, dict(rec, CreatedById=admin, LastModifiedById=admin, UserType="Standard"))
         organization.put_record(s.table("Organization"), self.id, name, admin, "Org Admin")
+        pricebooks.create_standard(s)
         return admin
 
     @property

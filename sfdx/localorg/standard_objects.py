@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import organization
+from . import organization, pricebooks
 from .fieldkit import (
     boolean,
     date,
@@ -221,6 +221,7 @@ def _setup_objects(s: Schema) -> None:
 def build_standard_schema() -> Schema:
     """A fresh Schema holding the standard objects (each org gets its own copy)."""
     s = Schema()
-    for build in (_account, _contact, _lead, _opportunity, _case, _campaigns, _activities, _setup_objects):
+    for build in (_account, _contact, _lead, _opportunity, _case, _campaigns, _activities, _setup_objects,
+                  pricebooks.add_objects):
         build(s)
     return s

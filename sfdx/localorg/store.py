@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from . import pricebooks
 from .catalog import Catalog
 from .derived import derive, reference_names
 from .errors import MultipleMatches, SfError, entity_deleted, not_found
@@ -79,6 +80,7 @@ class Store(Catalog):
         with self.lock:
             rec = clean.values
             self._resolve(obj, rec, clean.parents)
+            pricebooks.on_insert(self, obj.name, rec)
             self._hooks("insert", obj.name, None)
             user = user or self.default_user
             if "OwnerId" in obj.fields and rec.get("OwnerId") is None:

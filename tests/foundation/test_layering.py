@@ -37,7 +37,8 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "runs": (RUNS, ("backend.runs",)),
     "web": (TOP, ("backend.web",)),
     "cli": (TOP, ("backend.cli", "backend.cli_import", "backend.cli_schedules", "backend.cli_billing",
-                  "backend.cli_connections", "backend.cli_migrate", "backend.cli_export")),
+                  "backend.cli_connections", "backend.cli_migrate", "backend.cli_export",
+                  "backend.cli_rollback")),
     "schedules": (BASE, ("backend.schedules",)),  # pure rules: time zones and cron fields
     "app factory": (FACTORY, ("backend",)),
     "worker": (PROCESS, ("worker",)),

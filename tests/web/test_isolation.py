@@ -45,6 +45,7 @@ ROUTES = [
     ("GET", "/api/runs/{id}/errors", "run"),
     ("GET", "/api/runs/{id}/record", "run"),
     ("GET", "/ui/runs/{id}", "run"),
+    ("GET", "/api/migrations/{id}", "job"),
 ]
 # Routes whose id is not one of our rows (so there is no other tenant's row to ask for), with the reason.
 NOT_TENANT_IDS = {

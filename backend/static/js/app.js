@@ -7,6 +7,7 @@ const announcer = document.getElementById("inflow-announcer");
 const modules = {
   wizard: () => import("./screens/wizard.js"),
   export: () => import("./screens/export.js"),
+  migration: () => import("./screens/migration.js"),
   run: () => import("./screens/run.js"),
   history: () => import("./screens/history.js"),
   instances: () => import("./screens/instances.js"),
@@ -32,6 +33,7 @@ function routeUrl(hash) {
   if (parts.length === 0) return "/ui/home";
   if (parts[0] === "new") return `/ui/wizard${q}`;
   if (parts[0] === "new-export") return "/ui/export";
+  if (parts[0] === "new-migration") return "/ui/migration";
   if (parts[0] === "jobs" && parts[2] === "edit") return `/ui/wizard?job=${encodeURIComponent(parts[1])}`;
   if (parts[0] === "jobs") return `/ui/jobs/${encodeURIComponent(parts[1])}`;
   if (parts[0] === "runs") return `/ui/runs/${encodeURIComponent(parts[1])}`;

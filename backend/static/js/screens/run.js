@@ -1,5 +1,5 @@
 // A run: live progress (polled), cancel; when done, counts, result downloads, grouped errors and rollback.
-import { h, clear, setProgress } from "../dom.js";
+import { h, clear, setProgress, table } from "../dom.js";
 
 const POLL_MS = 1000;
 const ACTIVE = new Set(["queued", "running", "cancelling", "rolling_back"]);
@@ -77,6 +77,7 @@ export function mount(root, ctx) {
     buttons("download", "success").forEach((b) => b.classList.toggle("slds-hide", !(p.success_file && p.succeeded)));
     buttons("download", "error").forEach((b) => b.classList.toggle("slds-hide", !(p.error_file && p.failed)));
     button("rollback").classList.toggle("slds-hide", !p.can_rollback);
+    renderSteps(p);
     // Screen readers hear milestones, not every poll: state changes and every 25%.
     const step = Math.floor(pct / 25);
     if (p.state !== lastState) {
@@ -88,6 +89,27 @@ export function mount(root, ctx) {
     lastState = p.state;
     if (!ACTIVE.has(p.state) && p.error_file && !errorsShown) { errorsShown = true; showErrors(); }
     if (!ACTIVE.has(p.state) && !linkAsked) { linkAsked = true; findRecord(); }
+  }
+
+  // A migration's objects, in the order written: what each step did (and, after a rollback, what was undone).
+  let stepsShown = "";
+  function renderSteps(p) {
+    const steps = p.steps || [];
+    const undone = {};
+    (p.rollback_steps || []).forEach(([obj, , ok]) => { undone[obj] = (undone[obj] || 0) + ok; });
+    const key = JSON.stringify([steps, undone]);
+    if (key === stepsShown) return;
+    stepsShown = key;
+    $("[data-steps]").classList.toggle("slds-hide", !steps.length);
+    if (!steps.length) return;
+    const columns = ["Object", "Read", "Inserted", "Updated", "Failed", "Unmatched values", "References set later"];
+    if (p.rollback_steps && p.rollback_steps.length) columns.push("Rolled back");
+    const rows = steps.map((s) => {
+      const row = [s.object, s.read, s.inserted, s.updated, s.failed + s.second_failed, s.unmatched, s.second_pass].map(String);
+      if (columns.length > 7) row.push(String(undone[s.object] || 0));
+      return row;
+    });
+    clear($("[data-step-table]")).append(table("Steps of this migration", columns, rows));
   }
 
   // The run's record in Salesforce is written by the worker, so it may appear after this page was rendered.
