@@ -72,9 +72,9 @@ def update(scope: TenantScope, row: Connection, *, name: str | None = None, para
 
 def remove(scope: TenantScope, row: Connection, *, user_id: str | None = None,
            allow_loopback: bool = False) -> bool | None:
-    """Delete, refused while a saved job reads from it or exports into it (the jobs are named). An OAuth grant is revoked at the
-    provider first; returns whether that worked (None: nothing to revoke). The row goes either way: a grant
-    the provider cannot be told about is better forgotten than kept."""
+    """Delete, refused while a saved job reads from it or exports into it (the jobs are named). An OAuth
+    grant is revoked at the provider first; returns whether that worked (None: nothing to revoke). The row goes
+    either way: a grant the provider cannot be told about is better forgotten than kept."""
     users = jobs_using(scope, row)
     if users:
         raise ConnectorError("config", f"The connection is used by job(s) {', '.join(repr(j.name) for j in users)}; "
