@@ -58,10 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         env = {"REQUESTS_CA_BUNDLE": org.ca_bundle, "INFLOW_INSTANCE_PATH": str(work / "instance")}
         creds = {"instance_url": org.org["instance_url"], "token": org.org["access_token"]}
         big = work / "contacts.csv"
+        rows = ""
         if only - set(ON_REQUEST):
             report["file_mb"] = round(write_source(big, args.rows) / 1e6, 1)
-        print(f"{args.rows:,} rows, {report.get('file_mb', 0)} MB; machine: {report['machine']}; load average "
-              f"{report['load_average_at_start']}", flush=True)
+            rows = f"{args.rows:,} rows, {report['file_mb']} MB; "
+        print(f"{rows}machine: {report['machine']}; load average {report['load_average_at_start']}", flush=True)
         if only & {"pipeline", "e2e"}:
             pipeline_bench(report, env, creds, big, work, args.repeat)
         if "e2e" in only:

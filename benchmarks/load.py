@@ -76,8 +76,10 @@ class Load:
         token, rng = tenant.tokens[n // len(self.tenants)], random.Random(n)
         pages = ["/ui/history", "/api/runs", "/ui/home", f"/ui/jobs/{tenant.job_id}"]
         await asyncio.sleep(rng.uniform(0, POLL_S))  # users arrive over the first second
+        first = True  # a user opens a screen first, then watches a run
         while time.monotonic() < end:
-            if rng.random() < PAGE_SHARE:
+            if first or rng.random() < PAGE_SHARE:
+                first = False
                 path = rng.choice([*pages, f"/ui/runs/{rng.choice(tenant.history[:20])}"])
                 await self.request("page", "GET", path, token)
             else:
