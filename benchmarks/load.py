@@ -103,6 +103,7 @@ class Load:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                          timeout=aiohttp.ClientTimeout(total=300)) as self.http:
             self.rss["start"] = self.procs.worker_rss_mb()
+            cpu, client = self.procs.cpu_seconds(), time.process_time()
             for tenant in self.tenants[:a.load_imports]:
                 run = await self.request("start", "POST", f"/api/jobs/{tenant.job_id}/runs", tenant.tokens[0])
                 if run:
@@ -113,6 +114,9 @@ class Load:
             await asyncio.gather(*(self.user(n, end) for n in range(a.load_users)),
                                  *(self.uploader(n, begin + n * spread) for n in range(a.load_uploads)),
                                  self.sample_rss("middle", begin + a.load_seconds / 2))
+            after = self.procs.cpu_seconds()
+            self.cpu = {k: round(after[k] - cpu[k], 1) for k in cpu}
+            self.cpu["client"] = round(time.process_time() - client, 1)
             self.imports = await self.finish_imports(end + a.load_seconds * 10)
             self.rss["end"] = self.procs.worker_rss_mb()
 
@@ -154,10 +158,12 @@ def load_bench(report: dict[str, Any], org: LocalOrg, work: Path, args: Any) -> 
         load = Load(url, tenants, procs, args, upload.read_bytes())
         load_start = [round(x, 1) for x in os.getloadavg()]
         asyncio.run(load.run())
+        served = sum(len(load.stats.times[k]) for k in ("poll", "page", "upload"))
         result = {"database": kind, "users": args.load_users, "accounts": accounts, "seconds": args.load_seconds,
                   "uploads": args.load_uploads, "upload_mb": round(upload.stat().st_size / 1e6, 1),
                   "imports": load.imports, "import_rows": args.load_import_rows, "workers": args.load_workers,
                   "web": " ".join(procs.web.args[1:]), **load.stats.summary(), "worker_rss": load.rss,
+                  "cpu_s": load.cpu, "web_cpu_ms_per_request": round(load.cpu["web"] * 1000 / max(1, served)),
                   "load_average": {"start": load_start, "end": [round(x, 1) for x in os.getloadavg()]},
                   "targets": TARGETS}
     finally:
@@ -177,5 +183,7 @@ def print_result(r: dict[str, Any]) -> None:
     print(f"   5xx {r['5xx']} (target 0), connection errors {r['connection_errors']} | polls {poll.get('requests', 0)} "
           f"p95 {poll.get('p95_ms')} ms (< 200) | pages {page.get('requests', 0)} p95 {page.get('p95_ms')} ms "
           f"(< 1000) | uploads {r.get('upload', {}).get('statuses')}", flush=True)
+    print(f"   CPU seconds in the window: {r['cpu_s']} ({r['web_cpu_ms_per_request']} ms of web CPU a request)",
+          flush=True)
     print(f"   worker RSS MB start {rss['start']} | middle {rss.get('middle')} | end {rss['end']} | imports "
           f"{[i['state'] for i in r['imports']]}", flush=True)

@@ -201,6 +201,17 @@ class Processes:
                 pass
         return {"workers_rss_mb": round(main / 2**20, 1), "worker_trees_pss_mb": round(tree / 2**20, 1)}
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU so far of the web tree and of the worker trees (work horses they reaped included)."""
+        def tree(pid: int) -> float:
+            try:
+                root = psutil.Process(pid)
+                return sum(_cpu(p) for p in (root, *root.children(recursive=True)))
+            except psutil.NoSuchProcess:
+                return 0.0
+
+        return {"web": tree(self.web.pid), "workers": sum(tree(w.pid) for w in self.workers)}
+
     def log_tail(self, name: str) -> str:
         path = self.work / f"{name}.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
@@ -217,6 +228,14 @@ class Processes:
                 proc.wait()
         for log in self._logs:
             log.close()
+
+
+def _cpu(proc: psutil.Process) -> float:
+    try:
+        t = proc.cpu_times()
+        return t.user + t.system + t.children_user + t.children_system
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 def _pss(proc: psutil.Process) -> int:
