@@ -28,6 +28,7 @@ class Stats:
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, Counter] = defaultdict(Counter)
+        self.errors: Counter = Counter()  # what the connection errors were
 
     def add(self, kind: str, status: int, seconds: float) -> None:
         self.times[kind].append(seconds)
@@ -42,6 +43,7 @@ class Stats:
                          "statuses": {str(k): v for k, v in sorted(self.statuses[kind].items())}}
         out["5xx"] = sum(n for c in self.statuses.values() for s, n in c.items() if s >= 500)
         out["connection_errors"] = sum(c[0] for c in self.statuses.values())
+        out["connection_error_kinds"] = dict(self.errors)
         return out
 
 
@@ -66,8 +68,9 @@ class Load:
                                          **kw) as r:
                 body = await r.read()
                 status = r.status
-        except (TimeoutError, aiohttp.ClientError):
+        except (TimeoutError, aiohttp.ClientError) as err:
             body, status = b"", 0
+            self.stats.errors[type(err).__name__] += 1
         self.stats.add(kind, status, time.perf_counter() - started)
         return json.loads(body) if status in (200, 201) and body[:1] in (b"{", b"[") else None
 
@@ -100,7 +103,9 @@ class Load:
 
     async def run(self) -> None:
         a = self.args
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+        # Idle connections are dropped after 1 s, before gunicorn's 2 s keep-alive closes them: reusing one
+        # the server is closing that same moment fails a POST, which no client retries.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=1.0),
                                          timeout=aiohttp.ClientTimeout(total=300)) as self.http:
             self.rss["start"] = self.procs.worker_rss_mb()
             cpu, client = self.procs.cpu_seconds(), time.process_time()
@@ -180,7 +185,8 @@ def print_result(r: dict[str, Any]) -> None:
     print(f"6. load      {r['users']} users, {r['uploads']} uploads of {r['upload_mb']} MB, "
           f"{len(r['imports'])} imports, {r['seconds']} s on {r['database']}; load average "
           f"{r['load_average']['start']} -> {r['load_average']['end']}", flush=True)
-    print(f"   5xx {r['5xx']} (target 0), connection errors {r['connection_errors']} | polls {poll.get('requests', 0)} "
+    print(f"   5xx {r['5xx']} (target 0), connection errors {r['connection_errors']} "
+          f"{r['connection_error_kinds'] or ''}| polls {poll.get('requests', 0)} "
           f"p95 {poll.get('p95_ms')} ms (< 200) | pages {page.get('requests', 0)} p95 {page.get('p95_ms')} ms "
           f"(< 1000) | uploads {r.get('upload', {}).get('statuses')}", flush=True)
     print(f"   CPU seconds in the window: {r['cpu_s']} ({r['web_cpu_ms_per_request']} ms of web CPU a request)",
