@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,postgres,export]`: vs baselines.
+"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,postgres,export,load]`: vs baselines.
 
 Everything runs on this machine in one process tree against one localorg (a child process). Each
 measurement runs in its own child process, so its peak RSS is its own. Ratios are printed side by side.
@@ -19,15 +19,30 @@ from typing import Any
 from benchmarks.common import LocalOrg, run_child, write_source
 
 ALL = ("pipeline", "e2e", "memory", "rest", "postgres", "export")
+ON_REQUEST = ("load",)  # not in the default set: it occupies the machine for minutes with 200 users
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--rows", type=int, default=1_000_000, help="rows of the large file (default 1,000,000)")
-    p.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {', '.join(ALL)}")
+    p.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {', '.join(ALL + ON_REQUEST)}")
     p.add_argument("--repeat", type=int, default=3, help="runs of the pipeline comparison (best of each)")
     p.add_argument("--workdir", type=Path, default=None, help="keep files here (default: a temp dir, removed)")
-    return p.parse_args(argv)
+    load = p.add_argument_group("load (benchmarks/load.py)")
+    load.add_argument("--load-users", type=int, default=200, help="concurrent users polling and browsing")
+    load.add_argument("--load-uploads", type=int, default=20, help="files uploaded during the load")
+    load.add_argument("--load-upload-mb", type=float, default=5.0, help="size of each uploaded file")
+    load.add_argument("--load-imports", type=int, default=4, help="imports started as the load begins")
+    load.add_argument("--load-import-rows", type=int, default=50_000, help="rows of each import (Bulk 2.0)")
+    load.add_argument("--load-seconds", type=float, default=60.0, help="how long the users keep at it")
+    load.add_argument("--load-workers", type=int, default=2, help="`python -m worker` processes")
+    load.add_argument("--load-database", choices=["auto", "postgresql", "sqlite"], default="auto",
+                      help="the app database (auto: PostgreSQL when it answers)")
+    args = p.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(ALL + ON_REQUEST)
+    if unknown:
+        p.error(f"unknown comparison {', '.join(sorted(unknown))}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,9 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         env = {"REQUESTS_CA_BUNDLE": org.ca_bundle, "INFLOW_INSTANCE_PATH": str(work / "instance")}
         creds = {"instance_url": org.org["instance_url"], "token": org.org["access_token"]}
         big = work / "contacts.csv"
-        report["file_mb"] = round(write_source(big, args.rows) / 1e6, 1)
-        print(f"{args.rows:,} rows, {report['file_mb']} MB; machine: {report['machine']}; load average "
-              f"{report['load_average_at_start']}", flush=True)
+        rows = ""
+        if only - set(ON_REQUEST):
+            report["file_mb"] = round(write_source(big, args.rows) / 1e6, 1)
+            rows = f"{args.rows:,} rows, {report['file_mb']} MB; "
+        print(f"{rows}machine: {report['machine']}; load average {report['load_average_at_start']}", flush=True)
         if only & {"pipeline", "e2e"}:
             pipeline_bench(report, env, creds, big, work, args.repeat)
         if "e2e" in only:
@@ -60,6 +77,10 @@ def main(argv: list[str] | None = None) -> None:
             from benchmarks.export_bench import export_bench
 
             export_bench(report, env, creds, work, args.rows)
+        if "load" in only:
+            from benchmarks.load import load_bench
+
+            load_bench(report, org, work, args)
         report["localorg_rss_mb"] = round(org.rss_mb())
         (work / "results.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))

@@ -109,8 +109,10 @@ class TenantScope:
             stmt = stmt.order_by(order_by)
         return list(db.session.scalars(stmt))
 
-    def get(self, model: type[T], row_id: str) -> T:
-        row = db.session.scalars(self.select(model).where(model.id == row_id)).first()
+    def get(self, model: type[T], row_id: str, *, fresh: bool = False) -> T:
+        """The row, or NotFound; `fresh`: overwrite what this session already holds of it (one query)."""
+        stmt = self.select(model).where(model.id == row_id)
+        row = db.session.scalars(stmt.execution_options(populate_existing=True) if fresh else stmt).first()
         if row is None:
             raise NotFound(f"{model.__name__} {row_id} not found")
         return row

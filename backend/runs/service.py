@@ -190,8 +190,11 @@ def progress(scope: TenantScope, run_id: str) -> dict[str, Any]:
     second_pass, ...; [] otherwise), rollback_steps ([object, pass, undone, failed] in the order undone), api,
     error, started_at, finished_at, success_file, error_file, rollback_file (blob ids or None), finished (bool).
     """
-    run = scope.get(Run, run_id)
-    db.session.refresh(run)
+    return progress_of(scope.get(Run, run_id, fresh=True))
+
+
+def progress_of(run: Run) -> dict[str, Any]:
+    """progress() of a run already loaded (fresh) through its tenant scope."""
     hot = live.read(get_redis(), run.id) if run.state in ("running", "cancelling", "rolling_back", "rolled_back") \
         else {}
 

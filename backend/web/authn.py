@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, redirect, request
+from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Account, OrgConnection, TenantScope, User
@@ -83,19 +84,22 @@ def _from_bearer() -> Identity | None:
         return None  # sealed under a shared keyring in another region: its data is not here
     if revocation.is_ended(get_redis(), claims):
         return None  # logged out, or its launch org disconnected
-    account = db.session.get(Account, claims.account_id)
-    if account is None or account.region != settings.region:
+    scope = TenantScope(claims.account_id)
+    # One query for account, user and launch org: every poll of a run's progress comes this way (issue 21).
+    org_status = (select(OrgConnection.status).where(OrgConnection.account_id == scope.account_id,
+                                                     OrgConnection.id == claims.org_connection_id)
+                  .scalar_subquery())
+    found = db.session.execute(
+        select(Account, User, org_status).join(User, User.account_id == Account.id)
+        .where(Account.id == scope.account_id, User.id == claims.user_id)).first()
+    if found is None:
         return None
-    scope = TenantScope(account.id)
-    user = db.session.scalars(scope.select(User).where(User.id == claims.user_id)).first()
-    if user is None:
+    account, user, status = found
+    if account.region != settings.region:
         return None
-    if claims.org_connection_id is not None:
-        # Disconnecting the launch org ends the page's session: a replayed token is refused.
-        org = db.session.scalars(scope.select(OrgConnection).where(
-            OrgConnection.id == claims.org_connection_id)).first()
-        if org is None or org.status != "connected":
-            return None
+    # Disconnecting the launch org ends the page's session: a replayed token is refused.
+    if claims.org_connection_id is not None and status != "connected":
+        return None
     return Identity(account, user, scope, "bearer", org_connection_id=claims.org_connection_id, app_token=claims)
 
 

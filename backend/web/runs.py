@@ -34,8 +34,8 @@ def _actor() -> dict[str, Any]:
 
 def run_json(run_id: str) -> dict[str, Any]:
     me = current_identity()
-    data = service.progress(me.scope, run_id)
-    run = me.scope.get(Run, run_id)
+    run = me.scope.get(Run, run_id, fresh=True)  # polled every second: each query saved counts (issue 21)
+    data = service.progress_of(run)
     job = me.scope.get(Job, run.job_id)
     data.update(job_id=job.id, job_name=job.name, object=job.object_name, operation=job.operation,
                 state_label=STATE_LABELS.get(data["state"], data["state"]),

@@ -11,7 +11,6 @@ from typing import Any
 from flask import Blueprint, render_template, request, send_from_directory
 
 from backend.connectors import connector_types, targets
-from backend.extensions import db
 from backend.models import Job, OrgConnection, Run, User
 from backend.models.connections import Connection
 from backend.pipeline.mapping import OPERATIONS
@@ -96,10 +95,10 @@ def run_page(run_id: str):
     me = current_identity()
     run = me.scope.get(Run, run_id)
     job = me.scope.get(Job, run.job_id)
-    org = db.session.get(OrgConnection, job.org_connection_id) if job.org_connection_id else None
     written_to = targets.where_for_job(me.scope, job.source) if job.kind == "export" else None
-    return render_template("ui/run.html", run=run, job=job, org=org, written_to=written_to,
-                           record_url=ui_data.run_record_url(org, run) if org else None)
+    # No call to Salesforce here: the screen asks /api/runs/<id>/record for its link once the page is shown,
+    # so a slow or unreachable org never holds the page (issue 21, load test).
+    return render_template("ui/run.html", run=run, job=job, written_to=written_to)
 
 
 @bp.get("/ui/jobs/<job_id>")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import desc, func, select
+from sqlalchemy.orm import defer
 
 from backend.errors import InflowError
 from backend.extensions import db
@@ -62,8 +63,12 @@ class RunRow:
 def recent_runs(scope: TenantScope, *, job_id: str | None = None, filters: RunFilters | None = None,
                 limit: int = 20) -> list[RunRow]:
     """The account's runs, newest first, with their jobs; narrowed by a job and/or the history filters."""
+    # Lists show neither a run's journal nor a job's source and mapping: left unread, a history page of 200 runs
+    # decodes no JSON instead of 1,000 documents (issue 21, load test). Read on access if a caller needs them.
     query = select(Run, Job).join(Job, Job.id == Run.job_id).where(
-        Run.account_id == scope.account_id, Job.account_id == scope.account_id)
+        Run.account_id == scope.account_id, Job.account_id == scope.account_id).options(
+        defer(Run.checkpoint), defer(Job.source), defer(Job.mapping), defer(Job.notify_emails),
+        defer(Job.notify_user_ids))
     f = filters or RunFilters()
     if job_id or f.job_id:
         query = query.where(Run.job_id == (job_id or f.job_id))
