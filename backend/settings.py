@@ -61,6 +61,12 @@ class Settings:
     stripe_timeout_seconds: float = 20.0
     # Concurrent calls to one org from all runs and workers; Salesforce refuses a 26th long-running one.
     org_concurrent_calls: int = 20
+    # A file-upload run of more rows is split into pieces of this many rows that any worker may take
+    # (backend/runs/split.py); 50,000 narrow rows keep one Bulk 2.0 job far below its 100 MB upload.
+    piece_rows: int = 50_000
+    # Pieces of one org in flight at once, over all runs and workers (Salesforce: a handful of concurrent
+    # Bulk jobs per org; more only queue behind each other there).
+    org_max_pieces: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -112,6 +118,8 @@ class Settings:
             billing_grace_days=int(env.get("INFLOW_BILLING_GRACE_DAYS", "7")),
             stripe_timeout_seconds=float(env.get("INFLOW_STRIPE_TIMEOUT_SECONDS", "20")),
             org_concurrent_calls=int(env.get("INFLOW_ORG_CONCURRENT_CALLS", "20")),
+            piece_rows=int(env.get("INFLOW_PIECE_ROWS", "50000")),
+            org_max_pieces=int(env.get("INFLOW_ORG_MAX_PIECES", "5")),
         )
         if check:
             settings.check()
@@ -131,6 +139,9 @@ class Settings:
         if not 1 <= self.org_concurrent_calls <= 25:
             raise SettingsError(f"INFLOW_ORG_CONCURRENT_CALLS must be 1 to 25 (Salesforce allows 25 long-running "
                                 f"calls per org), not {self.org_concurrent_calls}")
+        if self.piece_rows < 1 or not 1 <= self.org_max_pieces <= 25:
+            raise SettingsError(f"INFLOW_PIECE_ROWS must be at least 1 and INFLOW_ORG_MAX_PIECES 1 to 25, not "
+                                f"{self.piece_rows} and {self.org_max_pieces}")
         for origin in self.canvas_frame_ancestors:
             if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
                 raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "

@@ -8,6 +8,7 @@ from backend.models.billing import BillingAccount, StripeEvent, UsageRecord
 from backend.models.connections import Connection
 from backend.models.jobs import Job
 from backend.models.orgs import OrgConnection
+from backend.models.pieces import RunPiece
 from backend.models.runs import Run
 from backend.models.storage import Blob, BlobChunk
 
