@@ -37,6 +37,16 @@ def run_import(run_id: str) -> str:
     return outcome
 
 
+def work_pieces() -> str:
+    """Take pieces of any run (backend/runs/piece_work.py) until none is free for this worker."""
+    from backend.runs import piece_work
+
+    with app().app_context():
+        moved = piece_work.work_pieces()
+    log.info("moved %d piece(s)", moved)
+    return f"{moved} piece(s)"
+
+
 def run_export(run_id: str) -> str:
     """Execute one export run: Salesforce records into an encrypted CSV or Excel result file."""
     from backend.runs import export_run

@@ -15,4 +15,5 @@ from backend.models.storage import Blob, BlobChunk
 SECRET_MODELS = (OrgConnection, Connection)
 
 __all__ = ["Account", "AuditEvent", "BillingAccount", "Blob", "BlobChunk", "Connection", "EmailToken", "Job",
-           "NotFound", "OrgConnection", "Run", "SECRET_MODELS", "StripeEvent", "TenantScope", "UsageRecord", "User"]
+           "NotFound", "OrgConnection", "Run", "RunPiece", "SECRET_MODELS", "StripeEvent", "TenantScope", "UsageRecord",
+           "User"]

@@ -116,6 +116,11 @@ def begin(run_id: str, lease: RunLease, execution: type[Execution]) -> tuple[str
         state = _fail(run, err.message, lease)
         notify.run_finished(run_id)
         return state, None
+    if execution is Execution:
+        from backend.runs import split  # split builds on Execution
+
+        if split.should_split(pieces):
+            execution = split.PiecedExecution
     return execution(pieces, lease).execute()
 
 
