@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,postgres,export]`: vs baselines.
+"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,postgres,export,workers]`: vs baselines.
 
 Everything runs on this machine in one process tree against one localorg (a child process). Each
 measurement runs in its own child process, so its peak RSS is its own. Ratios are printed side by side.
@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.common import LocalOrg, run_child, write_source
 
-ALL = ("pipeline", "e2e", "memory", "rest", "postgres", "export")
+ALL = ("pipeline", "e2e", "memory", "rest", "postgres", "export", "workers")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> None:
             from benchmarks.export_bench import export_bench
 
             export_bench(report, env, creds, work, args.rows)
+        if "workers" in only:
+            from benchmarks.workers_bench import workers_bench
+
+            workers_bench(report, env, big, work)
         report["localorg_rss_mb"] = round(org.rss_mb())
         (work / "results.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))

@@ -47,18 +47,11 @@ def should_split(pieces: RunPieces) -> bool:
         return False
     if "api" in checkpoint:  # begun whole before: it resumes whole
         return False
-    piece_rows = get_settings().piece_rows
-    try:
-        total = _rows_hint(pieces, piece_rows)
+    try:  # a file of no more bytes than a piece's rows has no more rows (each ends with a line break)
+        size = pieces.store.get_blob(pieces.account.id, spec["blob_id"]).size
     except NotFound:  # the upload expired: the whole run's path says so to the user
         return False
-    return total is not None and total > piece_rows
-
-
-def _rows_hint(pieces: RunPieces, piece_rows: int) -> int | None:
-    from backend.runs.pieces import csv_rows_hint
-
-    return csv_rows_hint(pieces.store, pieces.account.id, pieces.job, at_most=piece_rows)
+    return size > get_settings().piece_rows  # the one scan, in plan(), counts the rows
 
 
 def plan(pieces: RunPieces) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
