@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,10 @@ def workers_bench(report: dict[str, Any], env: dict[str, str], src: Path, work: 
             dsn = pg.create_empty_database(name)
             child_env = {**env, "REQUESTS_CA_BUNDLE": org.ca_bundle,
                          "INFLOW_INSTANCE_PATH": str(org_dir / "instance")}
+            before = _cpu(org.proc.pid)
             results[count] = run_child("workers", child_env, src=str(src), db_url=dsn, count=count,
                                        instance_url=org.org["instance_url"], token=org.org["access_token"])
+            results[count]["localorg_cpu_s"] = round(_cpu(org.proc.pid) - before, 1)
         finally:
             from benchmarks.__main__ import stop_redis
 
@@ -46,14 +49,25 @@ def workers_bench(report: dict[str, Any], env: dict[str, str], src: Path, work: 
             org.stop()
             pg.drop_database(pg.SERVER.rsplit("/", 1)[0] + f"/{name}")
         r = results[count]
+        # Both sides need CPU: on this machine's cores their sum over the cores is a floor under the wall time.
+        r["cpu_floor_s"] = round((r["localorg_cpu_s"] + r["workers_cpu_s"]) / (os.cpu_count() or 1), 1)
         print(f"6. workers   {count} worker(s): {r['seconds']:7.1f} s, {r['rows'] / r['seconds']:>9,.0f} rows/s "
-              f"({r['state']}, {r['succeeded']:,} ok, {r['pieces']} pieces)", flush=True)
+              f"({r['state']}, {r['succeeded']:,} ok, {r['pieces']} pieces; split {r['split_s']} s, finish "
+              f"{r['finish_s']} s; CPU workers {r['workers_cpu_s']} s + localorg {r['localorg_cpu_s']} s, floor "
+              f"{r['cpu_floor_s']} s on {os.cpu_count()} cores)", flush=True)
     base = results[1]["seconds"]
     speedup = {f"1_to_{n}": round(base / results[n]["seconds"], 2) for n in COUNTS[1:]}
     report["workers"] = {"latency_ms": LATENCY_MS, "runs": results, "speedup": speedup,
                          "target": "1 -> 2 workers >= 1.7x, 1 -> 4 workers >= 2.5x"}
     shown = ", ".join(f"1 -> {n} workers x{speedup[f'1_to_{n}']}" for n in COUNTS[1:])
     print(f"   speed-up {shown} (targets x1.7 and x2.5)", flush=True)
+
+
+def _cpu(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def workers(src: str, db_url: str, count: int, instance_url: str, token: str, **_: Any) -> dict[str, Any]:
@@ -66,8 +80,9 @@ def workers(src: str, db_url: str, count: int, instance_url: str, token: str, **
     from backend.models import Run
     from backend.models.pieces import RunPiece
     from backend.runs import service
+    from backend.runs.lease import LEASE_SECONDS
     from backend.services import get_redis
-    from benchmarks.child import _job
+    from benchmarks.child import _job, cpu_seconds
 
     app = create_app({"env": "test", "database_url": db_url, "egress_allow_loopback": True,
                       "instance_path": Path(os.environ["INFLOW_INSTANCE_PATH"])})
@@ -77,6 +92,7 @@ def workers(src: str, db_url: str, count: int, instance_url: str, token: str, **
         run_id = _job(src, instance_url, token, "bulk2")
         env = {**os.environ, "INFLOW_ENV": "test", "DATABASE_URL": db_url, "INFLOW_EGRESS_ALLOW_LOOPBACK": "1",
                "INFLOW_KEYS": app.extensions["inflow.keyring"].to_json()}
+        cpu_before = cpu_seconds()
         try:
             procs = [subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(count)]
@@ -93,10 +109,16 @@ def workers(src: str, db_url: str, count: int, instance_url: str, token: str, **
                     break
                 time.sleep(0.25)
             seconds = time.perf_counter() - started
-            pieces = db.session.query(RunPiece).filter(RunPiece.run_id == run_id).count()
-            return {"workers": count, "seconds": round(seconds, 2), "state": run.state, "rows": run.rows_read,
-                    "succeeded": run.rows_succeeded, "failed": run.rows_failed, "pieces": pieces,
-                    "rows_s": round(run.rows_read / seconds)}
+            pieces = db.session.query(RunPiece).filter(RunPiece.run_id == run_id).all()
+            split_at = min(p.created_at for p in pieces) if pieces else run.finished_at
+            # A piece's last write renewed its lease: its end is LEASE_SECONDS before the expiry left behind.
+            last_piece = max(p.lease_expires_at for p in pieces) - timedelta(seconds=LEASE_SECONDS) if pieces \
+                else run.finished_at
+            result = {"workers": count, "seconds": round(seconds, 2), "state": run.state, "rows": run.rows_read,
+                      "succeeded": run.rows_succeeded, "failed": run.rows_failed, "pieces": len(pieces),
+                      "rows_s": round(run.rows_read / seconds),
+                      "split_s": round((split_at - run.started_at).total_seconds(), 1),
+                      "finish_s": round((run.finished_at - last_piece).total_seconds(), 1)}
         finally:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -105,3 +127,6 @@ def workers(src: str, db_url: str, count: int, instance_url: str, token: str, **
                     proc.wait(60)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        result["workers_cpu_s"] = round(cpu_seconds() - cpu_before, 1)  # the reaped workers' process trees
+        return result
