@@ -26,8 +26,10 @@ from backend.pipeline.sources.csv import CsvSource
 from backend.pipeline.sources.csv_cuts import layout
 from backend.pipeline.sources.text import IterStream, detect_encoding, read_sample
 from backend.runs import progress as live
-from backend.runs.execute import Execution
+from backend.runs.execute import Execution, begin, under_run_lock
+from backend.runs.lease import RunLease
 from backend.runs.pieces import READ_BUFFER, AppContextReader, RunPieces
+from backend.runs.service import IMPORT_TASK
 from backend.services import get_settings
 from backend.storage.blobs import CHUNK_SIZE, BlobStore
 
@@ -35,6 +37,16 @@ PIECES_TASK = "worker.tasks.work_pieces"
 SPLIT_KEY = "pieces:source"  # in the run's journal: how every piece reads the file (header range, codec)
 SPLITTABLE_CODECS = ("utf-8", "cp1252", "latin-1")  # a line break is byte 0x0A in these, never inside a char
 OPEN, FINISHED = ("free", "taken"), ("done", "failed", "skipped")
+
+
+def run_import(run_id: str) -> str:
+    """The import task's body (`worker.tasks.run_import`): a run as `execute.run_import` moves it, or, for a
+    large upload, its coordinator's pass."""
+    return under_run_lock(run_id, lambda rid, lease: begin(rid, lease, _execution), IMPORT_TASK)
+
+
+def _execution(pieces: RunPieces, lease: RunLease) -> Execution:
+    return PiecedExecution(pieces, lease) if should_split(pieces) else Execution(pieces, lease)
 
 
 def should_split(pieces: RunPieces) -> bool:

@@ -19,7 +19,7 @@ from backend.models import Run
 from backend.models.base import TenantScope, new_id, utcnow
 from backend.models.pieces import RunPiece
 from backend.pipeline.sources.csv_cuts import layout
-from backend.runs import execute, piece_work, service
+from backend.runs import piece_work, service, split
 from backend.runs import rollback as run_rollback
 from backend.runs.lease import LeaseLost
 from backend.runs.parts import BOM
@@ -51,10 +51,10 @@ def test_a_large_upload_moves_in_pieces_and_ends_as_one_run_with_one_pair_of_fil
     job = csv_job(acct, connect(acct, org), data, CONTACT_MAPPING, api="rest")
     run = service.create_run(TenantScope(acct.id), job.id).run
 
-    assert execute.run_import(run.id) == "split into 4 pieces"
+    assert split.run_import(run.id) == "split into 4 pieces"
     assert db.session.get(Run, run.id).state == "running"
     assert piece_work.work_pieces() == 4
-    assert execute.run_import(run.id) == "partial"
+    assert split.run_import(run.id) == "partial"
 
     run = db.session.get(Run, run.id)
     assert (run.rows_read, run.rows_succeeded, run.rows_failed) == (35, 34, 1)
@@ -78,7 +78,7 @@ def test_a_small_upload_stays_one_piece(app, org, sf_session):
     acct = account()
     job = csv_job(acct, connect(acct, org), contacts_csv(PIECE_ROWS), CONTACT_MAPPING, api="rest")
     run = service.create_run(TenantScope(acct.id), job.id).run
-    assert execute.run_import(run.id) == "succeeded"
+    assert split.run_import(run.id) == "succeeded"
     assert piece_work.work_pieces() == 0
 
 
