@@ -74,6 +74,23 @@ def test_a_large_upload_moves_in_pieces_and_ends_as_one_run_with_one_pair_of_fil
     assert _emails_in_org(org, sf_session) == []  # the rollback found every piece's records
 
 
+def test_a_run_cancelled_in_pieces_starts_no_more_pieces_and_offers_what_was_written(app, make_org, sf_session):
+    org = make_org(source_dir=FORCE_APP)
+    acct = account()
+    job = csv_job(acct, connect(acct, org), contacts_csv(35), CONTACT_MAPPING, api="rest")
+    run = service.create_run(TenantScope(acct.id), job.id).run
+    assert split.run_import(run.id) == "split into 4 pieces"
+    assert piece_work.move(piece_work.take(new_id())) == "done"  # rows 0-9 are in the org
+
+    service.cancel(TenantScope(acct.id), run.id)
+    assert piece_work.work_pieces() == 1  # the next piece stops before writing; the other two never start
+    assert split.run_import(run.id) == "cancelled"
+    run = db.session.get(Run, run.id)
+    assert (run.state, run.rows_succeeded) == ("cancelled", 10)
+    assert _emails_in_org(org, sf_session) == sorted(f"ann{i}@example.com" for i in range(10))
+    assert [r["Email"] for r in _file(acct.id, run.success_blob_id)] == [f"ann{i}@example.com" for i in range(10)]
+
+
 def test_a_small_upload_stays_one_piece(app, org, sf_session):
     acct = account()
     job = csv_job(acct, connect(acct, org), contacts_csv(PIECE_ROWS), CONTACT_MAPPING, api="rest")
