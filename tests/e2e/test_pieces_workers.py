@@ -19,6 +19,7 @@ from backend.models.base import TenantScope
 from backend.models.pieces import RunPiece
 from backend.runs import service
 from sfdx.localorg.pytest_plugin import localorg, make_org, sf_session  # noqa: F401
+from tests.conftest import DRILL_DATABASES
 from tests.e2e.test_crash_recovery import (
     INSERT_CONTACTS,
     _csv,
@@ -52,6 +53,7 @@ def _mid_piece(p: RunPiece) -> bool:
     return p.state == "taken" and any(k.startswith("bulk2/job/") for k in (p.checkpoint or {}))
 
 
+@pytest.mark.parametrize("database_url", DRILL_DATABASES, indirect=True)  # once: see tests/conftest.py
 def test_three_workers_move_one_run_and_a_killed_one_s_piece_is_resumed_without_duplicates(
         app, app_config, make_org, localorg, sf_session, monkeypatch):  # noqa: F811
     monkeypatch.setenv("INFLOW_PIECE_ROWS", str(PIECE_ROWS))  # the worker processes split as this test does
