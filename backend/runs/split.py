@@ -162,6 +162,8 @@ class PiecedExecution(Execution):
             with db.engine.begin() as conn:
                 conn.execute(insert(RunPiece), rows)
             enqueue_work(len(rows), conn=self.conn)
+            self._open_mirror()
+            self._sync_mirror(final=True)  # the run shows as running in the org while its pieces move
             live.publish(self.conn, self.run.id, state="running", phase="writing", paused_until="", pause_reason="",
                          total_rows=sum(r["rows"] for r in rows))
             return f"split into {len(rows)} pieces", None
@@ -170,17 +172,21 @@ class PiecedExecution(Execution):
             return "pieces in flight", None
         return self._finish_pieces(), None
 
-    def _finish_pieces(self) -> str:
+    def _open_mirror(self) -> None:
         from backend.salesforce.mirror import RunMirror
 
+        self.client = self.pieces.client()
+        self.client.before_write = self.lease.still_held
+        self.mirror = RunMirror(self.client, self.pieces.org.namespace_prefix, job=self.pieces.mirror_job(),
+                                run_key=self.run.id)
+
+    def _finish_pieces(self) -> str:
         with db.engine.connect() as conn:
             done = conn.execute(select(RunPiece.__table__).where(RunPiece.run_id == self.run.id)
                                 .order_by(RunPiece.piece_no)).all()
         # The pieces' chunk notes join the run's journal: a rollback walks them as it walks an unsplit run's.
         self.journal.put_many({k: v for p in done for k, v in (p.checkpoint or {}).items() if k.startswith("chunk/")})
-        self.client = self.pieces.client()
-        self.mirror = RunMirror(self.client, self.pieces.org.namespace_prefix, job=self.pieces.mirror_job(),
-                                run_key=self.run.id)
+        self._open_mirror()
         failed = next((p.error for p in done if p.state == "failed"), None)
         if failed and self.run.state != "cancelling":
             return self._finish_failed(failed)

@@ -53,6 +53,9 @@ def test_a_large_upload_moves_in_pieces_and_ends_as_one_run_with_one_pair_of_fil
 
     assert split.run_import(run.id) == "split into 4 pieces"
     assert db.session.get(Run, run.id).state == "running"
+    sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
+    history = f"SELECT Status__c, Records_Succeeded__c FROM Import_Run__c WHERE Run_Key__c = '{run.id}'"
+    assert [r["Status__c"] for r in sf.query(history)["records"]] == ["running"]  # seen in the org at once
     assert piece_work.work_pieces() == 4
     assert split.run_import(run.id) == "partial"
 
@@ -64,9 +67,7 @@ def test_a_large_upload_moves_in_pieces_and_ends_as_one_run_with_one_pair_of_fil
     assert [r["Email"] for r in success] == [f"ann{i}@example.com" for i in range(35) if i != 17]  # file order
     [error] = _file(acct.id, run.error_blob_id)
     assert (error["sf__Row"], error["Email"]) == ("19", "ann17@example.com")  # its line in the whole file
-    sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
-    [hist] = sf.query(f"SELECT Status__c, Records_Succeeded__c FROM Import_Run__c WHERE Run_Key__c = '{run.id}'"
-                      )["records"]
+    [hist] = sf.query(history)["records"]
     assert (hist["Status__c"], hist["Records_Succeeded__c"]) == ("partial", 34)
 
     service.rollback(TenantScope(acct.id), run.id)
