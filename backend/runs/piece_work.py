@@ -28,9 +28,10 @@ from backend.runs import progress as live
 from backend.runs import split
 from backend.runs.execute import INTERNAL_ERROR, MAX_RETRIES, RETRY_BASE_SECONDS, SOURCE_EXPIRED, Execution
 from backend.runs.journal import RunJournal
-from backend.runs.lease import RunLease, expiry
+from backend.runs.lease import LeaseLost, RunLease, expiry
 from backend.runs.parts import BlobResultParts
 from backend.runs.service import IMPORT_TASK, enqueue
+from backend.salesforce.client import LIMIT_MESSAGE
 from backend.services import get_redis, get_settings
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def work_pieces() -> int:
 
 
 def move(piece: RunPiece) -> str:
+    """Move one taken piece to its end (done, failed, or free again for a later retry); returns that state."""
     lease = PieceLease(piece.id, piece.taken_by or "")
     lease.start_heartbeat()
     try:
@@ -108,13 +110,9 @@ def move(piece: RunPiece) -> str:
         except InflowError as err:
             return _end(lease, piece, "failed", error=err.message)
         return PieceExecution(loaded, piece, lease).move()
-    except Exception as err:
-        from backend.runs.lease import LeaseLost
-
-        if isinstance(err, LeaseLost):
-            log.warning("%s", err)
-            return "lease lost"
-        raise
+    except LeaseLost as err:  # another worker has the piece now: write nothing more
+        log.warning("%s", err)
+        return "lease lost"
     finally:
         lease.stop_heartbeat()
         db.session.rollback()
@@ -145,15 +143,13 @@ class PieceExecution(Execution):
             return self._failed(f"The import stopped: {SOURCE_EXPIRED}.")
         except InflowError as err:
             return self._failed(err.message)
-        except Exception as err:
-            from backend.runs.lease import LeaseLost
-
-            if isinstance(err, LeaseLost):
-                raise
+        except LeaseLost:
+            raise
+        except Exception:
             log.exception("run %s piece %d failed", self.run.id, piece.piece_no)
             return self._failed(INTERNAL_ERROR)
         if result is not None and getattr(result, "paused_until", None):  # the org's API allowance
-            return self._later(result.paused_until, "the org's daily API allowance is used up")
+            return self._later(result.paused_until, LIMIT_MESSAGE)
         if stopped or (result is not None and result.stopped_reason):
             reason = stopped or result.stopped_reason
             if reason != "cancelled":

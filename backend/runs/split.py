@@ -11,7 +11,7 @@ sums their counts and finishes the run (and its Import_Run__c record), like an u
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -36,7 +36,7 @@ from backend.storage.blobs import CHUNK_SIZE, BlobStore
 PIECES_TASK = "worker.tasks.work_pieces"
 SPLIT_KEY = "pieces:source"  # in the run's journal: how every piece reads the file (header range, codec)
 SPLITTABLE_CODECS = ("utf-8", "cp1252", "latin-1")  # a line break is byte 0x0A in these, never inside a char
-OPEN, FINISHED = ("free", "taken"), ("done", "failed", "skipped")
+OPEN = ("free", "taken")  # a piece in these states still has work; done | failed | skipped have none
 
 
 def run_import(run_id: str) -> str:
@@ -103,7 +103,9 @@ def piece_source(pieces: RunPieces, piece: RunPiece, how: dict[str, Any]) -> Csv
     return CsvSource(how["config"], open_stream=opener, lines_before=piece.first_line - how["header_lines"] - 1)
 
 
-def range_opener(store: BlobStore, account_id: str, blob_id: str, ranges: list[tuple[int, int]]):  # noqa: ANN201
+def range_opener(store: BlobStore, account_id: str, blob_id: str,
+                 ranges: list[tuple[int, int]]) -> Callable[[], io.BufferedReader]:
+    """A source's `open_stream` over byte ranges of a blob, reading only the chunks that hold them."""
     app = current_app._get_current_object()
 
     def blocks() -> Iterator[bytes]:
