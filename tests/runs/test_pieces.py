@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from simple_salesforce import Salesforce
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from backend.extensions import db
 from backend.models import Run
@@ -164,3 +164,11 @@ def test_a_piece_whose_worker_died_is_taken_again_with_its_journal(app):
     assert resumed.get("bulk2/job/000000") == {"id": "750000000000001"}  # the new taker resumes that job
     with pytest.raises(LeaseLost):  # the old taker, should it wake up, writes nothing more
         journal.put("chunk/000000", {"rows": 1})
+
+
+def test_a_piece_given_back_for_a_retry_is_not_taken_before_its_time(app):
+    [run] = _runs_with_pieces(("org-a", 1))
+    with db.engine.begin() as conn:  # what a retriable error (Salesforce down, the API allowance) leaves
+        conn.execute(update(RunPiece).values(not_before=utcnow() + timedelta(seconds=60)))
+    assert _take() is None
+    assert _take(now=utcnow() + timedelta(seconds=61)) == (run, 0)
