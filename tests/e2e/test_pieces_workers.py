@@ -36,6 +36,9 @@ pytestmark = pytest.mark.faults  # `pytest -m faults` runs the fault drills alon
 PIECE_ROWS = 2_000
 ROWS = 6 * PIECE_ROWS + 500  # seven pieces, the last one short
 WORKERS = 3
+# The org's cap (INFLOW_ORG_MAX_PIECES, 5): a worker moves at most two pieces at once (its lanes), so with five
+# in flight each of the three workers holds at least one.
+IN_FLIGHT = 5
 
 
 @pytest.fixture
@@ -64,7 +67,7 @@ def test_three_workers_move_one_run_and_a_killed_one_s_piece_is_resumed_without_
     run = service.start_run(TenantScope(acct.id), job.id).run
     workers = [_start_worker(app, app_config, localorg) for _ in range(WORKERS)]
     try:
-        _wait(lambda: sum(_mid_piece(p) for p in _pieces(run.id)) >= WORKERS, "every worker to be mid-piece",
+        _wait(lambda: sum(_mid_piece(p) for p in _pieces(run.id)) >= IN_FLIGHT, "every worker to be mid-piece",
               workers[0])
         _kill_tree(workers[0].pid)
         workers[0].communicate(timeout=30)
@@ -77,7 +80,7 @@ def test_three_workers_move_one_run_and_a_killed_one_s_piece_is_resumed_without_
     assert (run.state, run.rows_read, run.rows_succeeded, run.rows_failed) == (
         "succeeded", ROWS, ROWS, 0), output[-4000:]
     assert len(pieces) == 7 and all(p.state == "done" for p in pieces)
-    assert max(p.attempts for p in pieces) == 2  # the killed worker's piece was taken once more
+    assert max(p.attempts for p in pieces) == 2  # the killed worker's pieces were taken once more
     sf = Salesforce(instance_url=org.instance_url, session_id=org.ready_token, session=sf_session)
     in_org = sf.query_all("SELECT Id, Email FROM Contact")["records"]
     assert sorted(r["Email"] for r in in_org) == sorted(f"ann{i}@example.com" for i in range(ROWS))  # each once
