@@ -10,7 +10,7 @@ from pathlib import Path
 import redis
 from rq import Queue
 
-QUEUE_NAMES = ("imports", "maintenance")
+QUEUE_NAMES = ("imports", "maintenance", "pieces")  # in priority order: a run's coordinator before pieces
 
 
 def embedded_redis_url(instance_path: Path) -> str:

@@ -76,6 +76,12 @@ class Settings:
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
     google_sheets_url: str = "https://sheets.googleapis.com"
+    # A file-upload run of more rows is split into pieces of this many rows that any worker may take
+    # (backend/runs/split.py); 50,000 narrow rows keep one Bulk 2.0 job far below its 100 MB upload.
+    piece_rows: int = 50_000
+    # Pieces of one org in flight at once, over all runs and workers (Salesforce: a handful of concurrent
+    # Bulk jobs per org; more only queue behind each other there).
+    org_max_pieces: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -129,6 +135,8 @@ class Settings:
             org_concurrent_calls=int(env.get("INFLOW_ORG_CONCURRENT_CALLS", "20")),
             salesforce_timeout_seconds=float(env.get("INFLOW_SALESFORCE_TIMEOUT_SECONDS", "300")),
             **_provider_settings(env),
+            piece_rows=int(env.get("INFLOW_PIECE_ROWS", "50000")),
+            org_max_pieces=int(env.get("INFLOW_ORG_MAX_PIECES", "5")),
         )
         if check:
             settings.check()
@@ -151,6 +159,9 @@ class Settings:
         if not self.salesforce_timeout_seconds > 0:
             raise SettingsError(f"INFLOW_SALESFORCE_TIMEOUT_SECONDS must be a positive number of seconds, "
                                 f"not {self.salesforce_timeout_seconds}")
+        if self.piece_rows < 1 or not 1 <= self.org_max_pieces <= 25:
+            raise SettingsError(f"INFLOW_PIECE_ROWS must be at least 1 and INFLOW_ORG_MAX_PIECES 1 to 25, not "
+                                f"{self.piece_rows} and {self.org_max_pieces}")
         for origin in self.canvas_frame_ancestors:
             if not origin.startswith("https://") or origin.rstrip("/") in ("https://*", "https:"):
                 raise SettingsError(f"INFLOW_CANVAS_FRAME_ANCESTORS entry {origin!r} must be an https origin, "

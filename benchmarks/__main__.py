@@ -1,4 +1,6 @@
-"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,postgres,export,load]`: vs baselines.
+"""`.venv/bin/python -m benchmarks [--rows N] [--only pipeline,e2e,memory,rest,postgres,export,workers,load]`.
+
+Each comparison runs against its baseline.
 
 Everything runs on this machine in one process tree against one localorg (a child process). Each
 measurement runs in its own child process, so its peak RSS is its own. Ratios are printed side by side.
@@ -18,8 +20,8 @@ from typing import Any
 
 from benchmarks.common import LocalOrg, run_child, write_source
 
-ALL = ("pipeline", "e2e", "memory", "rest", "postgres", "export")
 ON_REQUEST = ("load",)  # not in the default set: it occupies the machine for minutes with 200 users
+ALL = ("pipeline", "e2e", "memory", "rest", "postgres", "export", "workers")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,6 +83,10 @@ def main(argv: list[str] | None = None) -> None:
             from benchmarks.load import load_bench
 
             load_bench(report, org, work, args)
+        if "workers" in only:
+            from benchmarks.workers_bench import workers_bench
+
+            workers_bench(report, env, big, work)
         report["localorg_rss_mb"] = round(org.rss_mb())
         (work / "results.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))

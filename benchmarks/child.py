@@ -205,8 +205,9 @@ KINDS = {"arrow": arrow, "pipeline": pipeline, "e2e_inflow": e2e_inflow, "e2e_ss
 
 def _kinds() -> dict[str, Any]:
     from benchmarks.child_export import KINDS as EXPORT_KINDS
+    from benchmarks.workers_bench import workers
 
-    return {**KINDS, **EXPORT_KINDS}
+    return {**KINDS, **EXPORT_KINDS, "workers": workers}
 
 
 def main() -> None:

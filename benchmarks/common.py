@@ -63,7 +63,7 @@ def write_source(path: Path, rows: int) -> int:
 class LocalOrg:
     """`python -m sfdx.localorg` in a child process with one org, `bench`, whose Account has External_Id__c."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, latency_ms: int = 0) -> None:
         tree = workdir / "tree/objects/Account/fields"
         tree.mkdir(parents=True, exist_ok=True)
         (tree / "External_Id__c.field-meta.xml").write_text(_FIELD)
@@ -71,7 +71,8 @@ class LocalOrg:
         self.state_file.unlink(missing_ok=True)  # a state file left by an earlier run is not this server
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sfdx.localorg", "--state-file", str(self.state_file), "--source-dir",
-             str(workdir / "tree"), "--org", "bench"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             str(workdir / "tree"), "--org", "bench", "--latency-ms", str(latency_ms)], cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while not self._ready():
             if time.monotonic() > deadline or self.proc.poll() is not None:

@@ -38,6 +38,13 @@ def create_database(src: Path) -> str:
     return dsn
 
 
+def create_empty_database(name: str) -> str:
+    """A new empty database; returns its SQLAlchemy URL (psycopg 3)."""
+    with psycopg.connect(SERVER, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
+
+
 def drop_database(dsn: str) -> None:
     name = dsn.rsplit("/", 1)[1]
     with psycopg.connect(SERVER, autocommit=True) as admin:

@@ -29,12 +29,22 @@ def purge_expired() -> int:
 
 def run_import(run_id: str) -> str:
     """Execute (or resume) one import run; a second copy while one runs returns at once."""
-    from backend.runs import execute, multi
+    from backend.runs import multi, split
 
     with app().app_context():
-        outcome = multi.run_migration(run_id) if multi.is_migration(run_id) else execute.run_import(run_id)
+        outcome = multi.run_migration(run_id) if multi.is_migration(run_id) else split.run_import(run_id)
     log.info("run %s: %s", run_id, outcome)
     return outcome
+
+
+def work_pieces() -> str:
+    """Take pieces of any run (backend/runs/piece_work.py) until none is free for this worker."""
+    from backend.runs import piece_work
+
+    with app().app_context():
+        moved = piece_work.work_pieces()
+    log.info("moved %d piece(s)", moved)
+    return f"{moved} piece(s)"
 
 
 def run_export(run_id: str) -> str:

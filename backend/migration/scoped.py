@@ -18,6 +18,9 @@ class ScopedJournal:
     def put(self, key: str, value: Any) -> None:
         self.inner.put(self.prefix + key, value)
 
+    def keys(self) -> list[str]:
+        return [k.removeprefix(self.prefix) for k in self.inner.keys() if k.startswith(self.prefix)]
+
 
 class ScopedParts:
     def __init__(self, inner: ResultParts, prefix: str) -> None:

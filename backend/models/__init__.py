@@ -8,10 +8,12 @@ from backend.models.billing import BillingAccount, StripeEvent, UsageRecord
 from backend.models.connections import Connection
 from backend.models.jobs import Job
 from backend.models.orgs import OrgConnection
+from backend.models.pieces import RunPiece
 from backend.models.runs import Run
 from backend.models.storage import Blob, BlobChunk
 
 SECRET_MODELS = (OrgConnection, Connection)
 
 __all__ = ["Account", "AuditEvent", "BillingAccount", "Blob", "BlobChunk", "Connection", "EmailToken", "Job",
-           "NotFound", "OrgConnection", "Run", "SECRET_MODELS", "StripeEvent", "TenantScope", "UsageRecord", "User"]
+           "NotFound", "OrgConnection", "Run", "RunPiece", "SECRET_MODELS", "StripeEvent", "TenantScope", "UsageRecord",
+           "User"]

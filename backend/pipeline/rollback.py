@@ -74,9 +74,9 @@ def rollback(ctx: RollbackContext) -> RollbackResult:
     """Undo every finished chunk of the run whose journal and parts `ctx` holds."""
     rows: list[list[str]] = []
     ok = bad = 0
-    index = 0
     message = None
-    while ctx.journal.get(f"chunk/{index:06d}") is not None:
+    # Every journaled chunk; a run done in pieces numbers each piece's chunks from its own base (gaps).
+    for index in sorted(int(k.removeprefix("chunk/")) for k in ctx.journal.keys() if k.startswith("chunk/")):
         key = f"rollback/{index:06d}"
         done = ctx.journal.get(key)
         if done is None:
@@ -92,7 +92,6 @@ def rollback(ctx: RollbackContext) -> RollbackResult:
         bad += sum(1 for r in done["rows"] if r[2])
         if ctx.progress:
             ctx.progress(ok, bad)
-        index += 1
     _write_result(ctx.results, rows)
     return RollbackResult(ok, bad, message)
 

@@ -52,6 +52,7 @@ class RunContext:
     should_stop: Callable[[], str | None] | None = None
     row_count_hint: int | None = None
     sink_options: dict[str, Any] = field(default_factory=dict)  # threads, lock_backoff, max_job_bytes, poll...
+    first_index: int = 0  # a piece of a run numbers its chunks from here, so parts of all pieces never collide
 
 
 @dataclass
@@ -133,7 +134,7 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
                      **ctx.sink_options)
     stopped: str | None = None
     try:
-        for index, chunk in enumerate(chunks):
+        for index, chunk in enumerate(chunks, ctx.first_index):
             stopped = ctx.should_stop() if ctx.should_stop else None
             if stopped:
                 break

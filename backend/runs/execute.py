@@ -96,7 +96,8 @@ def _locked(run_id: str, lease: RunLease) -> tuple[str, datetime | None]:
     return begin(run_id, lease, Execution)
 
 
-def begin(run_id: str, lease: RunLease, execution: type[Execution]) -> tuple[str, datetime | None]:
+def begin(run_id: str, lease: RunLease,
+          execution: Callable[[run_pieces.RunPieces, RunLease], Execution]) -> tuple[str, datetime | None]:
     """Take a leased run from queued to running (or finish a cancelled one) and hand it to `execution`."""
     run = db.session.get(Run, run_id)
     if run is None or run.finished or run.state == "rolling_back":

@@ -82,6 +82,12 @@ class RunJournal:
     def keys(self) -> list[str]:
         return list(self._data)
 
+    def put_many(self, values: dict[str, Any]) -> None:
+        """Several keys in one commit."""
+        data = {**self._data, **json.loads(json.dumps(values))}
+        write_run_row(self.run_id, self.lease, checkpoint=data)
+        self._data = data
+
     def clear(self) -> None:
         write_run_row(self.run_id, self.lease, checkpoint={})
         self._data = {}

@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, or_, update
+from sqlalchemy import Connection, Update, or_, update
 
 from backend.extensions import db
 from backend.models.base import utcnow
@@ -79,16 +79,18 @@ class RunLease:
         """Write the run's row only while owning it, renewing the lease in the same transaction."""
         self.still_held()
         sent = time.monotonic()
-        done = conn.execute(update(Run).where(Run.id == self.run_id, Run.lease_owner == self.owner)
-                            .values(lease_expires_at=expiry(), **values)).rowcount
+        done = conn.execute(self._mine().values(lease_expires_at=expiry(), **values)).rowcount
         self._renewed(done == 1, sent)
+
+    def _mine(self) -> Update:
+        """An UPDATE of the leased row that matches only while this worker owns it."""
+        return update(Run).where(Run.id == self.run_id, Run.lease_owner == self.owner)
 
     def renew(self) -> bool:
         sent = time.monotonic()
         try:
             with self._engine.begin() as conn:
-                done = conn.execute(update(Run).where(Run.id == self.run_id, Run.lease_owner == self.owner)
-                                    .values(lease_expires_at=expiry())).rowcount
+                done = conn.execute(self._mine().values(lease_expires_at=expiry())).rowcount
         except Exception as err:  # noqa: BLE001 - a database blip: the deadline decides, the next beat retries
             log.warning("run %s: lease renewal failed: %s", self.run_id, type(err).__name__)
             return False
@@ -113,14 +115,16 @@ class RunLease:
         self._thread = threading.Thread(target=beat, name=f"run-lease-{self.run_id}", daemon=True)
         self._thread.start()
 
-    def release(self) -> None:
-        """Give the lease up (only if still ours), so the run can be resumed at once elsewhere."""
+    def stop_heartbeat(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(RENEW_SECONDS + 1)
+
+    def release(self) -> None:
+        """Give the lease up (only if still ours), so the run can be resumed at once elsewhere."""
+        self.stop_heartbeat()
         try:
             with self._engine.begin() as conn:
-                conn.execute(update(Run).where(Run.id == self.run_id, Run.lease_owner == self.owner)
-                             .values(lease_owner=None, lease_expires_at=None))
+                conn.execute(self._mine().values(lease_owner=None, lease_expires_at=None))
         except Exception as err:  # noqa: BLE001 - it expires on its own
             log.warning("run %s: lease release failed: %s", self.run_id, type(err).__name__)

@@ -16,12 +16,13 @@ import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.models.base import NotFound, TenantScope, utcnow
 from backend.models.jobs import Job
+from backend.models.pieces import RunPiece
 from backend.models.runs import InvalidTransition, Run
 from backend.models.storage import Blob
 from backend.runs import admission
@@ -288,8 +289,11 @@ def recover_stale_runs(conn: redis.Redis | None = None) -> list[str]:
     now = utcnow()
     lost_before = now - LOST_QUEUED_AFTER  # a queued run whose RQ job vanished (e.g. Redis restarted)
     unleased = or_(Run.lease_owner.is_(None), Run.lease_expires_at.is_(None), Run.lease_expires_at < now)
+    # A run moved in pieces (backend/runs/split.py) has no lease of its own while its pieces are in flight.
+    pieces_live = exists(select(RunPiece.id).where(RunPiece.run_id == Run.id, RunPiece.state == "taken",
+                                                   RunPiece.lease_expires_at >= now))
     stale = db.session.execute(select(Run.id, Run.state, Job.kind).join(Job, Job.id == Run.job_id).where(
-        and_(unleased, or_(Run.state.in_(("running", "cancelling", "rolling_back")),
+        and_(unleased, ~pieces_live, or_(Run.state.in_(("running", "cancelling", "rolling_back")),
                            (Run.state == "queued") & (Run.created_at < lost_before))))).all()
     db.session.rollback()
     recovered = []

@@ -156,8 +156,9 @@ class BlobStore:
     def read_all(self, account_id: str, blob_id: str) -> bytes:
         return self.open(account_id, blob_id).read()
 
-    def iter_chunks(self, blob: Blob) -> Iterator[bytes]:
-        for seq in range(blob.chunk_count):
+    def iter_chunks(self, blob: Blob, first: int = 0) -> Iterator[bytes]:
+        """The plaintext chunks from number `first` on (every chunk but the last holds CHUNK_SIZE bytes)."""
+        for seq in range(first, blob.chunk_count):
             with db.engine.connect() as conn:
                 data = conn.execute(select(BlobChunk.data).where(
                     BlobChunk.blob_id == blob.id, BlobChunk.seq == seq)).scalar()

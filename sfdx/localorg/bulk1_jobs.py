@@ -195,7 +195,7 @@ class Bulk1Job:
             if shared.tracker is None:
                 shared.tracker = plan.tracker
         batch.created_items = batch.items()  # the 201 answer shows Queued even if the worker is fast
-        bulk_state(self.org).worker.submit(run)
+        bulk_state(self.org).worker.submit(run, self.id if self.concurrency == "Serial" else batch.id)
         return batch
 
     def items(self) -> list[tuple[str, Any]]:

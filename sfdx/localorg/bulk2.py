@@ -95,7 +95,7 @@ def create_ingest() -> Response:
         job.uploads = 1
         job.close(list(state.jobs.values()))
         out = job.info(full=False, content_url=False)
-        state.worker.submit(job.run)
+        state.worker.submit(job.run, job.id)
     return sf_json(out)
 
 
@@ -145,7 +145,7 @@ def _patch(job: Job) -> Response:
                 raise job_error("INVALIDJOBSTATE", f"Closing already {_past(job.state)} Job not allowed")
             job.close(list(state.jobs.values()))
             out = job.info(full=False, content_url=False)  # before the worker can move it on
-            state.worker.submit(job.run)
+            state.worker.submit(job.run, job.id)
             return sf_json(out)
         elif target == "Aborted":
             if job.state in TERMINAL:
@@ -252,7 +252,7 @@ def create_query() -> Response:
     state = bulk_state(org)
     with state.lock:
         state.jobs[job.id] = job
-        state.worker.submit(job.run)
+        state.worker.submit(job.run, job.id)
     return sf_json(created)
 
 

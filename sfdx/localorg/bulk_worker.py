@@ -1,10 +1,10 @@
-"""The per-org Bulk worker (one daemon thread running queued jobs in order) and the org's Bulk state."""
+"""The per-org Bulk worker (jobs side by side, each in order on a thread of its own) and the org's Bulk state."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,36 +16,37 @@ if TYPE_CHECKING:
 
 
 class BulkWorker:
-    """A per-org FIFO of bulk work run by one daemon thread, started on demand and ended when idle."""
-
-    IDLE_SECONDS = 5.0
+    """An org's Bulk work in lanes: each lane (one Bulk 2.0 job, one Serial Bulk 1.0 job, one Parallel batch)
+    runs in order on a daemon thread of its own, and lanes run side by side, as Salesforce processes an
+    org's concurrent jobs in parallel. Rows meet only at the store's lock, held per slice of rows, and at
+    the record locks Salesforce also has (bulk_engine.LockPlan)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._q: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._lanes: dict[str, deque[Callable[[], None]]] = {}
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
-    def submit(self, fn: Callable[[], None]) -> None:
+    def submit(self, fn: Callable[[], None], lane: str = "") -> None:
         with self._lock:
-            self._q.put(fn)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"localorg-bulk:{self.name}", daemon=True)
-                self._thread.start()
+            waiting = self._lanes.get(lane)
+            if waiting is not None:
+                waiting.append(fn)
+                return
+            self._lanes[lane] = deque([fn])
+        threading.Thread(target=self._run, args=(lane,), name=f"localorg-bulk:{self.name}:{lane}",
+                         daemon=True).start()
 
-    def _run(self) -> None:
+    def _run(self, lane: str) -> None:
         while True:
-            try:
-                fn = self._q.get(timeout=self.IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if self._q.empty():
-                        self._thread = None
-                        return
-                continue
+            with self._lock:
+                waiting = self._lanes[lane]
+                if not waiting:
+                    del self._lanes[lane]
+                    return
+                fn = waiting.popleft()
             try:
                 fn()
-            except Exception:  # a bug in one job must not stop the org's queue
+            except Exception:  # a bug in one job must not stop the lane
                 logging.getLogger(__name__).exception("bulk work failed")
 
 

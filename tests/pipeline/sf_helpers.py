@@ -30,6 +30,9 @@ class MemoryJournal:
         self.puts += 1
         self.data[key] = json.loads(json.dumps(value))
 
+    def keys(self) -> list[str]:
+        return list(self.data)
+
 
 class _Part(io.BytesIO):
     def __init__(self, store: dict[str, bytes], name: str) -> None:

@@ -19,6 +19,8 @@ class Journal(Protocol):
 
     def put(self, key: str, value: Any) -> None: ...
 
+    def keys(self) -> list[str]: ...
+
 
 @dataclass
 class RowResults:

@@ -90,9 +90,12 @@ class CsvSource(Source):
     }
 
     def __init__(self, config: dict[str, Any] | None = None, *, max_rows: int | None = None,
-                 **kwargs: Any) -> None:
+                 lines_before: int = 0, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.max_rows = max_rows
+        # A piece of a larger file (backend/runs/split.py): its stream is the header and then the lines
+        # after `lines_before` more lines of the file, so line numbers stay those of the whole file.
+        self.lines_before = lines_before
         self.encoding: Encoding | None = None
         self.delimiter: str | None = None
         self.own_results = False
@@ -124,7 +127,7 @@ class CsvSource(Source):
         sample = self._sniff(stream)
         codec = self.encoding.codec
         buf = io.BufferedReader(IterStream(utf8_blocks(stream, self.encoding, sample)), buffer_size=1 << 20)
-        counter = [0]
+        counter = [self.lines_before]
 
         def lines() -> Iterator[str]:
             while line := buf.readline():
