@@ -16,7 +16,7 @@ from backend.cli_import import ProgressLine
 from backend.errors import ConfigError, InflowError
 from backend.migration import templates
 from backend.migration.engine import MigrationResult, scope
-from backend.migration.plan import Plan, shortcut
+from backend.migration.plan import ConnectionSource, Plan, shortcut
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 
 FILES = (("success", ("insert", "update"), "success"), ("error", ("insert", "update"), "errors"),
@@ -62,7 +62,8 @@ def migrate_command(plan_file: Path | None, objects: str | None, template: str |
                              required=any(s.source is None for s in plan.steps))
         target = _org_client("to", to_name, to_instance_url, to_access_token, required=True)
         _same_account(from_name, to_name)
-        code = _run(plan, source, target, plan_file.parent if plan_file else Path("."), out_dir, dry_run)
+        code = _run(plan, source, target, plan_file.parent if plan_file else Path("."), out_dir, dry_run,
+                    _connection_opener(to_name or from_name))
     except InflowError as err:
         raise click.ClickException(err.message) from None
     click.get_current_context().exit(code)
@@ -117,7 +118,35 @@ def _same_account(from_name: str | None, to_name: str | None) -> None:
         raise click.UsageError("--from and --to must be instances connected by the same account.")
 
 
-def _run(plan: Plan, source: Any, target: Any, base: Path, out_dir: Path, dry_run: bool) -> int:
+def _connection_opener(instance_name: str | None) -> Any:
+    """Connection steps read the saved connections of the named instances' account (or, given only URLs and
+    tokens, the one connection of that name)."""
+    from sqlalchemy import select
+
+    from backend.cli_connections import loopback
+    from backend.cli_import import instance_named
+    from backend.connectors import stored
+    from backend.extensions import db
+    from backend.models.connections import Connection
+
+    account_id = instance_named(instance_name).account_id if instance_name else None
+
+    def open_connection(spec: ConnectionSource) -> Any:
+        stmt = select(Connection).where(Connection.name == spec.connection if spec.connection
+                                        else Connection.id == str(spec.connection_id))
+        if account_id is not None:
+            stmt = stmt.where(Connection.account_id == account_id)
+        rows = list(db.session.scalars(stmt.limit(2)))
+        if len(rows) != 1:
+            raise ConfigError(f"no saved connection {spec.label} in the account of the instances." if account_id
+                              else f"{len(rows) or 'no'} saved connection(s) {spec.label}; give --to NAME.")
+        source = stored.connector(rows[0], allow_loopback=loopback()).source({"time_zone": "UTC", **spec.read})
+        db.session.commit()  # an OAuth access token refreshed while finding the data is stored back
+        return source
+    return open_connection
+
+
+def _run(plan: Plan, source: Any, target: Any, base: Path, out_dir: Path, dry_run: bool, connections: Any) -> int:
     from backend.migration.engine import Migration
     from backend.runs.files import DirResultParts
     from backend.runs.journal import MemoryJournal
@@ -133,7 +162,8 @@ def _run(plan: Plan, source: Any, target: Any, base: Path, out_dir: Path, dry_ru
         else:
             line(p)
     try:
-        m = Migration(plan, target, source, journal=MemoryJournal(), parts=parts, base_dir=base, progress=progress)
+        m = Migration(plan, target, source, journal=MemoryJournal(), parts=parts, base_dir=base, progress=progress,
+                      connections=connections)
         order = m.prepare()
         click.echo("Order:")
         for reason in order.reasons:

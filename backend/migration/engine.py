@@ -20,12 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from backend.errors import ConfigError
+from backend.errors import ConfigError, InflowError
 from backend.migration.keymap import NEW, KeyMap
 from backend.migration.order import Order, Ref, order_steps
-from backend.migration.plan import Plan, Step
+from backend.migration.plan import ConnectionSource, FileSource, Plan, Step
 from backend.migration.scoped import ScopedJournal, ScopedParts
-from backend.migration.sources import KEY, OrgReader, StepSource, file_chunks, file_fields
+from backend.migration.sources import KEY, OrgReader, StepSource, file_chunks, file_fields, keyed_chunks, keyed_fields
 from backend.migration.translate import Translator
 from backend.pipeline import runner
 from backend.pipeline.chunk import Chunk, RejectedRow, frame_from_columns
@@ -34,6 +34,7 @@ from backend.pipeline.mapping.model import Options
 from backend.pipeline.parts import ResultParts
 from backend.pipeline.rollback import RollbackContext, RollbackResult, rollback
 from backend.pipeline.sinks.base import Journal
+from backend.pipeline.sources import Source
 from backend.salesforce.client import SalesforceClient
 
 TARGET_ID = "Target Id"
@@ -69,6 +70,8 @@ class MigrationResult:
 
 
 Progress = Callable[[str, str, runner.Progress], None]  # (object, pass: insert | update | references, progress)
+# A connection step's Source, opened by the caller within the account (the engine does not reach connectors).
+OpenConnection = Callable[[ConnectionSource], Source]
 
 
 def scope(sobject: str, pass_name: str) -> str:
@@ -82,6 +85,7 @@ class _Prepared:
     refs: dict[str, list[str]] = field(default_factory=dict)  # reference field -> parent objects
     fixed: dict[str, str] = field(default_factory=dict)  # file step: reference field -> its object
     reader: OrgReader | None = None
+    rows: Source | None = None  # a connection step's opened source
 
 
 class Migration:
@@ -89,8 +93,9 @@ class Migration:
                  journal: Journal, parts: ResultParts, base_dir: Path | None = None,
                  progress: Progress | None = None, chunk_rows: int | None = None,
                  sink_options: dict[str, Any] | None = None,
-                 should_stop: Callable[[], str | None] | None = None) -> None:
-        self.plan, self.target, self.source = plan, target, source
+                 should_stop: Callable[[], str | None] | None = None,
+                 connections: OpenConnection | None = None) -> None:
+        self.plan, self.target, self.source, self.connections = plan, target, source, connections
         self.journal, self.parts, self.base_dir = journal, parts, base_dir or Path(".")
         self.progress, self.chunk_rows, self.sink_options = progress, chunk_rows, sink_options or {}
         self.should_stop = should_stop
@@ -120,8 +125,8 @@ class Migration:
     def _prepare(self, step: Step, plan_objects: set[str]) -> _Prepared:
         target = _fields(self.target.describe(step.object))
         if step.source is not None:
-            fields = file_fields(step.source, self.base_dir)
-            prep = _Prepared(step, fields)
+            prep = _Prepared(step, [])
+            prep.fields = self._keyed_fields(prep)
             for name in step.source.references:
                 f = target.get(name)
                 fixed = step.source.reference_objects.get(name)
@@ -147,6 +152,19 @@ class Migration:
                                 if p in plan_objects and n not in ("OwnerId", "RecordTypeId")]
         return prep
 
+    def _keyed_fields(self, prep: _Prepared) -> list[str]:
+        spec, obj = prep.step.source, prep.step.object
+        if isinstance(spec, FileSource):
+            return file_fields(spec, self.base_dir)
+        assert isinstance(spec, ConnectionSource)
+        if self.connections is None:
+            raise ConfigError(f"Step {obj}: connection steps run from the command line only.")
+        try:
+            prep.rows = self.connections(spec)
+            return keyed_fields(spec, prep.rows, f"connection {spec.label}")
+        except InflowError as err:
+            raise ConfigError(f"Step {obj}: {' '.join(err.message.split())}") from None
+
     # ---- running ----------------------------------------------------------------------------------
     def run(self, dry_run: bool = False) -> MigrationResult:
         order = self.prepare() if not self.steps else self.order
@@ -170,7 +188,9 @@ class Migration:
 
     def _raw_chunks(self, prep: _Prepared) -> Iterator[Chunk]:
         s = prep.step
-        if s.source is not None:
+        if prep.rows is not None:
+            return keyed_chunks(s.source, prep.rows)
+        if isinstance(s.source, FileSource):
             return file_chunks(s.source, self.base_dir, self.chunk_rows)
         return self._reader(prep).chunks()
 

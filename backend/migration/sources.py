@@ -1,7 +1,8 @@
 """Where a step's rows come from, as chunks of strings: `Source Id` (the source key) plus one column per field.
 
 An org step queries the source org (REST query, page by page); a file step reads a CSV through the
-engine's csv source and renames its key, field and reference columns to field names.
+engine's csv source, a connection step what its saved connection's source reads; both rename their key, field
+and reference columns to field names.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from backend.errors import ConfigError
 from backend.migration.bulkquery import bulk_query_chunks, start_query
-from backend.migration.plan import FileSource
+from backend.migration.plan import FileSource, RowSource
 from backend.migration.translate import text
 from backend.pipeline.chunk import Chunk, default_chunk_rows, frame_from_columns
 from backend.pipeline.sources import Source, create_source
@@ -72,29 +73,37 @@ class OrgReader:
             yield Chunk(frame_from_columns(self.columns, batch), np.arange(start, start + n, dtype=np.int64))
 
 
-def file_fields(spec: FileSource, base: Path) -> list[str]:
-    """The file step's field names (columns, then references); checks that the file has those columns."""
-    handles: list[BinaryIO] = []
-    try:
-        columns = _csv(spec, base, handles, None).columns()
-    finally:
-        for h in handles:
-            h.close()
+def keyed_fields(spec: RowSource, source: Source, name: str) -> list[str]:
+    """The step's field names (columns, then references); checks that `source` (called `name`) has those columns."""
+    columns = source.columns()
     take = {**spec.columns, **spec.references}
     missing = [c for c in [spec.key, *take.values()] if c not in columns]
     if missing:
-        raise ConfigError(f"{spec.file}: no column {', '.join(map(repr, missing))}.")
+        raise ConfigError(f"{name}: no column {', '.join(map(repr, missing))}.")
     return list(take)
 
 
-def file_chunks(spec: FileSource, base: Path, chunk_rows: int | None = None) -> Iterator[Chunk]:
+def keyed_chunks(spec: RowSource, source: Source) -> Iterator[Chunk]:
     take = {**spec.columns, **spec.references}
+    for chunk in source.read():
+        frame = chunk.frame[[spec.key, *take.values()]].copy()
+        frame.columns = [KEY, *take]
+        yield Chunk(frame, chunk.row_numbers, chunk.rejected)
+
+
+def file_fields(spec: FileSource, base: Path) -> list[str]:
     handles: list[BinaryIO] = []
     try:
-        for chunk in _csv(spec, base, handles, chunk_rows).read():
-            frame = chunk.frame[[spec.key, *take.values()]].copy()
-            frame.columns = [KEY, *take]
-            yield Chunk(frame, chunk.row_numbers, chunk.rejected)
+        return keyed_fields(spec, _csv(spec, base, handles, None), spec.file)
+    finally:
+        for h in handles:
+            h.close()
+
+
+def file_chunks(spec: FileSource, base: Path, chunk_rows: int | None = None) -> Iterator[Chunk]:
+    handles: list[BinaryIO] = []
+    try:
+        yield from keyed_chunks(spec, _csv(spec, base, handles, chunk_rows))
     finally:
         for h in handles:
             h.close()
