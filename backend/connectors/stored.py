@@ -103,9 +103,13 @@ def _revoke(row: Connection, allow_loopback: bool) -> bool:
 
 
 def jobs_using(scope: TenantScope, row: Connection) -> list[Job]:
-    def named(source: dict[str, Any]) -> tuple[Any, Any]:  # what a job reads from, and what an export writes to
-        return source.get("connection_id"), (source.get("target") or {}).get("connection_id")
-    return [j for j in scope.all(Job, order_by=Job.name) if row.id in named(j.source or {})]
+    def named(job: Job) -> set[Any]:  # what a job reads from, what an export writes to, what migration steps read
+        source = job.source or {}
+        steps = ((job.mapping or {}).get("plan") or {}).get("steps") or [] if job.kind == "migrate" else []
+        reads = [s.get("source") or {} for s in steps if isinstance(s, dict) and isinstance(s.get("source"), dict)]
+        return ({source.get("connection_id"), (source.get("target") or {}).get("connection_id")}
+                | {r.get("connection_id") for r in reads} | {row.id for r in reads if r.get("connection") == row.name})
+    return [j for j in scope.all(Job, order_by=Job.name) if row.id in named(j)]
 
 
 def parameters(row: Connection) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from backend.errors import ConfigError, InflowError
 from backend.extensions import db
 from backend.migration.engine import Migration, MigrationResult, rollback_migration, scope
-from backend.migration.plan import Plan
+from backend.migration.plan import ConnectionSource, FileSource, Plan
 from backend.models.base import TenantScope
 from backend.models.jobs import Job
 from backend.models.orgs import OrgConnection
@@ -83,7 +83,8 @@ class MigrationExecution(Execution):
         live.publish(self.conn, self.run.id, state="running", paused_until="")
         self.passes: dict[tuple[str, str], Progress] = {}
         result = Migration(plan, self.client, source, journal=self.journal, parts=self.parts,
-                           progress=self._step_progress, should_stop=self._should_stop).run()
+                           progress=self._step_progress, should_stop=self._should_stop,
+                           connections=self._connection_source).run()
         steps = [asdict(s) for s in result.steps]
         self.journal.put("migrate:steps", steps)
         live.publish(self.conn, self.run.id, steps=json.dumps(steps), order=json.dumps(result.order.reasons))
@@ -98,11 +99,24 @@ class MigrationExecution(Execution):
         if not data:
             raise ConfigError("The multi-object job has no plan.")
         plan = Plan.from_dict(data)
-        if any(s.source is not None for s in plan.steps):
-            raise ConfigError("File steps run from the command line only; a saved job reads a connected org.")
+        if any(isinstance(s.source, FileSource) for s in plan.steps):
+            raise ConfigError("File steps run from the command line only; a saved job reads a connected org "
+                              "or saved connections.")
+        self.org_steps = any(s.source is None for s in plan.steps)
         return plan
 
+    def _connection_source(self, spec: ConnectionSource) -> Any:
+        """A connection step reads one of the job's account's saved connections, by id (or by name)."""
+        from backend.connectors import stored
+
+        found = stored.find(self.pieces.scope, spec.connection) if spec.connection else None
+        ident = found.id if found is not None else spec.connection_id
+        return stored.open_source(self.pieces.scope, {"connection_id": ident, "read": spec.read},
+                                  allow_loopback=get_settings().egress_allow_loopback)
+
     def _source_client(self) -> Any:
+        if not self.org_steps:
+            return None
         spec = self.pieces.job.source or {}
         orgs = self.pieces.scope.all(OrgConnection, OrgConnection.id == spec.get("org_connection_id"))
         if spec.get("type") != "org" or not orgs or orgs[0].status != "connected":

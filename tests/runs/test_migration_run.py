@@ -6,6 +6,11 @@ from __future__ import annotations
 import csv
 import io
 
+import psycopg
+import pytest
+
+from backend.connectors import stored
+from backend.connectors.base import ConnectorError
 from backend.extensions import db
 from backend.models import Job, Run
 from backend.models.base import TenantScope
@@ -14,6 +19,7 @@ from backend.runs import progress as live
 from backend.runs.parts import BOM
 from backend.services import get_blob_store, get_redis
 from sfdx.localorg.fieldkit import text
+from tests.connectors import servers
 from tests.runs.factories import FORCE_APP, account, connect
 
 PLAN = {"steps": [{"object": "Contact", "fields": ["LastName", "AccountId", "ReportsToId", "Code__c"]},
@@ -73,3 +79,35 @@ def test_a_migration_job_runs_as_one_run_and_rolls_back_children_first(app, make
 
 def _id(org, last_name):
     return next(r["Id"] for r in _records(org, "Contact") if r.get("LastName") == last_name)
+
+
+def test_a_migration_job_reads_its_steps_from_a_saved_postgres_connection_by_id(app, make_org):
+    dst = make_org("conn-job-dst")
+    acct = account()
+    dst_conn = connect(acct, dst)
+    scope = TenantScope(acct.id)
+    with servers.postgres_database() as pg:
+        admin_url = servers.pg_admin_url()[2].rsplit("/", 1)[0] + f"/{pg['database']}"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE sales.firms (k text, name text)")
+            conn.execute("CREATE TABLE sales.staff (k text, last text, firm text)")
+            conn.execute("INSERT INTO sales.firms VALUES ('F1', 'Initech'), ('F2', 'Hooli')")
+            conn.execute("INSERT INTO sales.staff VALUES ('S1', 'Lumbergh', 'F1'), ('S2', 'Belson', 'F2')")
+            conn.execute(f"GRANT SELECT ON sales.firms, sales.staff TO {pg['user']}")
+        erp = stored.create(scope, "ERP", "postgresql", {**pg, "tls": False})
+        plan = {"steps": [
+            {"object": "Contact", "source": {"connection_id": erp.id, "table": "sales.staff", "key": "k",
+                                             "columns": {"LastName": "last"}, "references": {"AccountId": "firm"}}},
+            {"object": "Account", "source": {"connection_id": erp.id, "table": "sales.firms", "key": "k",
+                                             "columns": {"Name": "name"}}}]}
+        job = scope.add(Job(name="From ERP", kind="migrate", source={"type": "connections"},
+                            org_connection_id=dst_conn.id, object_name="Account, Contact", operation="insert",
+                            mapping={"plan": plan}))
+        db.session.commit()
+        run = service.create_run(scope, job.id).run
+        assert multi.run_migration(run.id) == "succeeded"
+        with pytest.raises(ConnectorError, match="used by job\\(s\\) 'From ERP'"):
+            stored.remove(scope, erp)
+    accounts = {a["Name"]: a["Id"] for a in _records(dst, "Account")}
+    contacts = {c["LastName"]: c["AccountId"] for c in _records(dst, "Contact")}
+    assert contacts == {"Lumbergh": accounts["Initech"], "Belson": accounts["Hooli"]}
