@@ -158,7 +158,7 @@ class Migration:
             return file_fields(spec, self.base_dir)
         assert isinstance(spec, ConnectionSource)
         if self.connections is None:
-            raise ConfigError(f"Step {obj}: connection steps run from the command line only.")
+            raise ConfigError(f"Step {obj}: saved connections cannot be read here.")
         try:
             prep.rows = self.connections(spec)
             return keyed_fields(spec, prep.rows, f"connection {spec.label}")

@@ -27,7 +27,7 @@ def pg() -> Iterator[dict]:
         admin_url = servers.pg_admin_url()[2].rsplit("/", 1)[0] + f"/{params['database']}"
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute('CREATE TABLE sales.accounts ("Key" text, "Account Name" text, phone text, secret text)')
-            conn.execute('CREATE TABLE sales.crm_contacts (key text, last text, email text, "AccountKey" text)')
+            conn.execute('CREATE TABLE sales.crm_contacts (key text, "LastName" text, "Email" text, "AccountKey" text)')
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO sales.accounts VALUES (%s, %s, %s, 'not for Salesforce')", ACCOUNTS)
                 cur.executemany("INSERT INTO sales.crm_contacts VALUES (%s, %s, %s, %s)", CONTACTS)
@@ -39,7 +39,7 @@ def _plan(tmp_path, account_connection: str = "erp") -> str:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"steps": [
         {"object": "Contact", "source": {"connection": "erp", "query": "SELECT * FROM sales.crm_contacts",
-                                         "key": "key", "columns": {"LastName": "last", "Email": "email"},
+                                         "key": "key", "columns": ["LastName", "Email"],
                                          "references": {"AccountId": "AccountKey"}}},
         {"object": "Account", "match": ["Name"],
          "source": {"connection": account_connection, "table": "sales.accounts", "key": "Key",
