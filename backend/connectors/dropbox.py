@@ -1,4 +1,5 @@
-"""Dropbox (API v2 over OAuth 2.0): a file store like S3 and SFTP, CSV and Excel through `files.py`.
+"""Dropbox (API v2 over OAuth 2.0): a file store like S3 and SFTP, CSV and Excel through `files.py`; exports
+write files through `dropbox_upload.py`.
 
 `dropbox:///folder?refresh_token=...`; the app's client id and secret and the API hosts are settings
 (INFLOW_DROPBOX_*). Not the official `dropbox` SDK: it builds its own requests session, which cannot be
@@ -18,6 +19,7 @@ import requests
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import MAX_FILE_BYTES, FileStore
 from backend.connectors.oauth import OAuthConnector, guarded
+from backend.connectors.uploads import Upload
 from backend.pipeline.sources.text import IterStream
 from backend.settings import Settings
 
@@ -93,6 +95,11 @@ class DropboxConnector(OAuthConnector, FileStore):
         self.rpc("files/move_v2", {"from_path": f"/{path}", "to_path": f"/{target}", "autorename": False}, path)
         return target
 
+    def upload(self, path: str) -> Upload:
+        from backend.connectors.dropbox_upload import DropboxUpload  # it builds on this module
+
+        return DropboxUpload(self, self.full(path))
+
     def revoke(self) -> None:
         self.rpc("auth/token/revoke", None, "the token")
 
@@ -106,7 +113,7 @@ def _entry(meta: dict[str, Any]) -> Entry | None:
     return None  # "deleted" entries appear only in listings that ask for them
 
 
-def _error(response: requests.Response, what: str) -> ConnectorError:
+def _error(response: requests.Response, what: str, doing: str = "read") -> ConnectorError:
     """Dropbox's error: 401 bad token, 409 with an `error_summary` such as path/not_found/.., 403 app access."""
     try:
         summary = str(response.json().get("error_summary") or "")
@@ -115,8 +122,9 @@ def _error(response: requests.Response, what: str) -> ConnectorError:
     words = summary.rstrip("./") or f"HTTP {response.status_code}"
     if response.status_code == 401:
         return ConnectorError("auth", f"Dropbox refused the access token ({words}); connect again.")
-    if response.status_code == 403 or "restricted_content" in summary or "no_permission" in summary:
-        return ConnectorError("permission", f"Dropbox: no permission to read {what} ({words}).")
+    if response.status_code == 403 or any(w in summary for w in ("restricted_content", "no_permission",
+                                                                  "no_write_permission")):
+        return ConnectorError("permission", f"Dropbox: no permission to {doing} {what} ({words}).")
     if "not_found" in summary:
         return ConnectorError("missing", f"Dropbox: {what} does not exist.")
     return ConnectorError("read", f"Dropbox: {words}")
