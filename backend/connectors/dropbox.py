@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from backend.connectors.base import ConnectorError, Entry, register
+from backend.connectors.dropbox_upload import DropboxUpload
 from backend.connectors.files import MAX_FILE_BYTES, FileStore
 from backend.connectors.oauth import OAuthConnector, guarded
 from backend.connectors.uploads import Upload
@@ -96,9 +97,22 @@ class DropboxConnector(OAuthConnector, FileStore):
         return target
 
     def upload(self, path: str) -> Upload:
-        from backend.connectors.dropbox_upload import DropboxUpload  # it builds on this module
+        full = self.full(path)
+        return DropboxUpload(lambda endpoint, arg, body: self.send(endpoint, arg, body, full), full)
 
-        return DropboxUpload(self, self.full(path))
+    def send(self, endpoint: str, arg: dict[str, Any], body: bytes, what: str) -> dict[str, Any]:
+        """A content-upload call (files/upload, files/upload_session/...): the bytes as the body, the arguments in
+        the Dropbox-API-Arg header (JSON, non-ASCII escaped as Dropbox asks)."""
+        response = self.call("POST", f"{self.params['content_url']}/2/files/{endpoint}", data=body,
+                             headers={"Dropbox-API-Arg": json.dumps(arg), "Content-Type": "application/octet-stream"})
+        try:
+            if response.status_code != 200:
+                raise _error(response, what, doing="write")
+            return response.json() or {}
+        except ValueError:
+            raise ConnectorError("read", f"Dropbox: an unreadable answer to files/{endpoint}.") from None
+        finally:
+            response.close()
 
     def revoke(self) -> None:
         self.rpc("auth/token/revoke", None, "the token")

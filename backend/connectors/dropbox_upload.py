@@ -6,19 +6,19 @@ leaves nothing (an unfinished session expires at Dropbox after 7 days)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
-from backend.connectors.base import ConnectorError
-from backend.connectors.dropbox import DropboxConnector, _error
 from backend.connectors.uploads import Upload
+
+Send = Callable[[str, dict[str, Any], bytes], dict[str, Any]]  # (files/ endpoint, Dropbox-API-Arg, body) -> answer
 
 PART_BYTES = 8 * 1024 ** 2  # files/upload takes up to 150 MB; sessions take parts of any size in sequence
 
 
 class DropboxUpload(Upload):
-    def __init__(self, connector: DropboxConnector, path: str) -> None:
-        self.connector, self.path = connector, path
+    def __init__(self, send: Send, path: str) -> None:
+        self.send, self.path = send, path
         self.buffer = bytearray()
         self.session_id: str | None = None
         self.offset = 0  # bytes Dropbox holds in the session
@@ -33,9 +33,9 @@ class DropboxUpload(Upload):
 
     def _append(self, part: bytes) -> None:
         if self.session_id is None:
-            self.session_id = self._send("upload_session/start", {"close": False}, part)["session_id"]
+            self.session_id = self.send("upload_session/start", {"close": False}, part)["session_id"]
         else:
-            self._send("upload_session/append_v2", {"cursor": self._cursor(), "close": False}, part)
+            self.send("upload_session/append_v2", {"cursor": self._cursor(), "close": False}, part)
         self.offset += len(part)
 
     def commit(self) -> None:
@@ -43,9 +43,9 @@ class DropboxUpload(Upload):
                                              "mute": True}
         self.buffer.clear()
         if self.session_id is None:
-            self._send("upload", commit, body)
+            self.send("upload", commit, body)
         else:
-            self._send("upload_session/finish", {"cursor": self._cursor(), "commit": commit}, body)
+            self.send("upload_session/finish", {"cursor": self._cursor(), "commit": commit}, body)
         self.session_id = None
 
     def abort(self) -> None:
@@ -54,17 +54,3 @@ class DropboxUpload(Upload):
 
     def _cursor(self) -> dict[str, Any]:
         return {"session_id": self.session_id, "offset": self.offset}
-
-    def _send(self, endpoint: str, arg: dict[str, Any], body: bytes) -> dict[str, Any]:
-        # Dropbox-API-Arg is a header: JSON with non-ASCII escaped (json.dumps' default), as Dropbox asks.
-        response = self.connector.call("POST", f"{self.connector.params['content_url']}/2/files/{endpoint}",
-                                       data=body, headers={"Dropbox-API-Arg": json.dumps(arg),
-                                                           "Content-Type": "application/octet-stream"})
-        try:
-            if response.status_code != 200:
-                raise _error(response, self.path, doing="write")
-            return response.json() or {}
-        except ValueError:
-            raise ConnectorError("read", f"Dropbox: an unreadable answer to files/{endpoint}.") from None
-        finally:
-            response.close()
