@@ -106,6 +106,11 @@ class DropboxConnector(OAuthConnector, FileStore):
         response = self.call("POST", f"{self.params['content_url']}/2/files/{endpoint}", data=body,
                              headers={"Dropbox-API-Arg": json.dumps(arg), "Content-Type": "application/octet-stream"})
         try:
+            if response.status_code == 409 and endpoint.startswith("upload_session/") \
+                    and not response.json().get("error_summary", "").startswith("path/"):
+                # not_found, incorrect_offset, closed: the session is lost, not the file's folder
+                raise ConnectorError("read", f"Dropbox: the upload of {what} broke off "
+                                             f"({response.json()['error_summary'].rstrip('./')}); export again.")
             if response.status_code != 200:
                 raise _error(response, what, doing="write")
             return response.json() or {}

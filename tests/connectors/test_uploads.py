@@ -119,6 +119,20 @@ def test_dropbox_abandoning_a_started_session_leaves_nothing(standins, dropbox_p
     assert "half.bin" not in _names(connector)
 
 
+def test_dropbox_says_so_when_its_upload_session_is_gone(standins, dropbox_params: dict) -> None:
+    connector = create_connector("dropbox", dropbox_params, allow_loopback=True)
+    upload = connector.upload("exports/expired.bin")
+    for _ in range(DROPBOX_PART_BYTES // len(BLOCK)):
+        upload.write(BLOCK)
+    standins.sessions.clear()  # Dropbox ended the session (they expire after 7 days)
+    upload.write(b"x")
+    with pytest.raises(ConnectorError) as caught:
+        upload.commit()
+    assert caught.value.message == "Dropbox: the upload of exports/expired.bin broke off (lookup_failed/not_found); " \
+                                   "export again."
+    assert "expired.bin" not in _names(connector)
+
+
 @pytest.mark.promise("egress-guard")
 def test_dropbox_uploads_pass_the_egress_guard(dropbox_params: dict) -> None:
     connector = create_connector("dropbox", {**dropbox_params, "content_url": "https://169.254.169.254"},
