@@ -1,4 +1,5 @@
-"""Dropbox (API v2 over OAuth 2.0): a file store like S3 and SFTP, CSV and Excel through `files.py`.
+"""Dropbox (API v2 over OAuth 2.0): a file store like S3 and SFTP, CSV and Excel through `files.py`; exports
+write files through `dropbox_upload.py`.
 
 `dropbox:///folder?refresh_token=...`; the app's client id and secret and the API hosts are settings
 (INFLOW_DROPBOX_*). Not the official `dropbox` SDK: it builds its own requests session, which cannot be
@@ -16,8 +17,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from backend.connectors.base import ConnectorError, Entry, register
+from backend.connectors.dropbox_upload import DropboxUpload
 from backend.connectors.files import MAX_FILE_BYTES, FileStore
 from backend.connectors.oauth import OAuthConnector, guarded
+from backend.connectors.uploads import Upload
 from backend.pipeline.sources.text import IterStream
 from backend.settings import Settings
 
@@ -93,6 +96,29 @@ class DropboxConnector(OAuthConnector, FileStore):
         self.rpc("files/move_v2", {"from_path": f"/{path}", "to_path": f"/{target}", "autorename": False}, path)
         return target
 
+    def upload(self, path: str) -> Upload:
+        full = self.full(path)
+        return DropboxUpload(lambda endpoint, arg, body: self.send(endpoint, arg, body, full), full)
+
+    def send(self, endpoint: str, arg: dict[str, Any], body: bytes, what: str) -> dict[str, Any]:
+        """A content-upload call (files/upload, files/upload_session/...): the bytes as the body, the arguments in
+        the Dropbox-API-Arg header (JSON, non-ASCII escaped as Dropbox asks)."""
+        response = self.call("POST", f"{self.params['content_url']}/2/files/{endpoint}", data=body,
+                             headers={"Dropbox-API-Arg": json.dumps(arg), "Content-Type": "application/octet-stream"})
+        try:
+            if response.status_code == 409 and endpoint.startswith("upload_session/") \
+                    and not response.json().get("error_summary", "").startswith("path/"):
+                # not_found, incorrect_offset, closed: the session is lost, not the file's folder
+                raise ConnectorError("read", f"Dropbox: the upload of {what} broke off "
+                                             f"({response.json()['error_summary'].rstrip('./')}); export again.")
+            if response.status_code != 200:
+                raise _error(response, what, doing="write")
+            return response.json() or {}
+        except ValueError:
+            raise ConnectorError("read", f"Dropbox: an unreadable answer to files/{endpoint}.") from None
+        finally:
+            response.close()
+
     def revoke(self) -> None:
         self.rpc("auth/token/revoke", None, "the token")
 
@@ -106,7 +132,7 @@ def _entry(meta: dict[str, Any]) -> Entry | None:
     return None  # "deleted" entries appear only in listings that ask for them
 
 
-def _error(response: requests.Response, what: str) -> ConnectorError:
+def _error(response: requests.Response, what: str, doing: str = "read") -> ConnectorError:
     """Dropbox's error: 401 bad token, 409 with an `error_summary` such as path/not_found/.., 403 app access."""
     try:
         summary = str(response.json().get("error_summary") or "")
@@ -115,8 +141,9 @@ def _error(response: requests.Response, what: str) -> ConnectorError:
     words = summary.rstrip("./") or f"HTTP {response.status_code}"
     if response.status_code == 401:
         return ConnectorError("auth", f"Dropbox refused the access token ({words}); connect again.")
-    if response.status_code == 403 or "restricted_content" in summary or "no_permission" in summary:
-        return ConnectorError("permission", f"Dropbox: no permission to read {what} ({words}).")
+    if response.status_code == 403 or any(w in summary for w in ("restricted_content", "no_permission",
+                                                                  "no_write_permission")):
+        return ConnectorError("permission", f"Dropbox: no permission to {doing} {what} ({words}).")
     if "not_found" in summary:
         return ConnectorError("missing", f"Dropbox: {what} does not exist.")
     return ConnectorError("read", f"Dropbox: {words}")

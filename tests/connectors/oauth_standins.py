@@ -3,7 +3,9 @@
 They implement the documented endpoints with the documented shapes: OAuth 2.0 authorize (consent given at
 once, as if the user clicked Allow), token (authorization_code with PKCE S256, refresh_token), revoke;
 Dropbox API v2 files/list_folder (+continue, two entries a page), files/download (Dropbox-API-Arg in,
-Dropbox-API-Result out), files/move_v2, auth/token/revoke; Sheets API v4 spreadsheets.get and
+Dropbox-API-Result out), files/upload and files/upload_session/start, /append_v2, /finish (a file shows
+at its path only when uploaded or finished; offsets checked, `incorrect_offset` with the correct one),
+files/move_v2, auth/token/revoke; Sheets API v4 spreadsheets.get and
 spreadsheets.values.get. Errors as the providers send them (Dropbox `error_summary`, Google `error.status`).
 """
 
@@ -68,6 +70,7 @@ class Standins:
     revoked: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dropbox_files)
+    sessions: dict[str, bytearray] = field(default_factory=dict)  # upload session id -> bytes received
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def grant(self, provider: str) -> str:
@@ -196,6 +199,11 @@ class Standins:
             return Response("null", 200, content_type="application/json")
         if endpoint == "files/download":
             return self.download(json.loads(request.headers["Dropbox-API-Arg"])["path"])
+        if endpoint == "files/upload" or endpoint.startswith("files/upload_session/"):
+            if request.content_type != "application/octet-stream":
+                return Response(f"Error in call to API function \"{endpoint}\": Bad HTTP \"Content-Type\" header: "
+                                f"\"{request.content_type}\".", 400, content_type="text/plain")
+            return self.upload(endpoint, json.loads(request.headers["Dropbox-API-Arg"]), request.get_data())
         args = request.get_json()
         if endpoint == "files/list_folder":
             return self.list_folder(args["path"], 0)
@@ -247,6 +255,45 @@ class Standins:
         meta = json.dumps(self._file_meta(path))
         return Response(self.files[path][0], 200, {"Dropbox-API-Result": meta},
                         content_type="application/octet-stream")
+
+    def upload(self, endpoint: str, arg: dict, data: bytes) -> Response:
+        if endpoint == "files/upload":
+            return self._write(arg, data, {"upload_session_id": "pid_upload_session:" + secrets.token_hex(8)})
+        if endpoint == "files/upload_session/start":
+            session_id = "pid_upload_session:" + secrets.token_urlsafe(18)
+            self.sessions[session_id] = bytearray(data)
+            return _json({"session_id": session_id})
+        cursor = arg["cursor"]
+        received = self.sessions.get(cursor["session_id"])
+        if received is None or cursor["offset"] != len(received):
+            error = {".tag": "not_found"} if received is None \
+                else {".tag": "incorrect_offset", "correct_offset": len(received)}
+            if endpoint == "files/upload_session/finish":  # finish wraps the lookup error
+                return _json({"error_summary": f"lookup_failed/{error['.tag']}/..",
+                              "error": {".tag": "lookup_failed", "lookup_failed": error}}, 409)
+            return _json({"error_summary": f"{error['.tag']}/..", "error": error}, 409)
+        received += data
+        if endpoint == "files/upload_session/append_v2":
+            return Response("null", 200, content_type="application/json")
+        if endpoint != "files/upload_session/finish":
+            return _json({"error_summary": "unknown endpoint"}, 400)
+        answer = self._write(arg["commit"], bytes(received), None)
+        if answer.status_code == 200:
+            del self.sessions[cursor["session_id"]]
+        return answer
+
+    def _write(self, commit: dict, data: bytes, upload_failed: dict | None) -> Response:
+        """The file at commit["path"] (mode overwrite), or the WriteError Dropbox gives for a folder not ours."""
+        path = commit["path"]
+        if path.startswith("/private/") or commit.get("mode", "add") != "overwrite" and path in self.files:
+            tag = "no_write_permission" if path.startswith("/private/") else "conflict"
+            if upload_failed is None:  # upload_session/finish: UploadSessionFinishError.path
+                return _json({"error_summary": f"path/{tag}/..", "error": {".tag": "path", "path": {".tag": tag}}},
+                             409)
+            return _json({"error_summary": f"path/{tag}/..",  # files/upload: UploadWriteFailed
+                          "error": {".tag": "path", "reason": {".tag": tag}, **upload_failed}}, 409)
+        self.files[path] = (data, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        return _json(self._file_meta(path))
 
     # --- Google ---------------------------------------------------------------------------------------
     def google_revoke(self, request: Request) -> Response:

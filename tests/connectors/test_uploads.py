@@ -1,16 +1,23 @@
-"""Files written to S3 (moto_server), SFTP (AsyncSSH) and FTPS (pyftpdlib): a reader sees the old file or the
-whole new one, never half of one; an abandoned upload leaves nothing behind; S3 uploads stream in parts. Every
-writing session (file stores and databases) passes the egress guard."""
+"""Files written to S3 (moto_server), SFTP (AsyncSSH), FTPS (pyftpdlib) and Dropbox (the HTTPS stand-in): a
+reader sees the old file or the whole new one, never half of one; an abandoned upload leaves nothing behind; S3
+and Dropbox uploads stream in parts. Every writing session (file stores and databases) passes the egress guard."""
 
 from __future__ import annotations
 
 import pytest
 
 from backend.connectors import ConnectorError, create_connector, targets
+from backend.connectors.dropbox_upload import PART_BYTES as DROPBOX_PART_BYTES
 from backend.connectors.s3 import PART_BYTES
 from backend.pipeline.export import Column
 
-STORES = ["s3", "sftp", "ftps"]
+STORES = ["s3", "sftp", "ftps", "dropbox"]
+BLOCK = bytes(range(256)) * 4096  # 1 MiB
+
+
+@pytest.fixture
+def dropbox_params(standins) -> dict:
+    return standins.params("dropbox")
 
 
 @pytest.fixture(params=STORES)
@@ -63,7 +70,7 @@ def test_a_folder_the_user_may_not_write_is_refused_before_any_row(store) -> Non
 
 def test_s3_streams_a_large_file_in_parts(s3_params: dict) -> None:
     connector = create_connector("s3", s3_params, allow_loopback=True)
-    block = bytes(range(256)) * 4096  # 1 MiB
+    block = BLOCK
     upload = connector.upload("exports/large.bin")
     for _ in range(2 * PART_BYTES // len(block) + 3):
         upload.write(block)
@@ -71,6 +78,70 @@ def test_s3_streams_a_large_file_in_parts(s3_params: dict) -> None:
     head = connector.client().head_object(Bucket=s3_params["bucket"], Key="exports/large.bin")
     assert head["ContentLength"] == (2 * PART_BYTES // len(block) + 3) * len(block)
     assert head["ETag"].strip('"').endswith("-3")  # three parts: never the whole file in one request
+
+
+def _dropbox_calls(standins, since: int) -> list[str]:
+    return [c.removeprefix("POST /2/files/") for c in standins.calls[since:] if "/2/files/upload" in c]
+
+
+def test_dropbox_sends_a_small_file_in_one_upload(standins, dropbox_params: dict) -> None:
+    connector = create_connector("dropbox", dropbox_params, allow_loopback=True)
+    since = len(standins.calls)
+    upload = connector.upload("exports/small.csv")
+    upload.write(b"id,name\n1,\xc3\x89mile\n")
+    upload.commit()
+    assert _dropbox_calls(standins, since) == ["upload"]
+    assert _read(connector, "exports/small.csv") == b"id,name\n1,\xc3\x89mile\n"
+
+
+def test_dropbox_streams_a_large_file_through_an_upload_session(standins, dropbox_params: dict) -> None:
+    connector = create_connector("dropbox", dropbox_params, allow_loopback=True)
+    blocks = 2 * DROPBOX_PART_BYTES // len(BLOCK) + 3
+    since = len(standins.calls)
+    upload = connector.upload("exports/large.bin")
+    for i in range(blocks):
+        upload.write(bytes([i]) + BLOCK[1:])
+    assert "large.bin" not in _names(connector)  # two parts are at Dropbox, yet no file until finished
+    upload.commit()
+    assert _dropbox_calls(standins, since) == ["upload_session/start", "upload_session/append_v2",
+                                               "upload_session/finish"]  # one part in memory at a time
+    data = _read(connector, "exports/large.bin")
+    assert len(data) == blocks * len(BLOCK)
+    assert [data[i * len(BLOCK)] for i in range(blocks)] == list(range(blocks))  # every block, in order
+
+
+def test_dropbox_abandoning_a_started_session_leaves_nothing(standins, dropbox_params: dict) -> None:
+    connector = create_connector("dropbox", dropbox_params, allow_loopback=True)
+    upload = connector.upload("exports/half.bin")
+    for _ in range(DROPBOX_PART_BYTES // len(BLOCK) + 1):
+        upload.write(BLOCK)
+    upload.abort()
+    assert "half.bin" not in _names(connector)
+
+
+def test_dropbox_says_so_when_its_upload_session_is_gone(standins, dropbox_params: dict) -> None:
+    connector = create_connector("dropbox", dropbox_params, allow_loopback=True)
+    upload = connector.upload("exports/expired.bin")
+    for _ in range(DROPBOX_PART_BYTES // len(BLOCK)):
+        upload.write(BLOCK)
+    standins.sessions.clear()  # Dropbox ended the session (they expire after 7 days)
+    upload.write(b"x")
+    with pytest.raises(ConnectorError) as caught:
+        upload.commit()
+    assert caught.value.message == "Dropbox: the upload of exports/expired.bin broke off (lookup_failed/not_found); " \
+                                   "export again."
+    assert "expired.bin" not in _names(connector)
+
+
+@pytest.mark.promise("egress-guard")
+def test_dropbox_uploads_pass_the_egress_guard(dropbox_params: dict) -> None:
+    connector = create_connector("dropbox", {**dropbox_params, "content_url": "https://169.254.169.254"},
+                                 allow_loopback=True)
+    upload = connector.upload("exports/contacts.csv")
+    upload.write(b"id\n1\n")
+    with pytest.raises(ConnectorError) as caught:
+        upload.commit()
+    assert caught.value.stage == "egress" and "169.254.169.254" in caught.value.message
 
 
 @pytest.mark.promise("egress-guard")
