@@ -51,6 +51,7 @@ class Connector:
     schemes: ClassVar[tuple[str, ...]] = ()
     secret_keys: ClassVar[tuple[str, ...]] = ("password",)
     kind: ClassVar[str] = "database"  # database | files
+    takes_files: ClassVar[bool] = False  # an export can write a file to it (`upload`)
     settings_keys: ClassVar[tuple[str, ...]] = ()  # params taken from the settings when built, never stored
 
     def __init__(self, params: dict[str, Any], *, allow_loopback: bool = False) -> None:
@@ -129,7 +130,8 @@ def connector_class(type_name: str) -> type[Connector]:
 
 
 def connector_types() -> list[dict[str, Any]]:
-    return [{"type": t, "label": c.label, "kind": c.kind, "schemes": list(c.schemes)}
+    return [{"type": t, "label": c.label, "kind": c.kind, "takes_files": c.takes_files,
+             "schemes": list(c.schemes)}
             for t, c in sorted(_REGISTRY.items())]
 
 

@@ -29,6 +29,7 @@ LABEL = "Dropbox"
 
 @register
 class DropboxConnector(OAuthConnector, FileStore):
+    takes_files = True
     type, label, schemes = "dropbox", LABEL, ("dropbox",)
     settings_keys: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "auth_url", "token_url", "api_url",
                                                 "content_url")

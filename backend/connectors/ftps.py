@@ -35,6 +35,7 @@ class _PinnedFTP(ftplib.FTP_TLS):
 
 @register
 class FtpsConnector(FileStore):
+    takes_files = True
     type, label, schemes = "ftps", "FTPS", ("ftps",)
 
     @classmethod

@@ -26,6 +26,7 @@ _MISSING = {"NoSuchBucket", "NoSuchKey", "404", "NotFound"}
 
 @register
 class S3Connector(FileStore):
+    takes_files = True
     type, label, schemes = "s3", "Amazon S3", ("s3",)
     secret_keys = ("secret_access_key",)
 

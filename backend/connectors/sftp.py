@@ -33,6 +33,7 @@ class _PinningClient(asyncssh.SSHClient):
 
 @register
 class SftpConnector(FileStore):
+    takes_files = True
     type, label, schemes = "sftp", "SFTP", ("sftp",)
     secret_keys = ("password", "private_key", "passphrase")
 

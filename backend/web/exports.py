@@ -97,4 +97,7 @@ def _target(spec: Any) -> dict[str, Any]:
         if (target["kind"] == "table") != (kind == "database"):
             raise ConfigError(f"The connection {row.name!r} holds {'tables' if kind == 'database' else 'files'}: "
                               f"choose {'a table' if kind == 'database' else 'a file path'}.")
+        if target["kind"] == "file" and not connector_class(row.type).takes_files:
+            raise ConfigError(f"The connection {row.name!r} ({connector_class(row.type).label}) cannot take files: "
+                              "choose an SFTP, FTPS, Amazon S3 or Dropbox connection.")
     return target

@@ -103,6 +103,11 @@ def test_the_target_choice_writes_a_table_through_a_connection_and_the_run_says_
         wrong = client.post("/api/exports", headers=session, json={
             **body, "target": {"kind": "file", "connection_id": row.id, "path": "out/contacts.csv"}})
         assert wrong.status_code == 400 and "holds tables: choose a table" in wrong.get_json()["message"]
+        site = stored.create(TenantScope(mine.id), "site", "https", {"url": "https://example.com/in.csv"})
+        db.session.commit()
+        readonly = client.post("/api/exports", headers=session, json={
+            **body, "target": {"kind": "file", "connection_id": site.id, "path": "out/contacts.csv"}})
+        assert readonly.status_code == 400 and "cannot take files" in readonly.get_json()["message"]
         resp = client.post("/api/exports", headers=session, json={
             **body, "target": {"kind": "table", "connection_id": row.id, "table": "public.contacts"}})
         assert resp.status_code == 201, resp.get_data(as_text=True)

@@ -55,7 +55,7 @@ export function mount(root, ctx) {
     const kind = targetKind();
     root.querySelectorAll("[data-target-for]").forEach((el) => el.classList.toggle("slds-hide", !el.dataset.targetFor.split(" ").includes(kind)));
     const wanted = kind === "table" ? "database" : "files";
-    const fitting = connections.filter((c) => c.kind === wanted);
+    const fitting = connections.filter((c) => c.kind === wanted && (kind === "table" || c.takes_files));
     const select = clear($("[data-connection]"));
     fitting.forEach((c) => select.append(h("option", { value: c.id }, `${c.name} (${c.type})`)));
     $("[data-no-connections]").classList.toggle("slds-hide", fitting.length > 0);
@@ -64,8 +64,8 @@ export function mount(root, ctx) {
   async function loadConnections() {
     await guard(async () => {
       const [rows, types] = await Promise.all([api.get("/api/connections"), api.get("/api/connections/types")]);
-      const kinds = new Map(types.map((t) => [t.type, t.kind]));
-      connections = rows.map((c) => ({ ...c, kind: kinds.get(c.type) }));
+      const byType = new Map(types.map((t) => [t.type, t]));
+      connections = rows.map((c) => ({ ...c, kind: byType.get(c.type).kind, takes_files: byType.get(c.type).takes_files }));
       showTarget();
     });
   }
