@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 import psycopg
 from psycopg import pq, sql
+from psycopg.pq.abc import PGconn
 from psycopg.waiting import Ready, Wait
 
 from backend.connectors import guard, urls
@@ -114,7 +115,7 @@ class PostgresConnector(Connector):
         return IterStream(blocks())
 
 
-def _copy_data(pgconn: Any, limit: int) -> Generator[Wait, Ready, tuple[bytearray, bool]]:
+def _copy_data(pgconn: PGconn, limit: int) -> Generator[Wait, Ready, tuple[bytearray, bool]]:
     """A psycopg generator (run by `conn.wait`): the next COPY messages, about `limit` bytes; and whether that
     was the end.
 
