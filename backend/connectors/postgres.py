@@ -9,11 +9,13 @@ bytea, json, xml and arrays are refused per column unless the spec says `unsuppo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, BinaryIO
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
+from psycopg.pq.abc import PGconn
+from psycopg.waiting import Ready, Wait
 
 from backend.connectors import guard, urls
 from backend.connectors.base import Connector, ConnectorError, Entry, read_spec, register
@@ -100,24 +102,46 @@ class PostgresConnector(Connector):
 
         def blocks() -> Iterator[bytes]:
             try:
-                with conn.cursor() as cur, cur.copy(statement) as copy:
-                    # psycopg hands out one server message (a few KB) per read: joined into blocks of about
-                    # 1 MiB, the GIL is taken once per block rather than once per message (the mapping runs
-                    # in the other thread; docs/benchmarks.md).
-                    parts, size = [], 0
-                    for block in copy:
-                        parts.append(bytes(block))
-                        size += len(block)
-                        if size >= COPY_BLOCK:
-                            yield b"".join(parts)
-                            parts, size = [], 0
-                    if parts:
-                        yield b"".join(parts)
+                with conn.cursor() as cur, cur.copy(statement):
+                    finished = False
+                    while not finished:
+                        block, finished = conn.wait(_copy_data(conn.pgconn, COPY_BLOCK))
+                        if block:
+                            yield bytes(block)
             except psycopg.Error as err:
                 raise _query_error(err) from None
             finally:
                 conn.close()  # also when the reader stops early: the copy is cancelled, the connection goes
         return IterStream(blocks())
+
+
+def _copy_data(pgconn: PGconn, limit: int) -> Generator[Wait, Ready, tuple[bytearray, bool]]:
+    """A psycopg generator (run by `conn.wait`): the next COPY messages, about `limit` bytes; and whether that
+    was the end.
+
+    The server sends one message per row. psycopg's `Copy.read` costs a lock, a generator and a wait per
+    message, all holding the GIL the mapping needs; here a message costs one libpq call, and the GIL is let
+    go only while waiting on the socket, as `copy_from` in psycopg.generators does (docs/benchmarks.md).
+    """
+    block = bytearray()  # appended to in place: holding thousands of libpq buffers, then joining, costs more
+    while len(block) < limit:
+        nbytes, data = pgconn.get_copy_data(1)
+        if nbytes > 0:
+            block += data
+        elif nbytes == 0:  # nothing buffered: wait for the socket, without the GIL
+            while not (yield Wait.R):
+                continue
+            pgconn.consume_input()
+        else:  # the end: the statement's result says whether it failed (a timeout, an error mid-way)
+            while pgconn.is_busy():
+                while not (yield Wait.R):
+                    continue
+                pgconn.consume_input()
+            while (result := pgconn.get_result()) is not None:
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    raise psycopg.errors.error_from_result(result, encoding="utf-8")  # client_encoding
+            return block, True
+    return block, False
 
 
 def _base_query(spec: dict[str, Any]) -> sql.Composable:
