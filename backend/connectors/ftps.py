@@ -92,15 +92,18 @@ class FtpsConnector(FileStore):
                              int(facts["size"]) if kind == "file" and facts.get("size") else None, modified))
         return sorted(out, key=lambda e: e.name)
 
-    def open_file(self, path: str) -> BinaryIO:
+    def _transfer(self, command: str, name: str, shown: str) -> tuple[ftplib.FTP_TLS, socket.socket]:
+        """A logged-in control connection and the binary data connection of `command name` (RETR, STOR)."""
         ftp = self._login()
         try:
             ftp.voidcmd("TYPE I")
-            data = ftp.transfercmd(f"RETR {path}")
+            return ftp, ftp.transfercmd(f"{command} {name}")
         except ftplib.error_perm as err:
             ftp.close()
-            raise _error(err, path) from None
-        return _Retrieval(ftp, data)
+            raise _error(err, shown) from None
+
+    def open_file(self, path: str) -> BinaryIO:
+        return _Retrieval(*self._transfer("RETR", path, path))
 
     def move(self, path: str, folder: str) -> str:
         target = posixpath.join(folder, posixpath.basename(path))
@@ -116,14 +119,7 @@ class FtpsConnector(FileStore):
     def upload(self, path: str) -> Upload:
         final = self.full(path)
         tmp = temp_name(final)
-        ftp = self._login()
-        try:
-            ftp.voidcmd("TYPE I")
-            data = ftp.transfercmd(f"STOR {tmp}")
-        except ftplib.error_perm as err:
-            ftp.close()
-            raise _error(err, final) from None
-        return _Storage(ftp, data, tmp, final)
+        return _Storage(*self._transfer("STOR", tmp, final), tmp, final)
 
 
 class _Storage(Upload):
