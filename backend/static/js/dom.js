@@ -36,3 +36,24 @@ export function setProgress(bar, fraction) {
   if (value) value.style.width = `${pct}%`;
   return pct;
 }
+
+// A screen's busy count (data-state "busy"/"ready", aria-busy), its error box, and `guard(fn)`: fn's error
+// shown in the box and announced instead of thrown.
+export function screenWork(root, errorBox, announce) {
+  let pending = 0;
+  function busy(delta) {
+    pending += delta;
+    root.dataset.state = pending > 0 ? "busy" : "ready";
+    root.setAttribute("aria-busy", pending > 0 ? "true" : "false");
+  }
+  function showError(message) {
+    errorBox.textContent = message || "";
+    errorBox.classList.toggle("slds-hide", !message);
+    if (message) announce(message);
+  }
+  async function guard(fn) {
+    busy(1);
+    try { showError(""); return await fn(); } catch (err) { showError(err.message); return undefined; } finally { busy(-1); }
+  }
+  return { busy, guard, showError };
+}

@@ -2,7 +2,7 @@
 // filter, or the user's SOQL), 3 target (a CSV or Excel download, a database table or a file on a file store
 // through a connection; time zone, incremental), 4 preview of the first 20 rows,
 // then save and run: the run page shows live progress and the download. data-state "busy"/"ready" as the wizard.
-import { h, clear, table } from "../dom.js";
+import { h, clear, table, screenWork } from "../dom.js";
 
 export function mount(root, ctx) {
   const { api, announce, navigate } = ctx;
@@ -10,22 +10,7 @@ export function mount(root, ctx) {
   const errorBox = $("[data-export-error]");
   const describes = new Map();
   let connections = []; // the account's connections, each with the kind of its type (database | files)
-  let pending = 0;
-
-  function busy(delta) {
-    pending += delta;
-    root.dataset.state = pending > 0 ? "busy" : "ready";
-    root.setAttribute("aria-busy", pending > 0 ? "true" : "false");
-  }
-  async function guard(fn) {
-    busy(1);
-    try { showError(""); return await fn(); } catch (err) { showError(err.message); return undefined; } finally { busy(-1); }
-  }
-  function showError(message) {
-    errorBox.textContent = message || "";
-    errorBox.classList.toggle("slds-hide", !message);
-    if (message) announce(message);
-  }
+  const { busy, guard, showError } = screenWork(root, errorBox, announce);
 
   function spec() {
     const picked = Array.from($("[data-fields]").selectedOptions).map((o) => o.value);

@@ -1,28 +1,13 @@
 // New migration: source and target instances, a template (or custom objects), match rules, filters and a fallback
 // owner; the dry run shows the order and, per object, what would be inserted, updated and left unmatched; Run
 // saves the migration and starts it on the worker, then the run page shows its steps. data-state "busy"/"ready".
-import { h, clear, table } from "../dom.js";
+import { h, clear, table, screenWork } from "../dom.js";
 
 export function mount(root, ctx) {
   const { api, announce, navigate } = ctx;
   const $ = (sel) => root.querySelector(sel);
   const errorBox = $("[data-migration-error]");
-  let pending = 0;
-
-  function busy(delta) {
-    pending += delta;
-    root.dataset.state = pending > 0 ? "busy" : "ready";
-    root.setAttribute("aria-busy", pending > 0 ? "true" : "false");
-  }
-  async function guard(fn) {
-    busy(1);
-    try { showError(""); return await fn(); } catch (err) { showError(err.message); return undefined; } finally { busy(-1); }
-  }
-  function showError(message) {
-    errorBox.textContent = message || "";
-    errorBox.classList.toggle("slds-hide", !message);
-    if (message) announce(message);
-  }
+  const { busy, guard, showError } = screenWork(root, errorBox, announce);
 
   // "Account=Name+Phone, Contact=Email" -> {Account: ["Name", "Phone"], Contact: ["Email"]}
   function pairs(text, sep) {
