@@ -57,3 +57,18 @@ export function screenWork(root, errorBox, announce) {
   }
   return { busy, guard, showError };
 }
+
+// POST a single-use ticket to `url` in the named window (an OAuth start page opened as a popup): the ticket
+// travels in a form body, never in a URL.
+export function postTicket(url, ticketValue, target) {
+  const post = document.createElement("form");
+  post.method = "POST";
+  post.action = url;
+  post.target = target;
+  const ticket = document.createElement("input");
+  ticket.type = "hidden"; ticket.name = "ticket"; ticket.value = ticketValue;
+  post.append(ticket);
+  document.body.append(post);
+  post.submit();
+  post.remove();
+}

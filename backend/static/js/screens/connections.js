@@ -2,7 +2,7 @@
 // accepted explicitly), test, browse (connections-browse.js), preview the first rows of a table, query or file,
 // edit (rename, a new URL: tested before it is kept), delete.
 import * as api from "../api.js";
-import { clear, table } from "../dom.js";
+import { clear, table, postTicket } from "../dom.js";
 import { browse } from "./connections-browse.js";
 
 export function mount(root, ctx) {
@@ -138,16 +138,7 @@ function wireOAuth(root, ctx, say) {
       const body = { name: form.elements.name.value.trim() };
       if (provider === "dropbox") body.path = where; else body.spreadsheet_id = where;
       const answer = await api.post(`/api/connections/oauth/${provider}`, body);
-      const post = document.createElement("form");
-      post.method = "POST";
-      post.action = answer.start_url;
-      post.target = "inflow-oauth";
-      const ticket = document.createElement("input");
-      ticket.type = "hidden"; ticket.name = "ticket"; ticket.value = answer.ticket;
-      post.append(ticket);
-      document.body.append(post);
-      post.submit();
-      post.remove();
+      postTicket(answer.start_url, answer.ticket, "inflow-oauth");
       say(result, "Waiting for you to allow access in the new window…", false);
     } catch (err) {
       if (popup) popup.close();

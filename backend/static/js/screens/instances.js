@@ -3,6 +3,7 @@
 // "Disconnected: background access off" until an admin presses Reconnect (the org hosting this tab: its
 // tokens come from a fresh signed request) or connects it again.
 import { ask, needsReauth } from "../reauth.js";
+import { postTicket } from "../dom.js";
 
 export function mount(root, ctx) {
   const { announce, refresh } = ctx;
@@ -100,16 +101,7 @@ export function wireConnect(root, ctx) {
     try {
       const answer = await ctx.api.post("/api/instances/connect", {
         kind: form.elements.kind.value, my_domain: form.elements.my_domain.value || null });
-      const post = document.createElement("form");
-      post.method = "POST";
-      post.action = answer.start_url;
-      post.target = "inflow-oauth";
-      const ticket = document.createElement("input");
-      ticket.type = "hidden"; ticket.name = "ticket"; ticket.value = answer.ticket;
-      post.append(ticket);
-      document.body.append(post);
-      post.submit();
-      post.remove();
+      postTicket(answer.start_url, answer.ticket, "inflow-oauth");
     } catch (err) {
       if (popup) popup.close();
       errorBox.textContent = err.message;
