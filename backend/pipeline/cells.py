@@ -15,7 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from backend.pipeline.chunk import STRING_DTYPE, Chunk
 
@@ -48,12 +50,29 @@ def unescape(text: str) -> str:
     return text[1:] if _ESCAPED.match(text) else text
 
 
+_FIRST_BYTES = np.zeros(256, dtype=bool)
+_FIRST_BYTES[[ord(c) for c in _RISKY.replace("\\", "") + "'"]] = True  # every first byte an escape may need
+
+
+def _may_need_escape(s: pd.Series) -> bool:
+    """Whether some value starts with a byte `escape` may act on, read from the Arrow buffers."""
+    for a in pa.chunked_array(pa.array(s.array)).chunks:
+        offsets = np.frombuffer(a.buffers()[1], dtype=np.int64 if pa.types.is_large_string(a.type) else np.int32)
+        starts = offsets[a.offset:a.offset + len(a)]
+        filled = starts[np.diff(offsets[a.offset:a.offset + len(a) + 1]) > 0]
+        data = a.buffers()[2]
+        if len(filled) and _FIRST_BYTES[np.frombuffer(data, dtype=np.uint8)[filled]].any():
+            return True
+    return False
+
+
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Vectorised `escape` over a frame of strings (NA becomes empty)."""
     out = {}
     for name in frame.columns:  # Arrow strings throughout: no Python object per cell
         s = frame[name].astype(STRING_DTYPE).fillna("")
-        out[name] = s.where(~s.str.match(_CSV_ESCAPE.pattern), "'" + s)
+        # Most columns have no risky first byte at all: the regex and the copy are only for those that do.
+        out[name] = s.where(~s.str.match(_CSV_ESCAPE.pattern), "'" + s) if _may_need_escape(s) else s
     return pd.DataFrame(out, index=frame.index)
 
 

@@ -104,7 +104,8 @@ class BlobReader(io.RawIOBase):
     def __init__(self, store: BlobStore, blob: Blob):
         super().__init__()
         self._chunks = store.iter_chunks(blob)
-        self._current = b""
+        # A view with a position: slicing the rest of a 1 MiB chunk on every small read copied it again each time.
+        self._current = memoryview(b"")
         self.size = blob.size
 
     def readable(self) -> bool:
@@ -113,13 +114,19 @@ class BlobReader(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[override]
         while not self._current:
             try:
-                self._current = next(self._chunks)
+                self._current = memoryview(next(self._chunks))
             except StopIteration:
                 return 0
         n = min(len(buffer), len(self._current))
         buffer[:n] = self._current[:n]
         self._current = self._current[n:]
         return n
+
+    def readall(self) -> bytes:
+        """The rest in one piece, joined from whole chunks (io's default reads 8 KiB at a time)."""
+        rest = [bytes(self._current), *self._chunks]
+        self._current = memoryview(b"")
+        return b"".join(rest)
 
 
 class BlobStore:

@@ -70,3 +70,19 @@ def test_the_excel_file_has_typed_text_cells_and_no_apostrophe_guards() -> None:
 def test_a_file_that_is_not_an_inflow_result_keeps_its_apostrophes() -> None:
     columns, rows = _read("csv", b"Name,Phone\nAnn,'+1 (555) 174-9779\n")
     assert columns == ["Name", "Phone"] and rows == [["Ann", "'+1 (555) 174-9779"]]
+
+
+def test_the_success_file_escapes_a_risky_value_wherever_it_sits_in_the_column() -> None:
+    """Columns are checked from their Arrow buffers first; a risky value deep in a later block still counts."""
+    import pyarrow as pa
+
+    from backend.pipeline.cells import escape_frame
+    from backend.pipeline.chunk import STRING_DTYPE
+
+    late = pd.array(pa.chunked_array([["plain", "text"], ["", "ok", "=HYPERLINK(1)"]]), dtype=STRING_DTYPE)
+    frame = pd.DataFrame({"Late": late, "Safe": ["a", "b", "c", "d", "e"], "Empty": [""] * 5,
+                          "Quoted": ["'x", "''", "x'", None, "'=1"]}, dtype=STRING_DTYPE)
+    out = escape_frame(frame)
+    for name in frame.columns:
+        assert out[name].tolist() == [escape(v) for v in frame[name].tolist()]
+    assert out["Late"].tolist()[-1] == "'=HYPERLINK(1)"
