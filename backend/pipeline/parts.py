@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
-from backend.pipeline.cells import escape as escape_cell
 from backend.pipeline.cells import escape_frame
 from backend.pipeline.chunk import STRING_DTYPE
 from backend.pipeline.mapping import MappedChunk
@@ -70,10 +69,11 @@ def write_success(out: BinaryIO, source: pd.DataFrame, ids: np.ndarray, created:
     `out` a slice of rows at a time."""
     head = io.BytesIO()
     SuccessFileWriter(head, columns, bom=False)
-    body = escape_frame(source.reindex(columns=columns))
+    body = source.reindex(columns=columns)
     body.columns = [f"c{i}" for i in range(len(columns))]  # source names may clash with sf__ names
     body.insert(0, "created", pd.array(np.where(created, "true", "false"), dtype=STRING_DTYPE))
-    body.insert(0, "id", pd.array([escape_cell(i) for i in ids], dtype=STRING_DTYPE))
+    body.insert(0, "id", pd.array(ids, dtype=STRING_DTYPE))
+    body = escape_frame(body)  # ids and flags are checked too, from their buffers, not cell by cell
     out.write(head.getvalue())
     table = pa.Table.from_pandas(body, preserve_index=False)
     options = pacsv.WriteOptions(include_header=False, eol="\r\n")
