@@ -48,7 +48,7 @@ class Keyring:
         self.primary = primary
 
     # -- values ------------------------------------------------------------------
-    def encrypt(self, plaintext: bytes, binding: Binding) -> bytes:
+    def encrypt(self, plaintext: bytes | memoryview, binding: Binding) -> bytes:
         kid = self.primary.encode()
         nonce = os.urandom(NONCE_BYTES)
         header = bytes([FORMAT_VERSION, len(kid)]) + kid
