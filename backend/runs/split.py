@@ -30,7 +30,7 @@ from backend.runs.execute import Execution, begin, under_run_lock
 from backend.runs.lease import RunLease
 from backend.runs.pieces import READ_BUFFER, AppContextReader, RunPieces
 from backend.runs.service import IMPORT_TASK
-from backend.services import get_settings
+from backend.services import get_redis, get_settings
 from backend.storage.blobs import CHUNK_SIZE, BlobStore
 
 PIECES_TASK = "worker.tasks.work_pieces"
@@ -50,8 +50,8 @@ def _execution(pieces: RunPieces, lease: RunLease) -> Execution:
 
 
 def should_split(pieces: RunPieces) -> bool:
-    """A fresh run of an uploaded CSV file with more rows than one piece (a resumed unsplit run stays whole);
-    a split run's later passes come back here too (its pieces exist)."""
+    """A fresh run of an uploaded CSV file with more rows than one piece, while two workers or more can take
+    pieces (a resumed unsplit run stays whole); a split run's later passes come back here too (its pieces exist)."""
     spec, checkpoint = pieces.job.source or {}, pieces.run.checkpoint or {}
     if SPLIT_KEY in checkpoint:
         return True
@@ -63,7 +63,16 @@ def should_split(pieces: RunPieces) -> bool:
         size = pieces.store.get_blob(pieces.account.id, spec["blob_id"]).size
     except NotFound:  # the upload expired: the whole run's path says so to the user
         return False
-    return size > get_settings().piece_rows  # the one scan, in plan(), counts the rows
+    # The one scan, in plan(), counts the rows. One worker alone moves a run whole about a fifth faster
+    # than in pieces (no split pass, full overlap of reading and sending): pieces pay only when shared.
+    return size > get_settings().piece_rows and piece_workers() >= 2
+
+
+def piece_workers() -> int:
+    """How many workers listen on the pieces queue now (RQ's registry of live workers)."""
+    from rq import Queue, Worker
+
+    return Worker.count(connection=get_redis(), queue=Queue("pieces", connection=get_redis()))
 
 
 def plan(pieces: RunPieces) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
@@ -131,7 +140,6 @@ def enqueue_work(count: int, *, at: datetime | None = None, conn: Any = None) ->
     from rq import Queue
 
     from backend.runs.service import JOB_TIMEOUT
-    from backend.services import get_redis
 
     queue = Queue("pieces", connection=conn or get_redis())
     for _ in range(count):

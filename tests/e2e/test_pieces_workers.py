@@ -18,6 +18,7 @@ from backend.extensions import db
 from backend.models.base import TenantScope
 from backend.models.pieces import RunPiece
 from backend.runs import service
+from backend.runs.split import piece_workers
 from sfdx.localorg.pytest_plugin import localorg, make_org, sf_session  # noqa: F401
 from tests.conftest import DRILL_DATABASES
 from tests.e2e.test_crash_recovery import (
@@ -64,9 +65,11 @@ def test_three_workers_move_one_run_and_a_killed_one_s_piece_is_resumed_without_
     acct = account()
     job = csv_job(acct, connect(acct, org), _csv(ROWS), INSERT_CONTACTS, api="bulk2")
     org.knobs.latency_ms = 400  # slow enough to find every worker inside a piece
-    run = service.start_run(TenantScope(acct.id), job.id).run
     workers = [_start_worker(app, app_config, localorg) for _ in range(WORKERS)]
     try:
+        # A run splits only when two or more workers can take pieces: start it once all three listen.
+        _wait(lambda: piece_workers() == WORKERS, "every worker to listen", workers[0])
+        run = service.start_run(TenantScope(acct.id), job.id).run
         _wait(lambda: sum(_mid_piece(p) for p in _pieces(run.id)) >= IN_FLIGHT, "every worker to be mid-piece",
               workers[0])
         _kill_tree(workers[0].pid)

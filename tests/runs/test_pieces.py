@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from rq import Worker
 from simple_salesforce import Salesforce
 from sqlalchemy import insert, update
 
@@ -23,7 +25,7 @@ from backend.runs import piece_work, service, split
 from backend.runs import rollback as run_rollback
 from backend.runs.lease import LeaseLost
 from backend.runs.parts import BOM
-from backend.services import get_blob_store
+from backend.services import get_blob_store, get_redis
 from tests.runs.factories import CONTACT_MAPPING, FORCE_APP, account, connect, contacts_csv, csv_job
 
 PIECE_ROWS = 10
@@ -32,6 +34,23 @@ PIECE_ROWS = 10
 @pytest.fixture
 def app_config(app_config: dict) -> dict:
     return {**app_config, "piece_rows": PIECE_ROWS}
+
+
+def _listen(count: int) -> list[Worker]:
+    """`count` RQ workers registered on the pieces queue, as started workers are (a run splits only when
+    two or more can take pieces); this process moves the pieces itself."""
+    workers = [Worker(["pieces"], connection=get_redis(), name=f"listener-{new_id()}") for _ in range(count)]
+    for w in workers:
+        w.register_birth()
+    return workers
+
+
+@pytest.fixture(autouse=True)
+def two_workers(app) -> Iterator[None]:
+    workers = _listen(2)
+    yield
+    for w in workers:
+        w.register_death()
 
 
 def _file(acct_id: str, blob_id: str) -> list[dict[str, str]]:
@@ -172,3 +191,18 @@ def test_a_piece_given_back_for_a_retry_is_not_taken_before_its_time(app):
         conn.execute(update(RunPiece).values(not_before=utcnow() + timedelta(seconds=60)))
     assert _take() is None
     assert _take(now=utcnow() + timedelta(seconds=61)) == (run, 0)
+
+
+def test_with_one_worker_listening_a_large_upload_moves_whole(app, org, sf_session):
+    """Pieces pay only when shared: one worker moves the run whole (one pair of files, every row once)."""
+    for w in Worker.all(connection=get_redis()):
+        w.register_death()
+    [alone] = _listen(1)
+    acct = account()
+    job = csv_job(acct, connect(acct, org), contacts_csv(35), CONTACT_MAPPING, api="rest")
+    run = service.create_run(TenantScope(acct.id), job.id).run
+    assert split.run_import(run.id) == "succeeded"
+    assert piece_work.work_pieces() == 0
+    assert db.session.query(RunPiece).filter_by(run_id=run.id).count() == 0
+    assert _emails_in_org(org, sf_session) == sorted(f"ann{i}@example.com" for i in range(35))
+    alone.register_death()
