@@ -125,7 +125,13 @@ def move(piece: RunPiece) -> str:
             loaded = run_pieces.load(run)
         except InflowError as err:
             return _end(lease, piece, "failed", error=err.message)
-        return PieceExecution(loaded, piece, lease).move()
+        execution = PieceExecution(loaded, piece, lease)
+        if piece.attempts > MAX_RETRIES + 1:  # retriable errors fail by then: the takers before died on it
+            return execution._failed(
+                f"The records from line {piece.first_line} of the file ({piece.rows} records) stopped the worker "
+                f"moving them {piece.attempts - 1} times (it ran out of memory or crashed), so the run stopped "
+                "there. The records written before are kept; split the file there or write to support.")
+        return execution.move()
     except LeaseLost as err:  # another worker has the piece now: write nothing more
         log.warning("%s", err)
         return "lease lost"

@@ -206,3 +206,22 @@ def test_with_one_worker_listening_a_large_upload_moves_whole(app, org, sf_sessi
     assert db.session.query(RunPiece).filter_by(run_id=run.id).count() == 0
     assert _emails_in_org(org, sf_session) == sorted(f"ann{i}@example.com" for i in range(35))
     alone.register_death()
+
+
+def test_a_piece_that_stops_its_worker_every_time_fails_the_run_with_a_message_instead_of_looping(app, org):
+    acct = account()
+    job = csv_job(acct, connect(acct, org), contacts_csv(35), CONTACT_MAPPING, api="rest")
+    run = service.create_run(TenantScope(acct.id), job.id).run
+    assert split.run_import(run.id) == "split into 4 pieces"
+    later = utcnow()
+    for _ in range(piece_work.MAX_RETRIES + 1):  # each taker died in the piece: its lease ran out, unrenewed
+        later += timedelta(minutes=5)
+        assert piece_work.take(new_id(), now=later).piece_no == 0
+    last = piece_work.take(new_id(), now=later + timedelta(minutes=5))
+    assert (last.piece_no, last.attempts) == (0, piece_work.MAX_RETRIES + 2)
+    assert piece_work.move(last) == "failed"
+    assert piece_work.work_pieces() == 0  # the run's other pieces are not started any more
+    assert split.run_import(run.id) == "failed"
+    run = db.session.get(Run, run.id)
+    said = "The records from line 2 of the file (10 records) stopped the worker moving them 6 times"
+    assert said in run.error_summary
