@@ -105,8 +105,8 @@ def write_after_snapshot(results: ResultParts, outcome: Outcome, sobject: str, o
     """What rollback must undo for this chunk: created ids, updated ids, deleted ids."""
     r = outcome.results
     ok = r.ok
-    ids = [str(i) for i in r.ids[ok]]
-    created = [bool(c) for c in r.created[ok]]
+    ids = [str(i) for i in r.ids[ok].tolist()]  # tolist: no numpy scalar per row
+    created = r.created[ok].astype(bool).tolist()
     write_snapshot(results, part_name("rollback/after", outcome.index),
                    {"object": sobject, "operation": operation, "ids": ids, "created": created})
 
