@@ -86,7 +86,7 @@ class IterStream(io.RawIOBase):
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
         self._blocks = blocks
-        self._buf = b""
+        self._buf = memoryview(b"")  # a view: taking a small read off a big block copies nothing else
 
     def readable(self) -> bool:
         return True
@@ -94,7 +94,7 @@ class IterStream(io.RawIOBase):
     def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._buf:
             try:
-                self._buf = next(self._blocks)
+                self._buf = memoryview(next(self._blocks))
             except StopIteration:
                 return 0
         n = min(len(target), len(self._buf))
