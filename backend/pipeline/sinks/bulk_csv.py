@@ -138,23 +138,38 @@ def match_results(keys: np.ndarray, results: pd.DataFrame) -> RowResults:
     key; they are paired in file order with the result rows no key claimed, which is the order
     Salesforce writes in practice, so the count of results always adds up.
     """
-    left = pd.DataFrame({"key": keys})
-    left["occ"] = left.groupby("key").cumcount()
-    right = results.reset_index(drop=True)
-    right["occ"] = right.groupby("key").cumcount()
-    right["pos"] = np.arange(len(right))
-    merged = left.merge(right, on=["key", "occ"], how="left", sort=False)
-    lost = np.flatnonzero(merged["pos"].isna().to_numpy())
+    pos = _pair(np.asarray(keys, dtype=np.uint64), results["key"].to_numpy(dtype=np.uint64))
+    lost = np.flatnonzero(pos < 0)
     if len(lost):
-        spare = np.setdiff1d(np.arange(len(right)), merged["pos"].dropna().to_numpy(dtype=np.int64))
+        used = np.zeros(len(results), dtype=bool)
+        used[pos[pos >= 0]] = True
+        spare = np.flatnonzero(~used)
         take = min(len(lost), len(spare))
-        for col in ("id", "created", "error"):
-            merged[col] = merged[col].astype(object)
-            merged.loc[lost[:take], col] = right[col].to_numpy(dtype=object)[spare[:take]]
+        pos[lost[:take]] = spare[:take]
     out = RowResults.empty(len(keys))
-    found = merged["error"].notna().to_numpy()
-    ids = merged["id"].to_numpy(dtype=object)
+    found = pos >= 0
+    if not found.any():
+        out.errors[:] = NO_RESULT
+        return out
+    at = np.where(found, pos, 0)
+    ids = results["id"].to_numpy(dtype=object)[at]
     out.ids[:] = np.where(found & (ids != ""), ids, None)
-    out.created[:] = merged["created"].fillna(False).to_numpy(dtype=bool)
-    out.errors[:] = np.where(found, merged["error"].to_numpy(dtype=object), NO_RESULT)
+    out.created[:] = found & results["created"].to_numpy(dtype=bool)[at]
+    out.errors[:] = np.where(found, results["error"].to_numpy(dtype=object)[at], NO_RESULT)
     return out
+
+
+def _pair(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """For each left key, the position of the right row with the same key and the same occurrence number
+    among equal keys (both in their own order), or -1. Sorted arrays and binary search, no join."""
+    pos = np.full(len(left), -1, dtype=np.int64)
+    if not len(left) or not len(right):
+        return pos
+    lo, ro = np.argsort(left, kind="stable"), np.argsort(right, kind="stable")
+    ls, rs = left[lo], right[ro]
+    starts = np.flatnonzero(np.r_[True, ls[1:] != ls[:-1]])  # where each run of equal left keys begins
+    occ = np.arange(len(ls)) - np.repeat(starts, np.diff(np.r_[starts, len(ls)]))
+    cand = np.searchsorted(rs, ls, side="left") + occ
+    ok = cand < np.searchsorted(rs, ls, side="right")
+    pos[lo[ok]] = ro[cand[ok]]
+    return pos
