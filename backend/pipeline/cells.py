@@ -12,12 +12,15 @@ and the same `unescape` reverses it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only where frames are used: the export's CSV header needs `escape` alone
+    import pandas as pd
 
-from backend.pipeline.chunk import STRING_DTYPE, Chunk
+    from backend.pipeline.chunk import Chunk
 
 SUCCESS_COLUMNS = ["sf__Id", "sf__Created"]
 ERROR_COLUMNS = ["sf__Row", "sf__Error"]
@@ -28,7 +31,8 @@ _ESCAPED = _TYPED_ESCAPE  # what both escapes produce, and only they: one `'` to
 
 
 def _text(value: object) -> str:
-    return "" if value is None or value is pd.NA else str(value)
+    pandas = sys.modules.get("pandas")  # pd.NA can only be passed once pandas is loaded
+    return "" if value is None or (pandas is not None and value is pandas.NA) else str(value)
 
 
 def escape(value: object) -> str:
@@ -50,6 +54,10 @@ def unescape(text: str) -> str:
 
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Vectorised `escape` over a frame of strings (NA becomes empty)."""
+    import pandas as pd
+
+    from backend.pipeline.chunk import STRING_DTYPE
+
     out = {}
     for name in frame.columns:  # Arrow strings throughout: no Python object per cell
         s = frame[name].astype(STRING_DTYPE).fillna("")
