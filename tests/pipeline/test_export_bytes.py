@@ -29,10 +29,14 @@ TAKEN = {
                      b'"001F","","","","","",""\n'),
     "no risky cell, negative number": b'"001G","Ann","555","-5","2021-07-08T15:13:17.000Z","","plain"\n',
     "no final line break": b'"001H","=x","","","","",""',
+    "datetimes with +0000, as REST and localorg write them": (
+        b'"001I","=a","","","2021-07-08T15:13:17.000+0000","","ends +0000 inside"\n'
+        b'"001J","","","","2021-07-08T15:13:17+0000","","+0000"""\n'),
 }
 # Pages the byte path leaves to Arrow (the file must still be the same).
 LEFT = {
-    "offset datetime": b'"001I","Ann","","","2021-07-08T15:13:17.000+0000","",""\n',
+    "datetime in another zone": b'"001I","Ann","","","2021-07-08T15:13:17.000+0200","",""\n',
+    "+0000 datetime beside text ending like one": b'"001I","Ann","","","2021-07-08T15:13:17.000+0000","","x+0000"\n',
     "negative number beside a risky cell": b'"001J","=x","","-5","","",""\n',
     "unquoted cell": b'"001K",Ann,"","","","",""\n',
     "another width": b'"001L","Ann"\n',
@@ -97,11 +101,12 @@ def test_random_pages_of_tricky_cells_come_out_the_same_either_way():
     import random
 
     rng = random.Random(17)
-    alphabet = ["=", "+", "-", "@", "\t", "\r", "\x00", "'", '"', ",", "\n", "\r\n", "a", "Z\u00fcrich", "7", " "]
+    alphabet = ["=", "+", "-", "@", "\t", "\r", "\x00", "'", '"', ",", "\n", "\r\n", "a", "Z\u00fcrich", "7", " ",
+                "+0000"]
 
     def cell(kind: str) -> str:
         if kind == "datetime":
-            return rng.choice(["", "2021-07-08T15:13:17.000Z", "1999-12-31T23:59:59Z"])
+            return rng.choice(["", "2021-07-08T15:13:17.000Z", "1999-12-31T23:59:59Z", "2001-02-03T04:05:06.789+0000"])
         if kind == "currency":
             return rng.choice(["", "-5", "12.5", "0"])
         return "".join(rng.choice(alphabet) for _ in range(rng.randrange(4)))
