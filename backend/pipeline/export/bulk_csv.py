@@ -17,7 +17,9 @@ Which cell a match is in would take a parse to tell; the regular expressions bel
 from __future__ import annotations
 
 import csv
+import heapq
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from backend.pipeline.export.soql import NUMERIC_TYPES, Column
@@ -31,33 +33,67 @@ _UTC = rb'"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|\+0000))?"'  # what c
 # (inside a cell every quote is doubled), so the caller keeps the matches whose byte before is one of them.
 _QUOTE_THEN_RISKY = re.compile(rb'"[' + _RISKY + rb"]")
 _UTC_OFFSET_END = re.compile(rb'\+0000"(?=[,\n]|\Z)')  # a closing quote: an inner one would be doubled
+WRITE_BYTES = 1 << 20  # pieces are joined into writes of about this size (no list of 100,000 slices)
 
 
-def rows_as_written(body: bytes, columns: list[Column], *, local_time: bool) -> list[bytes | memoryview] | None:
-    """The page's rows (its header line left out) as the pieces to write, in order; None: use the Arrow path."""
+def rows_as_written(body: bytes | bytearray, columns: list[Column], *,
+                    local_time: bool) -> Iterator[bytes | bytearray | memoryview] | None:
+    """The page's rows (its header line left out) in blocks to write, or None: use the Arrow path. Every
+    check runs before this returns; the blocks are made as they are written."""
     kinds = tuple(c.type for c in columns)
     if local_time and "datetime" in kinds:
         return None
     end = body.find(b"\n")
     if end < 0 or len(next(csv.reader([bytes(body[:end]).decode("utf-8-sig")]))) != len(kinds):
         return None
-    offsets = [m.start() for m in _UTC_OFFSET_END.finditer(body, end)] if "datetime" in kinds else []
+    offsets = "datetime" in kinds and _UTC_OFFSET_END.search(body, end) is not None
     if not _grammar(kinds, "offsets" if offsets else "").fullmatch(body, end + 1):
         return None
-    cuts = [m.start() + 1 for m in _QUOTE_THEN_RISKY.finditer(body, end) if body[m.start() - 1] in b",\n"]
-    if cuts and any(k in NUMERIC_TYPES for k in kinds) and not _grammar(kinds, "numbers").fullmatch(body, end + 1):
+    escape = next(_cuts(body, end), None) is not None
+    if escape and any(k in NUMERIC_TYPES for k in kinds) and not _grammar(kinds, "numbers").fullmatch(body, end + 1):
         if not _grammar(kinds, "text").fullmatch(body, end + 1):
             return None
-        cuts = []  # every risky start is a number's: nothing to escape
-    edits = sorted([(c, c, b"'") for c in cuts] + [(o, o + 5, b"Z") for o in offsets])
-    view, pieces, start = memoryview(body), [], end + 1
+        escape = False  # every risky start is a number's: nothing to escape
+    return _blocks(body, end + 1, escape, offsets)
+
+
+def _cuts(body: bytes | bytearray, end: int) -> Iterator[tuple[int, int, bytes]]:
+    """(where, up to, what): a `'` put in at each risky cell start."""
+    for m in _QUOTE_THEN_RISKY.finditer(body, end):
+        if body[m.start() - 1] in b",\n":
+            yield m.start() + 1, m.start() + 1, b"'"
+
+
+def _zs(body: bytes | bytearray, end: int) -> Iterator[tuple[int, int, bytes]]:
+    """(where, up to, what): `Z` in place of each `+0000` that ends a datetime."""
+    for m in _UTC_OFFSET_END.finditer(body, end):
+        yield m.start(), m.start() + 5, b"Z"
+
+
+def _blocks(body: bytes | bytearray, start: int, escape: bool,
+            offsets: bool) -> Iterator[bytes | bytearray | memoryview]:
+    """The rows with the edits made, as blocks of about WRITE_BYTES; long stretches without an edit go as
+    slices of the page (no copy). Each block is written before the next is made."""
+    edits = heapq.merge(_cuts(body, start) if escape else iter(()), _zs(body, start) if offsets else iter(()))
+    view, block = memoryview(body), bytearray()
     for at, stop, text in edits:
-        pieces += [view[start:at], text]
+        if at - start >= WRITE_BYTES:
+            if block:
+                yield block
+                block = bytearray()
+            yield view[start:at]
+        else:
+            block += view[start:at]
+        block += text
         start = stop
-    pieces.append(view[start:])
+        if len(block) >= WRITE_BYTES:
+            yield block
+            block = bytearray()
+    if block:
+        yield block
+    yield view[start:]
     if not body.endswith(b"\n"):
-        pieces.append(b"\n")
-    return pieces
+        yield b"\n"
 
 
 @lru_cache(maxsize=32)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BULK_THRESHOLD = 2000  # rows; the same line the import's sink chooser draws between REST and Bulk 2.0
-PAGE_RECORDS = 50000  # Bulk result page size (maxRecords): bounded memory, few round trips
+PAGE_RECORDS = 25000  # Bulk result page size (maxRecords): two pages (written, fetched) of ~4 MB in memory
 POLL_START, POLL_MAX = 0.2, 5.0
 APIS = ("auto", "rest", "bulk2")
 
@@ -52,6 +52,7 @@ def read_rows(client: Any, query: ExportQuery, state: ReadState, api: str = "aut
     state.total = int(first.get("totalSize") or 0)
     if api == "auto" and state.total > BULK_THRESHOLD:
         state.total = None  # the probe only knows "more than the threshold"; the Bulk job tells the count
+        del first  # its 2,001 records would otherwise stay in memory for the whole export
         yield from _bulk2(client, query, state, page_records)
         return
     state.api = "rest"
@@ -80,7 +81,7 @@ def _bulk2(client: Any, query: ExportQuery, state: ReadState, page_records: int)
     info = _wait(client, job["id"])
     state.total = int(info.get("numberRecordsProcessed") or 0)
     with ThreadPoolExecutor(1, thread_name_prefix="export-page") as pool:
-        pending: Future[tuple[bytes, str | None, int | None]] | None = pool.submit(
+        pending: Future[tuple[bytearray, str | None, int | None]] | None = pool.submit(
             _page, client, job["id"], None, page_records)
         while pending is not None:
             body, locator, count = pending.result()
@@ -95,7 +96,7 @@ def _bulk2(client: Any, query: ExportQuery, state: ReadState, page_records: int)
 class BulkPage:
     """One Bulk result page as Salesforce sent it (header line, then rows; `rows` from Sforce-NumberOfRecords)."""
 
-    body: bytes
+    body: bytes | bytearray
     columns: list[Column]
     rows: int | None
 
@@ -104,7 +105,7 @@ class BulkPage:
 
         return csv_table(self.body, [c.name for c in self.columns])
 
-    def csv_rows(self, tz: ZoneInfo | None) -> list[bytes | memoryview] | None:
+    def csv_rows(self, tz: ZoneInfo | None) -> Iterator[bytes | bytearray | memoryview] | None:
         """The rows as a CSV export writes them, in pieces, or None: then the page goes through `table()`."""
         if self.rows is None:
             return None
@@ -124,9 +125,9 @@ def _wait(client: Any, job_id: str) -> dict[str, Any]:
         delay = min(delay * 1.5, POLL_MAX)
 
 
-def _page(client: Any, job_id: str, locator: str | None, size: int) -> tuple[bytes, str | None, int | None]:
+def _page(client: Any, job_id: str, locator: str | None, size: int) -> tuple[bytearray, str | None, int | None]:
     params = {"maxRecords": size, **({"locator": locator} if locator else {})}
-    resp = client.request("GET", f"jobs/query/{job_id}/results", params=params,
-                          headers={"Accept": "text/csv", "Accept-Encoding": client.result_encoding})
-    nxt, count = resp.headers.get("Sforce-Locator"), resp.headers.get("Sforce-NumberOfRecords", "")
-    return resp.content, (nxt if nxt and nxt != "null" else None), (int(count) if count.isdigit() else None)
+    body, headers = client.download(f"jobs/query/{job_id}/results", params=params,
+                                    headers={"Accept": "text/csv", "Accept-Encoding": client.result_encoding})
+    nxt, count = headers.get("Sforce-Locator"), headers.get("Sforce-NumberOfRecords", "")
+    return body, (nxt if nxt and nxt != "null" else None), (int(count) if count.isdigit() else None)

@@ -42,7 +42,7 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def csv_table(body: bytes, names: list[str]) -> pa.Table:
+def csv_table(body: bytes | bytearray, names: list[str]) -> pa.Table:
     """One Bulk result page (header line, then quoted rows) as string columns renamed to our SELECT items."""
     header_end = body.find(b"\n")
     if header_end < 0 or header_end + 1 >= len(body):

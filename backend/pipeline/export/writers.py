@@ -65,7 +65,7 @@ class CsvExportWriter:
         self.stream.write(sink.getvalue().to_pybytes())
         self.rows += table.num_rows
 
-    def write_raw(self, pieces: Iterable[bytes | memoryview], rows: int) -> None:
+    def write_raw(self, pieces: Iterable[bytes | bytearray | memoryview], rows: int) -> None:
         """Rows already in this file's form (a Bulk page through bulk_csv: every value quoted, LF line ends)."""
         for piece in pieces:
             self.stream.write(piece)
