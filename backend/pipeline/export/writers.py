@@ -54,7 +54,7 @@ class CsvExportWriter:
     def write(self, table: pa.Table) -> None:
         if not table.num_rows:
             return
-        import pyarrow as pa  # here, not above: an export of clean Bulk pages never loads pyarrow
+        import pyarrow as pa  # here, not above: an export whose Bulk pages bulk_csv takes never loads pyarrow
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
