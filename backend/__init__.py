@@ -1,24 +1,32 @@
-"""Inflow's web app: create_app() builds it from settings (the environment, or a test's overrides)."""
+"""Inflow's web app: create_app() builds it from settings (the environment, or a test's overrides).
+
+The factory's libraries (Flask, SQLAlchemy, alembic, the web package) are imported inside create_app():
+every `import backend.<anything>` runs this file first, and the engine (a worker, the export CLI's engine, a
+benchmark child) must not pay ~150 MB of RSS for a web app it never builds.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
-from backend import services
-from backend.extensions import db, migrate
-from backend.logs import configure_logging
 from backend.settings import ROOT, Settings
-from backend.storage.blobs import BlobStore
-from backend.web.uploads import InflowRequest
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
+    from flask import Flask
+
+    from backend import services
+    from backend.extensions import db, migrate
+    from backend.logs import configure_logging
+    from backend.storage.blobs import BlobStore
+    from backend.web.uploads import InflowRequest
+
     settings = _settings(config)
+    _listen_for_sqlite()
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.request_class = InflowRequest
     settings.instance_path.mkdir(parents=True, exist_ok=True)
@@ -39,8 +47,6 @@ def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
     return app
-
-
 
 
 def _settings(config: dict[str, Any] | Settings | None) -> Settings:
@@ -67,7 +73,15 @@ def _engine_options(url: str) -> dict[str, Any]:
     return {"pool_pre_ping": True}
 
 
-@event.listens_for(Engine, "connect")
+def _listen_for_sqlite() -> None:
+    """SQLite connections of every engine (the app's and any a worker makes) get WAL and foreign keys."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+
+
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()

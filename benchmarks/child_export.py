@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ def export_inflow(soql: str, out: str, instance_url: str, token: str, **_: Any) 
         query = check_query(soql, client.describe)
         result = run_export(client, query, DownloadTarget("csv", lambda: f))
     return {"seconds": time.perf_counter() - started, "rows": result.rows, "api": result.api,
-            "file_mb": round(Path(out).stat().st_size / 1e6, 1)}
+            "file_mb": round(Path(out).stat().st_size / 1e6, 1),
+            "pyarrow_loaded": "pyarrow" in sys.modules}  # a page took the Arrow path (bulk_csv could not)
 
 
 def export_ss(soql: str, out: str, instance_url: str, token: str, **_: Any) -> dict[str, Any]:

@@ -1,7 +1,5 @@
-"""The pure import engine: sources, mapping, results. Imports neither Flask nor RQ (see README.md here)."""
+"""The pure import engine: sources, mapping, results. Imports neither Flask nor RQ (see README.md here).
 
-from __future__ import annotations
-
-from backend.pipeline.chunk import DEFAULT_CHUNK_SIZE, Chunk, RejectedRow
-
-__all__ = ["DEFAULT_CHUNK_SIZE", "Chunk", "RejectedRow"]
+Nothing is imported here: every `backend.pipeline.*` import runs this file, and the export's CSV path must
+not load pandas for the import's chunks (import from the submodules, e.g. backend.pipeline.chunk).
+"""

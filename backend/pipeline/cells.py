@@ -12,14 +12,15 @@ and the same `unescape` reverses it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
+if TYPE_CHECKING:  # pandas only where frames are used: the export's CSV header needs `escape` alone
+    import pandas as pd
 
-from backend.pipeline.chunk import STRING_DTYPE, Chunk
+    from backend.pipeline.chunk import Chunk
 
 SUCCESS_COLUMNS = ["sf__Id", "sf__Created"]
 ERROR_COLUMNS = ["sf__Row", "sf__Error"]
@@ -30,7 +31,8 @@ _ESCAPED = _TYPED_ESCAPE  # what both escapes produce, and only they: one `'` to
 
 
 def _text(value: object) -> str:
-    return "" if value is None or value is pd.NA else str(value)
+    pandas = sys.modules.get("pandas")  # pd.NA can only be passed once pandas is loaded
+    return "" if value is None or (pandas is not None and value is pandas.NA) else str(value)
 
 
 def escape(value: object) -> str:
@@ -50,24 +52,31 @@ def unescape(text: str) -> str:
     return text[1:] if _ESCAPED.match(text) else text
 
 
-_FIRST_BYTES = np.zeros(256, dtype=bool)
-_FIRST_BYTES[[ord(c) for c in _RISKY.replace("\\", "") + "'"]] = True  # every first byte an escape may need
+_FIRST_BYTES = bytes(c in (_RISKY.replace("\\", "") + "'").encode() for c in range(256))  # first bytes escape may need
 
 
 def _may_need_escape(s: pd.Series) -> bool:
     """Whether some value starts with a byte `escape` may act on, read from the Arrow buffers."""
+    import numpy as np
+    import pyarrow as pa
+
+    table = np.frombuffer(_FIRST_BYTES, dtype=bool)
     for a in pa.chunked_array(pa.array(s.array)).chunks:
         offsets = np.frombuffer(a.buffers()[1], dtype=np.int64 if pa.types.is_large_string(a.type) else np.int32)
         starts = offsets[a.offset:a.offset + len(a)]
         filled = starts[np.diff(offsets[a.offset:a.offset + len(a) + 1]) > 0]
         data = a.buffers()[2]
-        if len(filled) and _FIRST_BYTES[np.frombuffer(data, dtype=np.uint8)[filled]].any():
+        if len(filled) and table[np.frombuffer(data, dtype=np.uint8)[filled]].any():
             return True
     return False
 
 
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Vectorised `escape` over a frame of strings (NA becomes empty)."""
+    import pandas as pd
+
+    from backend.pipeline.chunk import STRING_DTYPE
+
     out = {}
     for name in frame.columns:  # Arrow strings throughout: no Python object per cell
         s = frame[name].astype(STRING_DTYPE).fillna("")

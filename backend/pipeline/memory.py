@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import sys
 import threading
-
-import pyarrow as pa
 
 M_MMAP_THRESHOLD = -3  # mallopt parameters (glibc malloc.h); setting it also fixes the trim threshold
 M_ARENA_MAX = -8
@@ -40,7 +40,11 @@ def lean_allocators() -> None:
             libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
             libc.mallopt(M_ARENA_MAX, ARENAS)
             _libc = libc
-        pa.set_memory_pool(pa.system_memory_pool())
+        # The export's byte path may never load pyarrow: then the variable picks the pool when it loads.
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+        if "pyarrow" in sys.modules:
+            pa = sys.modules["pyarrow"]
+            pa.set_memory_pool(pa.system_memory_pool())
 
 
 def give_back() -> None:

@@ -200,6 +200,26 @@ class SalesforceClient:
         resp = self.request(method, path, **kw)
         return resp.json() if resp.content else None
 
+    def download(self, path: str, **kw: Any) -> tuple[bytearray, Any]:
+        """A GET's body and headers, the body read in chunks into one growing buffer: `resp.content` joins a
+        list of chunks, twice a large body's size at its peak. A read that breaks off is retried as the
+        request would be."""
+        for attempt in range(GET_RETRIES):
+            resp = self.request("GET", path, stream=True, **kw)
+            try:
+                body = bytearray()
+                for chunk in resp.iter_content(1 << 16):
+                    body += chunk
+                return body, resp.headers
+            except requests.RequestException as err:
+                if attempt + 1 == GET_RETRIES:
+                    raise RetriableSalesforceError("Salesforce could not be reached; try again later.",
+                                                   detail=f"GET {path}: {err}") from None
+                time.sleep(jittered(0.5 * 2 ** attempt))
+            finally:
+                resp.close()
+        raise AssertionError("unreachable")
+
     # ---- describe and query ---------------------------------------------------------------------
     def describe(self, sobject: str) -> dict[str, Any]:
         """The sObject describe, cached for the life of this client."""

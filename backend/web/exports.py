@@ -13,9 +13,9 @@ from backend.models import Job, OrgConnection
 from backend.models.audit import record
 from backend.models.connections import Connection
 from backend.pipeline.export import ExportQuery, check_query, soql_for_object
-from backend.pipeline.export.cells import zone
 from backend.pipeline.export.engine import preview
 from backend.pipeline.export.writers import FORMATS
+from backend.pipeline.export.zones import zone
 from backend.web.authn import current_identity, login_required
 from backend.web.jobs_mapping import client_for_org
 

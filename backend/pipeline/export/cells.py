@@ -1,32 +1,20 @@
 """Export cells as written: ISO 8601 datetimes in UTC or a chosen zone, and the result files' formula escape.
 
-Vectorised over Arrow string columns, so a million rows cost no Python object per cell.
+Vectorised over Arrow string columns, so a million rows cost no Python object per cell. Bulk pages that need
+no more than the escape skip this (bulk_csv.py does it at the byte level, to the same bytes).
 """
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backend.errors import ConfigError
-from backend.pipeline.export.soql import Column
+from backend.pipeline.export.soql import NUMERIC_TYPES, Column
 
-# Salesforce numbers cannot hold a formula, and "-5" must stay a number for a round trip into an import.
 _STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$"
 _RISKY_FIRST = pa.array([b"=", b"+", b"-", b"@", b"\t", b"\r", b"\x00"])  # as results._RISKY_PATTERN
-NUMERIC_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
-
-
-def zone(name: str | None) -> ZoneInfo | None:
-    """The IANA zone to write datetimes in; None (or UTC) keeps them in UTC with a `Z`."""
-    if not name or name.upper() in ("UTC", "Z", "GMT"):
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"Unknown time zone {name!r}; use an IANA name such as Europe/Berlin.") from None
 
 
 def prepare(table: pa.Table, columns: list[Column], tz: ZoneInfo | None) -> pa.Table:

@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
-from backend.pipeline.export.cells import prepare, zone
 from backend.pipeline.export.read import PAGE_RECORDS, BulkPage, ReadState, read_rows
 from backend.pipeline.export.soql import ExportQuery, with_limit
 from backend.pipeline.export.targets import ExportTarget
 from backend.pipeline.export.writers import ExportWriter
+from backend.pipeline.export.zones import zone
 from backend.pipeline.memory import give_back, lean_allocators
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass
@@ -64,27 +65,32 @@ def run_export(client: Any, query: ExportQuery, target: ExportTarget, *, time_zo
 
 
 def _write(writer: ExportWriter, page: pa.Table | BulkPage, query: ExportQuery, tz: ZoneInfo | None) -> int:
-    """One page into the file; a clean Bulk page into a CSV file as it came (no parse, no re-encode). A writer
-    that takes typed values (a database table) gets the cells as Salesforce sent them: no formula escape."""
+    """One page into the file. A Bulk page into a CSV file goes at the byte level when bulk_csv can take it
+    (no pyarrow loaded for it); other pages become tables and go through the cell rules. A writer that takes
+    typed values (a database table) gets the cells as Salesforce sent them: no formula escape."""
     if getattr(writer, "typed", False):
         table = page.table() if isinstance(page, BulkPage) else page
         writer.write(table)
         return table.num_rows
     if isinstance(page, BulkPage):
-        plain = page.plain_rows() if tz is None and hasattr(writer, "write_raw") else None
-        if plain is not None and page.rows is not None:
-            writer.write_raw(plain, page.rows)  # type: ignore[attr-defined]
+        pieces = page.csv_rows(tz) if hasattr(writer, "write_raw") else None
+        if pieces is not None and page.rows is not None:
+            writer.write_raw(pieces, page.rows)  # type: ignore[attr-defined]
             return page.rows
         page = page.table()
+    from backend.pipeline.export.cells import prepare  # pyarrow
+
     writer.write(prepare(page, query.columns, tz))
     return page.num_rows
 
 
 def preview(client: Any, query: ExportQuery, *, limit: int = 20, time_zone: str | None = None) -> list[list[str]]:
     """The first rows as the file will hold them (one REST call)."""
+    from backend.pipeline.export.cells import prepare
+
     capped = replace(query, soql=with_limit(query.soql, limit))
     for table in read_rows(client, capped, ReadState(), "rest"):
-        assert isinstance(table, pa.Table)  # REST pages are tables
+        assert not isinstance(table, BulkPage)  # REST pages are tables
         cells = prepare(table.slice(0, limit), query.columns, zone(time_zone))
         columns = [cells.column(i).to_pylist() for i in range(cells.num_columns)]
         return [["" if v is None else v for v in row] for row in zip(*columns, strict=True)]

@@ -30,6 +30,9 @@ _NO_TYPE = ("sObject type '{0}' is not supported. If you are attempting to use a
 _KEYWORDS = re.compile(r"\b(SELECT|FROM|WHERE|WITH|GROUP\s+BY|ORDER\s+BY|LIMIT|OFFSET|FOR|ALL\s+ROWS)\b", re.I)
 _PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 COMPOUND_TYPES = ("address", "location")
+# Describe types that hold numbers: exempt from the formula escape ("-5" must stay a number for a round trip
+# into an import), and numeric cells in an .xlsx file.
+NUMERIC_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
 
 
 class QueryError(ConfigError):

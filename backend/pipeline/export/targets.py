@@ -11,8 +11,7 @@ from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 from backend.errors import ConfigError
-from backend.pipeline.export.cells import NUMERIC_TYPES
-from backend.pipeline.export.soql import Column
+from backend.pipeline.export.soql import NUMERIC_TYPES, Column
 from backend.pipeline.export.writers import FORMATS, ExportWriter, open_writer
 
 

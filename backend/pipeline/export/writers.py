@@ -12,14 +12,14 @@ import csv
 import io
 import re
 import zipfile
-from typing import BinaryIO, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 from xml.sax.saxutils import escape
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
+from backend.pipeline.cells import escape as escape_cell
 
-from backend.pipeline.results import escape_cell
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BOM = b"\xef\xbb\xbf"  # as in result files: Excel then reads UTF-8 accents correctly
 FORMATS = ("csv", "xlsx")
@@ -50,21 +50,25 @@ class CsvExportWriter:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow([escape_cell(c) for c in columns])
         stream.write(BOM + buf.getvalue().encode("utf-8"))
-        self._options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 
     def write(self, table: pa.Table) -> None:
         if not table.num_rows:
             return
+        import pyarrow as pa  # here, not above: an export whose Bulk pages bulk_csv takes never loads pyarrow
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+
         # Empty cells written as "" like Salesforce's Bulk pages, so both APIs (and write_raw) give one file.
         table = pa.table([pc.fill_null(c, "") for c in table.columns], names=table.column_names)
         sink = pa.BufferOutputStream()
-        pacsv.write_csv(table, sink, self._options)
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
         self.stream.write(sink.getvalue().to_pybytes())
         self.rows += table.num_rows
 
-    def write_raw(self, data: bytes, rows: int) -> None:
-        """Rows already in this file's form (a clean Bulk page: every value quoted, LF line ends)."""
-        self.stream.write(data)
+    def write_raw(self, pieces: Iterable[bytes | bytearray | memoryview], rows: int) -> None:
+        """Rows already in this file's form (a Bulk page through bulk_csv: every value quoted, LF line ends)."""
+        for piece in pieces:
+            self.stream.write(piece)
         self.rows += rows
 
     def close(self) -> None:
