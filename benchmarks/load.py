@@ -176,7 +176,7 @@ def load_bench(report: dict[str, Any], org: LocalOrg, work: Path, args: Any) -> 
         load = Load(url, tenants, procs, args, upload.read_bytes())
         load_start = [round(x, 1) for x in os.getloadavg()]
         asyncio.run(load.run())
-        served = sum(len(load.stats.times[k]) for k in ("poll", "page", "upload"))
+        served = sum(len(load.stats.times.get(k, ())) for k in ("poll", "page", "upload"))  # `--load-uploads 0`: none
         result = {"database": kind, "users": args.load_users, "accounts": accounts, "seconds": args.load_seconds,
                   "uploads": args.load_uploads, "upload_mb": round(upload.stat().st_size / 1e6, 1),
                   "imports": load.imports, "import_rows": args.load_import_rows, "workers": args.load_workers,
