@@ -226,8 +226,9 @@ class CsvSource(Source):
         if len(rest):
             pending.append(rest)
             pending_lines.append(lines[n:])
-        frame = head.to_pandas(types_mapper=lambda t: STRING_DTYPE if t in (pa.string(), pa.large_string())
-                               else None)
+        # One buffer per column: every kernel and buffer scan downstream then runs once per column, not per block.
+        frame = head.combine_chunks().to_pandas(
+            types_mapper=lambda t: STRING_DTYPE if t in (pa.string(), pa.large_string()) else None)
         return Chunk(frame, lines[:n].astype(np.int64), [])
 
     def _read_slow(self, opened: _Opened, *, switch_back: bool) -> Iterator[Chunk]:
