@@ -37,26 +37,52 @@ def fixed_shape(pattern: str) -> Shape | None:
 
 def parse_fixed(values: pa.Array | pa.ChunkedArray, shape: Shape) -> np.ndarray:
     """datetime64[us] per value; NaT where the value is null or not exactly in `shape`."""
-    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    parts = [_parse_array(c, shape) for c in chunks]
+    parts = []
+    for a in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+        out = np.full(len(a), np.datetime64("NaT"), dtype="datetime64[us]")
+        rows, fields, _ = _read(a, shape)
+        micros = _days_from_civil(fields["%Y"], fields["%m"], fields["%d"]) * 86_400_000_000
+        for directive, unit in _MICROS.items():
+            if directive in fields:
+                micros += fields[directive] * unit
+        out[rows] = micros.view("datetime64[us]")  # numpy's own calendar casts are ten times slower
+        parts.append(out)
     return np.concatenate(parts) if parts else np.zeros(0, "datetime64[us]")
 
 
-def _parse_array(a: pa.Array, shape: Shape) -> np.ndarray:
-    out = np.full(len(a), np.datetime64("NaT"), dtype="datetime64[us]")
+def iso_dates(values: pa.Array, shape: Shape) -> pa.Array | None:
+    """'YYYY-MM-DD' per value, its digits moved byte by byte, if every non-null value is exactly in `shape`
+    (a time in it is checked and dropped); otherwise None."""
+    rows, fields, text = _read(values, shape)
+    if len(rows) != len(values) - values.null_count:
+        return None
+    positions = {d: start for d, start, _ in shape if d}
+    y, m, d = positions["%Y"], positions["%m"], positions["%d"]
+    out = np.empty((len(rows), 10), dtype=np.uint8)
+    for i, j in enumerate([y, y + 1, y + 2, y + 3, -1, m, m + 1, -1, d, d + 1]):
+        out[:, i] = text[j] if j >= 0 else ord("-")
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    valid = np.zeros(len(values), dtype=bool)
+    valid[rows] = True
+    np.cumsum(valid * 10, out=offsets[1:])
+    mask = None if values.null_count == 0 else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(out), mask,
+                                       values.null_count)
+
+
+def _read(a: pa.Array, shape: Shape) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """The positions of the values exactly in `shape`, their fields, and their bytes (one row per byte
+    position: column-wise vector operations, no narrow 2-D reductions)."""
     width = shape[-1][1]
     bufs = a.buffers()
     if len(a) == 0 or bufs[2] is None:
-        return out
+        return np.zeros(0, np.int64), {d: np.zeros(0, np.int64) for d, _, _ in shape if d}, np.zeros((width, 0))
     offsets = np.frombuffer(bufs[1], dtype=np.int64 if pa.types.is_large_string(a.type) else np.int32)
     offsets = offsets[a.offset:a.offset + len(a) + 1].astype(np.int64)
     take = np.diff(offsets) == width
     if a.null_count:
         take &= a.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(take)
-    if not len(rows):
-        return out
-    # One contiguous row per byte position: column-wise vector operations, no narrow 2-D reductions.
     text = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[rows][None, :] + np.arange(width)[:, None]]
     ok = np.ones(len(rows), dtype=bool)
     fields: dict[str, np.ndarray] = {}
@@ -76,16 +102,7 @@ def _parse_array(a: pa.Array, shape: Shape) -> np.ndarray:
     year, month, day = fields["%Y"], np.clip(fields["%m"], 1, 12), fields["%d"]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     ok &= day <= _DAYS[month - 1] + (leap & (month == 2))
-    rows, keep = rows[ok], ok
-    if not len(rows):
-        return out
-    micros = _days_from_civil(year[keep], month[keep], day[keep]) * 86_400_000_000
-    for directive, unit in _MICROS.items():
-        if directive in fields:
-            micros += fields[directive][keep] * unit
-    stamps = micros.view("datetime64[us]")  # numpy's own calendar casts are ten times slower
-    out[rows] = stamps
-    return out
+    return rows[ok], {k: v[ok] for k, v in fields.items()}, text[:, ok]
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

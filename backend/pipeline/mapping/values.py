@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from backend.errors import ConfigError
 from backend.pipeline.chunk import STRING_DTYPE
+from backend.pipeline.mapping import fixed_dates
 from backend.pipeline.mapping.fixed_dates import fixed_shape, parse_fixed
 
 _TIMES = ["", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p"]
@@ -181,6 +182,23 @@ def parse_dates(values: pd.Series, formats: list[str]) -> pd.Series:
         written = pd.to_datetime(text(values)[aware.notna()].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
         local[written.index] = written
     return local.dt.normalize()
+
+
+def dates_as_written(values: pd.Series, formats: list[str]) -> pd.Series | None:
+    """parse_dates + format_dates in one step when every value is written in the fixed-width pattern
+    parse_dates tries first for it: the digits are moved into 'YYYY-MM-DD' byte by byte. None otherwise."""
+    s = text(values)
+    if "iso" in formats and all(f in FORMAT_NAMES for f in formats) and _looks_iso(s):
+        shape = _ISO_SHAPE
+    elif formats[0] in ("iso", "excel"):
+        return None
+    else:
+        shape = fixed_shape(NAMED_FORMATS.get(formats[0], [formats[0]])[0])
+    whole = arrow(s)
+    if shape is None or (isinstance(whole, pa.ChunkedArray) and whole.num_chunks != 1):
+        return None
+    got = fixed_dates.iso_dates(whole.chunk(0) if isinstance(whole, pa.ChunkedArray) else whole, shape)
+    return None if got is None else series(got, s.index)
 
 
 def localize(local: pd.Series, tz: str) -> pd.Series:
