@@ -52,3 +52,17 @@ def test_the_review_blocks_a_format_that_reads_none_of_a_date_column() -> None:
                                  "style), not in 2026-01-31 style; choose the 31/01/2026 style date format.")
     day_first = Mapping("Contact", fields=iso.fields, options=Options(date_formats=["eu_slash"]))
     assert date_format_issues(day_first, contact_describe(), sample) == []
+
+
+def test_a_date_column_maps_the_same_whether_every_value_fits_the_first_pattern_or_not() -> None:
+    mapping = Mapping("Contact", fields=[FieldMapping("LastName", column="Last"),
+                                         FieldMapping("Birthdate", column="Born")],
+                      options=Options(date_formats=["eu_slash"]))
+    mapper = Mapper(mapping, contact_describe(), ["Last", "Born"])
+    rows = [["Lee", "29/02/2024"], ["Ray", ""], ["Kim", " 01/12/1999 "], ["Ode", "2026-01-31"]]
+    clean = mapper.map_chunk(make_chunk(["Last", "Born"], rows[:3], [2, 3, 4]))
+    assert clean.bulk_frame()["Birthdate"].tolist() == ["2024-02-29", "", "1999-12-01"]
+    mixed = mapper.map_chunk(make_chunk(["Last", "Born"], rows + [["Bad", "29/02/2023"]], [2, 3, 4, 5, 6]))
+    assert mixed.bulk_frame()["Birthdate"].tolist() == ["2024-02-29", "", "1999-12-01", "2026-01-31"]
+    assert [(e.row_number, e.message) for e in mixed.errors] == [
+        (6, "Birthdate: '29/02/2023' is not a date in 31/01/2026 style or 2026-01-31 style")]

@@ -81,6 +81,13 @@ def test_days_that_do_not_exist_are_errors_never_rolled_into_the_next_month() ->
     assert dates(values, ["eu_slash"]) == [None, None, None, "2024-02-29", None, None, None]
 
 
+def test_century_leap_days_and_year_zero() -> None:
+    values = ["29/02/2000", "29/02/1900", "29/02/2400", "01/01/0000", "01/01/0001", "31/12/9999", "０1/01/2026"]
+    assert dates(values, ["eu_slash"]) == ["2000-02-29", None, "2400-02-29", None, "0001-01-01", "9999-12-31", None]
+    assert datetimes(["31/12/1969 23:59:59", "01/01/1970 00:00:01"], "UTC", ["eu_slash"]) == [
+        "1969-12-31T23:59:59.000Z", "1970-01-01T00:00:01.000Z"]
+
+
 def test_times_out_of_range_are_errors_and_padding_is_optional() -> None:
     values = ["24/01/2026 24:00", "24/01/2026 10:61", "24/01/2026 09:05", "4/1/2026 9:05", "04/01/2026 9:05 PM"]
     assert datetimes(values, "UTC", ["eu_slash"]) == [None, None, "2026-01-24T09:05:00.000Z",

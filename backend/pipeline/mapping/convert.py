@@ -114,6 +114,9 @@ def _number(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
 
 
 def _date(s: pd.Series, meta: dict[str, Any], options: Options) -> Converted:
+    written = V.dates_as_written(s, options.all_date_formats)
+    if written is not None:
+        return Converted(written)  # every value a date in the first pattern: nothing to report
     got = V.parse_dates(s, options.all_date_formats)
     return Converted(V.format_dates(got), _bad(s, got.notna(), meta,
                                                f"is not a date in {described(options.all_date_formats)}"))

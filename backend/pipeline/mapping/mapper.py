@@ -73,8 +73,10 @@ class MappedChunk:
 
     def bulk_frame(self) -> pd.DataFrame:
         """Bulk API CSV values: blanks empty, or `#N/A` where the field is in `null_fields`."""
-        return pd.DataFrame({name: self.frame[name].fillna(NULL_MARKER_BULK if name in self.null_fields else "")
-                             for name in self.frame.columns}, index=self.frame.index)
+        blank = [name for name in self.frame.columns if self.frame[name].hasnans]
+        if not blank:
+            return self.frame  # most chunks of most columns: no new frame at all (copy-on-write keeps it safe)
+        return self.frame.fillna({name: NULL_MARKER_BULK if name in self.null_fields else "" for name in blank})
 
 
 def rejected_error(rej: RejectedRow) -> RowError:

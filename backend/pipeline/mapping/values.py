@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 
 from backend.errors import ConfigError
 from backend.pipeline.chunk import STRING_DTYPE
+from backend.pipeline.mapping import fixed_dates
+from backend.pipeline.mapping.fixed_dates import fixed_shape, parse_fixed
 
 _TIMES = ["", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p"]
 NAMED_FORMATS: dict[str, list[str]] = {
@@ -35,6 +37,7 @@ NAMED_FORMATS: dict[str, list[str]] = {
 FORMAT_NAMES = ["iso", "us", "eu", "eu_slash", "excel"]
 _OFFSET_RE = r"\d[T ]\d{1,2}:\d{2}.*(?:Z|[+-]\d{2}:?\d{2})$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_ISO_SHAPE = fixed_shape("%Y-%m-%d")
 LOCALES = {"en": (",", "."), "us": (",", "."), "uk": (",", "."), "de": (".", ","), "fr": (" ", ","),
            "es": (".", ","), "it": (".", ","), "nl": (".", ","), "ch": ("'", "."), "pl": (" ", ",")}
 
@@ -67,9 +70,11 @@ def series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(values, dtype=STRING_DTYPE), index=index)
 
 
-_EDGE_BYTES = np.zeros(256, dtype=bool)
-_EDGE_BYTES[[9, 10, 11, 12, 13, 32]] = True
-_EDGE_BYTES[0x80:] = True  # a multi-byte character might be Unicode white space: let the kernel look
+def _edge(first_or_last: np.ndarray) -> bool:
+    """Whether a byte is ASCII white space or starts/ends a multi-byte character (which might be Unicode
+    white space: the kernel looks then). Comparisons: a table lookup costs three times as much."""
+    b = first_or_last
+    return bool(((b - np.uint8(9) <= 4) | (b == 32) | (b >= 0x80)).any())  # 9..13 by uint8 wrap-around
 
 
 def _already_text(a: pa.Array) -> bool:
@@ -80,12 +85,19 @@ def _already_text(a: pa.Array) -> bool:
     offsets = np.frombuffer(bufs[1], dtype=np.int64 if pa.types.is_large_string(a.type) else np.int32)
     offsets = offsets[a.offset:a.offset + len(a) + 1]
     lengths = np.diff(offsets)
-    valid = a.is_valid().to_numpy(zero_copy_only=False) if a.null_count else np.ones(len(a), dtype=bool)
-    if (valid & (lengths == 0)).any():
+    if a.null_count:
+        full = a.is_valid().to_numpy(zero_copy_only=False)
+        if (full & (lengths == 0)).any():
+            return False
+        starts, ends = offsets[:-1][full], offsets[1:][full]
+    elif len(a) and lengths.min() == 0:
         return False
-    full = valid & (lengths > 0)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-    return not (_EDGE_BYTES[data[offsets[:-1][full]]].any() or _EDGE_BYTES[data[offsets[1:][full] - 1]].any())
+    else:  # no nulls (a source column): every value has a first and a last byte, no mask needed
+        starts, ends = offsets[:-1], offsets[1:]
+    if not len(starts):
+        return True
+    data = np.frombuffer(bufs[2], dtype=np.uint8)
+    return not (_edge(np.take(data, starts)) or _edge(np.take(data, ends - 1)))
 
 
 def text(values: pd.Series) -> pd.Series:
@@ -96,16 +108,6 @@ def text(values: pd.Series) -> pd.Series:
         return values  # the common case, decided from the buffers: no copy, no kernel
     a = pc.utf8_trim_whitespace(whole)
     return series(pc.if_else(pc.greater(pc.binary_length(a), 0), a, pa.scalar(None, a.type)), values.index)
-
-
-def _iso_fast(s: pd.Series) -> pd.Series:
-    """Dates written exactly YYYY-MM-DD, parsed by Arrow; anything else is NaT here."""
-    a = arrow(s)
-    got = pc.strptime(a, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # Arrow rolls 2026-02-30 over to March; a round trip keeps only dates that exist as written.
-    exact = pc.fill_null(pc.equal(pc.cast(pc.cast(got, pa.date32()), pa.string()), pc.cast(a, pa.string())), False)
-    got = pc.if_else(exact, got, pa.scalar(None, got.type))
-    return pd.Series(got.to_numpy(zero_copy_only=False).astype("datetime64[us]"), index=s.index)
 
 
 def _looks_iso(s: pd.Series) -> bool:
@@ -123,77 +125,53 @@ def parse_local(values: pd.Series, formats: list[str]) -> tuple[pd.Series, pd.Se
     aware = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
     if "iso" in formats and all(f in FORMAT_NAMES for f in formats) and _looks_iso(s):
         # No named format can read YYYY-MM-DD differently, so the fast exact-ISO pass may go first.
-        local = _iso_fast(s)
+        local = parse_fixed(arrow(s), _ISO_SHAPE)
     else:
-        local = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    todo = s.notna().to_numpy(dtype=bool) & local.isna().to_numpy()
+        local = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]")
+    todo = s.notna().to_numpy(dtype=bool) & np.isnat(local)
     for fmt in formats:
         if not todo.any():
             break
-        part = s[todo]
+        rows = np.flatnonzero(todo)
+        part = s if len(rows) == len(s) else s.iloc[rows]  # positions, not labels: no index alignment per pass
         if fmt == "iso":
             has_offset = part.str.contains(_OFFSET_RE, regex=True).fillna(False).to_numpy(dtype=bool)
             if has_offset.any():
                 got = pd.to_datetime(part[has_offset], format="ISO8601", errors="coerce", utc=True)
                 aware[got.index] = got
-            naive = part[~has_offset]
-            got = pd.to_datetime(naive, format="ISO8601", errors="coerce")
+            got = pd.to_datetime(part.mask(has_offset), format="ISO8601", errors="coerce")
         elif fmt == "excel":
             days = pd.to_numeric(part, errors="coerce")
             days = days.where((days >= 1) & (days < 2958466))
             got = _EXCEL_EPOCH + pd.to_timedelta((days * 86400).round(), unit="s")
         else:
             got = _first_match(part, NAMED_FORMATS.get(fmt, [fmt]))
-        local[got.index] = got.where(got.notna(), local[got.index])
-        todo = todo & local.isna().to_numpy() & aware.isna().to_numpy()
-    return local, aware
+        local[rows] = np.asarray(got, dtype="datetime64[us]")  # every row still to do is NaT in `local`
+        todo &= np.isnat(local) & aware.isna().to_numpy()
+    return pd.Series(local, index=s.index), aware
 
 
-def _first_match(part: pd.Series, patterns: list[str]) -> pd.Series:
-    result = pd.Series(pd.NaT, index=part.index, dtype="datetime64[us]")
+def _first_match(part: pd.Series, patterns: list[str]) -> np.ndarray:
+    result = np.full(len(part), np.datetime64("NaT"), dtype="datetime64[us]")
     for pattern in patterns:
         for parse in (_exact_fast, _pandas_pattern):
-            missing = result.isna()
+            missing = np.isnat(result)
             if not missing.any():
                 return result
-            got = parse(part[missing], pattern)
-            result[got.index] = got
+            result[missing] = parse(part if missing.all() else part[missing], pattern)
     return result
 
 
-def _pandas_pattern(part: pd.Series, pattern: str) -> pd.Series:
-    return pd.to_datetime(part, format=pattern, errors="coerce")
+def _pandas_pattern(part: pd.Series, pattern: str) -> np.ndarray:
+    return pd.to_datetime(part, format=pattern, errors="coerce").to_numpy(dtype="datetime64[us]")
 
 
-# Fixed-width directives Arrow's strptime reads as pandas does, with the component each one sets.
-_FIXED = {"%d": (r"\d{2}", pc.day), "%m": (r"\d{2}", pc.month), "%Y": (r"\d{4}", pc.year),
-          "%H": (r"\d{2}", pc.hour), "%M": (r"\d{2}", pc.minute), "%S": (r"\d{2}", pc.second)}
-
-
-def _exact_fast(part: pd.Series, pattern: str) -> pd.Series:
-    """Values written exactly as `pattern` formats them (zero-padded), parsed by Arrow; the rest NaT.
-
-    About five times faster than pandas' strptime. Arrow accepts more than pandas (" 5/3/2026", a
-    two-digit %Y) and rolls 30 February over to March, so a value is taken only when it has the
-    pattern's exact shape and every field of the result is the number written; pandas reads the rest.
-    """
-    tokens = re.split(r"(%[dmYHMS])", pattern)
-    if any("%" in t for t in tokens[::2]):
-        return pd.Series(pd.NaT, index=part.index, dtype="datetime64[us]")  # %p, %b, %f...: pandas only
-    a = pc.cast(arrow(part), pa.string())
-    regex = "^" + "".join(_FIXED[t][0] if i % 2 else re.escape(t) for i, t in enumerate(tokens)) + "$"
-    ok = pc.fill_null(pc.match_substring_regex(a, regex), False)
-    a = pc.if_else(ok, a, pa.scalar(None, pa.string()))  # only the exact shape is sliced into numbers
-    got = pc.strptime(a, format=pattern, unit="s", error_is_null=True)
-    pos = 0
-    for i, t in enumerate(tokens):
-        width = len(t) if i % 2 == 0 else (4 if t == "%Y" else 2)
-        if i % 2:
-            written = pc.cast(pc.utf8_slice_codeunits(a, pos, pos + width), pa.int64())
-            ok = pc.and_(ok, pc.equal(_FIXED[t][1](got), written))
-        pos += width
-    got = pc.if_else(pc.fill_null(ok, False), got, pa.scalar(None, got.type))
-    return pd.Series(got.to_numpy(zero_copy_only=False).astype("datetime64[us]"), index=part.index)
+def _exact_fast(part: pd.Series, pattern: str) -> np.ndarray:
+    """Values written exactly as `pattern` formats them (zero-padded); the rest NaT, for pandas to read."""
+    shape = fixed_shape(pattern)
+    if shape is None:
+        return np.full(len(part), np.datetime64("NaT"), dtype="datetime64[us]")
+    return parse_fixed(arrow(part), shape)
 
 
 def parse_dates(values: pd.Series, formats: list[str]) -> pd.Series:
@@ -204,6 +182,23 @@ def parse_dates(values: pd.Series, formats: list[str]) -> pd.Series:
         written = pd.to_datetime(text(values)[aware.notna()].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
         local[written.index] = written
     return local.dt.normalize()
+
+
+def dates_as_written(values: pd.Series, formats: list[str]) -> pd.Series | None:
+    """parse_dates + format_dates in one step when every value is written in the fixed-width pattern
+    parse_dates tries first for it: the digits are moved into 'YYYY-MM-DD' byte by byte. None otherwise."""
+    s = text(values)
+    if "iso" in formats and all(f in FORMAT_NAMES for f in formats) and _looks_iso(s):
+        shape = _ISO_SHAPE
+    elif formats[0] in ("iso", "excel"):
+        return None
+    else:
+        shape = fixed_shape(NAMED_FORMATS.get(formats[0], [formats[0]])[0])
+    whole = arrow(s)
+    if shape is None or (isinstance(whole, pa.ChunkedArray) and whole.num_chunks != 1):
+        return None
+    got = fixed_dates.iso_dates(whole.chunk(0) if isinstance(whole, pa.ChunkedArray) else whole, shape)
+    return None if got is None else series(got, s.index)
 
 
 def localize(local: pd.Series, tz: str) -> pd.Series:

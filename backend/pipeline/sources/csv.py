@@ -226,8 +226,9 @@ class CsvSource(Source):
         if len(rest):
             pending.append(rest)
             pending_lines.append(lines[n:])
-        frame = head.to_pandas(types_mapper=lambda t: STRING_DTYPE if t in (pa.string(), pa.large_string())
-                               else None)
+        # One buffer per column: every kernel and buffer scan downstream then runs once per column, not per block.
+        frame = head.combine_chunks().to_pandas(
+            types_mapper=lambda t: STRING_DTYPE if t in (pa.string(), pa.large_string()) else None)
         return Chunk(frame, lines[:n].astype(np.int64), [])
 
     def _read_slow(self, opened: _Opened, *, switch_back: bool) -> Iterator[Chunk]:
@@ -272,12 +273,15 @@ def _record_lines(batch: pa.RecordBatch, first_line: int) -> tuple[np.ndarray, n
     """Start line of each record, which records have any non-empty cell, and the next free line."""
     n = batch.num_rows
     spans = np.ones(n, dtype=np.int64)
-    keep = np.zeros(n, dtype=bool)
-    newlines = holds_any_byte(batch.columns, b"\n")  # most files have none: then every record is one line
-    for col in batch.columns:
-        if newlines:
+    if holds_any_byte(batch.columns, b"\n"):  # most files have none: then every record is one line
+        for col in batch.columns:
             spans += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False)
-        keep |= pc.binary_length(col).to_numpy(zero_copy_only=False) > 0
+    # A first column without an empty cell (the usual case) keeps every record: one kernel, not one per column.
+    keep = np.ones(n, dtype=bool)
+    if n and pc.min(pc.binary_length(batch.column(0))).as_py() == 0:
+        keep[:] = False
+        for col in batch.columns:
+            keep |= pc.binary_length(col).to_numpy(zero_copy_only=False) > 0
     ends = np.cumsum(spans)
     starts = first_line + ends - spans
     return starts, keep, first_line + int(ends[-1]) if n else first_line
