@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pandas only where frames are used: the export's CSV header needs `escape` alone
     import pandas as pd
+    import pyarrow as pa
 
     from backend.pipeline.chunk import Chunk
 
 SUCCESS_COLUMNS = ["sf__Id", "sf__Created"]
 ERROR_COLUMNS = ["sf__Row", "sf__Error"]
-_RISKY = "=+\\-@\t\r\x00"
+RISKY_FIRST = b"=+-@\t\r\x00"  # a cell starting with one of these runs as a formula in a spreadsheet
+_RISKY = RISKY_FIRST.decode().replace("-", "\\-")  # a character class for Python's re and Arrow's RE2 alike
 _CSV_ESCAPE = re.compile(f"^(?:[{_RISKY}]|'[{_RISKY}'])")
 _TYPED_ESCAPE = re.compile(f"^'[{_RISKY}']")
 _ESCAPED = _TYPED_ESCAPE  # what both escapes produce, and only they: one `'` to remove
@@ -52,28 +54,19 @@ def unescape(text: str) -> str:
     return text[1:] if _ESCAPED.match(text) else text
 
 
-_FIRST_BYTES = bytes(c in (_RISKY.replace("\\", "") + "'").encode() for c in range(256))  # first bytes escape may need
-
-
-def _may_need_escape(s: pd.Series) -> bool:
-    """Whether some value starts with a byte `escape` may act on, read from the Arrow buffers."""
-    import numpy as np
+def starting_with(values: pa.Array | pa.ChunkedArray, first: bytes) -> pa.Array | pa.ChunkedArray:
+    """Arrow booleans: which string values start with one of the bytes `first` (one kernel, no regex)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    table = np.frombuffer(_FIRST_BYTES, dtype=bool)
-    for a in pa.chunked_array(pa.array(s.array)).chunks:
-        offsets = np.frombuffer(a.buffers()[1], dtype=np.int64 if pa.types.is_large_string(a.type) else np.int32)
-        starts = offsets[a.offset:a.offset + len(a)]
-        filled = starts[np.diff(offsets[a.offset:a.offset + len(a) + 1]) > 0]
-        data = a.buffers()[2]
-        if len(filled) and table[np.frombuffer(data, dtype=np.uint8)[filled]].any():
-            return True
-    return False
+    return pc.is_in(pc.binary_slice(values.cast(pa.binary()), 0, 1),
+                    value_set=pa.array([bytes([b]) for b in first], pa.binary()))
 
 
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Vectorised `escape` over a frame of strings (NA becomes empty)."""
     import pandas as pd
+    import pyarrow as pa
 
     from backend.pipeline.chunk import STRING_DTYPE
 
@@ -81,7 +74,8 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for name in frame.columns:  # Arrow strings throughout: no Python object per cell
         s = frame[name].astype(STRING_DTYPE).fillna("")
         # Most columns have no risky first byte at all: the regex and the copy are only for those that do.
-        out[name] = s.where(~s.str.match(_CSV_ESCAPE.pattern), "'" + s) if _may_need_escape(s) else s
+        may = starting_with(pa.array(s.array), RISKY_FIRST + b"'").to_numpy(zero_copy_only=False).any()
+        out[name] = s.where(~s.str.match(_CSV_ESCAPE.pattern), "'" + s) if may else s
     return pd.DataFrame(out, index=frame.index)
 
 

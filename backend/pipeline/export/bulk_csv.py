@@ -22,9 +22,10 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
+from backend.pipeline.cells import RISKY_FIRST
 from backend.pipeline.export.soql import NUMERIC_TYPES, Column
 
-_RISKY = rb"=+\-@\t\r\x00"  # as cells._RISKY_FIRST
+_RISKY = RISKY_FIRST.replace(b"-", rb"\-")  # a character class
 _CELL = rb'"[^"]*+(?:""[^"]*+)*+"'  # possessive: no backtracking state kept over a 10 MB page
 _SAFE = rb'"(?:[^"' + _RISKY + rb'][^"]*+)?(?:""[^"]*+)*+"'  # a cell that does not start risky
 _NOT_UTC_END = rb'"[^"]*+(?:""[^"]*+)*+(?<!\+0000)"'  # a cell that does not end like a `+0000` datetime

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backend.pipeline.cells import RISKY_FIRST, starting_with
 from backend.pipeline.export.soql import NUMERIC_TYPES, Column
 
 _STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$"
-_RISKY_FIRST = pa.array([b"=", b"+", b"-", b"@", b"\t", b"\r", b"\x00"])  # as results._RISKY_PATTERN
 
 
 def prepare(table: pa.Table, columns: list[Column], tz: ZoneInfo | None) -> pa.Table:
@@ -34,7 +34,7 @@ def prepare(table: pa.Table, columns: list[Column], tz: ZoneInfo | None) -> pa.T
 
 def _escape(col: pa.ChunkedArray) -> pa.ChunkedArray:
     # The first byte against the set: several times faster than the regex, the same cells.
-    risky = pc.is_in(pc.binary_slice(col.cast(pa.binary()), 0, 1), value_set=_RISKY_FIRST)
+    risky = starting_with(col, RISKY_FIRST)
     if not pc.any(risky).as_py():
         return col
     return pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
