@@ -77,15 +77,17 @@ def map_to_bulk_csv(make_source: Any, out: str, instance_url: str, token: str) -
     return {"seconds": time.perf_counter() - started, "rows": rows, "errors": errors}
 
 
-def _app(workdir: str) -> Any:
-    from flask_migrate import upgrade
-
+def _app(workdir: str, *, migrate: bool = True) -> Any:
+    """The app on the benchmark's SQLite file; `migrate` creates its tables (a worker finds them made)."""
     from backend import create_app
 
     app = create_app({"env": "test", "database_url": f"sqlite:///{workdir}/bench.db", "egress_allow_loopback": True,
                       "instance_path": Path(os.environ["INFLOW_INSTANCE_PATH"])})
-    with app.app_context():
-        upgrade()
+    if migrate:
+        from flask_migrate import upgrade
+
+        with app.app_context():
+            upgrade()
     return app
 
 
@@ -127,13 +129,11 @@ def e2e_prep(src: str, workdir: str, instance_url: str, token: str, **_: Any) ->
 
 def e2e_inflow(run_id: str, workdir: str, **_: Any) -> dict[str, Any]:
     """run_import as a worker runs it: encrypted upload in, Bulk 2.0, encrypted result files out."""
-    from backend import create_app
     from backend.extensions import db
     from backend.models import Run
     from backend.runs import execute
 
-    app = create_app({"env": "test", "database_url": f"sqlite:///{workdir}/bench.db", "egress_allow_loopback": True,
-                      "instance_path": Path(os.environ["INFLOW_INSTANCE_PATH"])})
+    app = _app(workdir, migrate=False)
     with app.app_context():
         started, cpu = time.perf_counter(), cpu_seconds()
         state = execute.run_import(run_id)
