@@ -73,10 +73,15 @@ class MappedChunk:
 
     def bulk_frame(self) -> pd.DataFrame:
         """Bulk API CSV values: blanks empty, or `#N/A` where the field is in `null_fields`."""
-        blank = [name for name in self.frame.columns if self.frame[name].hasnans]
+        blank = [name for name, s in self.frame.items() if _has_blank(s)]
         if not blank:
             return self.frame  # most chunks of most columns: no new frame at all (copy-on-write keeps it safe)
         return self.frame.fillna({name: NULL_MARKER_BULK if name in self.null_fields else "" for name in blank})
+
+
+def _has_blank(s: pd.Series) -> bool:
+    """Whether a column holds NA; Arrow keeps the count of a string column's nulls, pandas would scan it."""
+    return pa.array(s.array).null_count > 0 if s.dtype == STRING_DTYPE else bool(s.hasnans)
 
 
 def rejected_error(rej: RejectedRow) -> RowError:

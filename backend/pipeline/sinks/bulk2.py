@@ -1,7 +1,8 @@
 """Bulk2Sink: Bulk API 2.0 ingest jobs fed by a streaming upload, adaptive polling, results per chunk.
 
-Chunks become CSV bytes as they arrive and flow through a bounded queue into the job's single PUT (a
-generator body in a background thread), so memory stays flat and mapping overlaps the upload. A job
+Chunks become Arrow rows with their exact CSV size as they arrive and flow through a bounded queue into
+the job's single PUT (a generator body in a background thread, which also writes their CSV bytes), so
+memory stays flat and mapping overlaps both the bytes and the upload. A job
 takes chunks until the next would pass `max_job_bytes` (100 MB raw: Salesforce allows 150 MB base64);
 then its upload completes and a new job starts while the old one runs.
 
@@ -27,7 +28,7 @@ from backend.pipeline.mapping import MappedChunk, Mapping
 from backend.pipeline.parts import Parked
 from backend.pipeline.sinks.base import Journal, Outcome, RowResults
 from backend.pipeline.sinks.bulk2_collect import Collector
-from backend.pipeline.sinks.bulk_csv import csv_bytes, row_keys, upload_frame
+from backend.pipeline.sinks.bulk_csv import CsvRows, csv_rows, row_keys, upload_frame
 from backend.salesforce.client import SalesforceClient, SessionExpired
 
 MAX_JOB_BYTES = 100_000_000
@@ -40,6 +41,12 @@ MAX_JOB_ROWS = 50_000
 # simple-salesforce job; a waiting job costs only its keys and parked chunks, a few MB).
 MAX_WAITING = 2
 _END = object()
+
+
+def _encode(item: tuple[CsvRows, bool]) -> bytes:
+    """A feed item's bytes, written in the upload thread: (rows, whether the job's header goes first)."""
+    rows, header = item
+    return rows.encode(header)
 
 
 class _Kept:
@@ -103,10 +110,10 @@ class Bulk2Sink:
         frame = upload_frame(mapped, self.mapping.operation) if len(mapped) else None
         job = self._resumed_job(index)
         if job is None and frame is not None:
-            data = csv_bytes(frame, header=False)
-            job = self._job_for(index, len(data), len(frame), list(frame.columns))
-            job.feed.put(csv_bytes(frame.iloc[:0], header=True) + data if not job.chunks else data)  # type: ignore
-            job.size += len(data)
+            rows = csv_rows(frame)
+            job = self._job_for(index, rows.size, len(frame), list(frame.columns))
+            job.feed.put((rows, not job.chunks))  # type: ignore[union-attr]  # the upload thread writes the bytes
+            job.size += rows.size
             job.rows += len(frame)
             job.chunks.append(index)
         if job is not None and frame is not None:
@@ -219,8 +226,9 @@ class Bulk2Sink:
                 if item is None:
                     job.cancelled = True
                     raise RetriableSalesforceError("The upload was stopped.")
-                kept.add(item)
-                yield item
+                data = _encode(item)
+                kept.add(data)
+                yield data
             job.drained = True
         token = self.client.access_token
         try:
@@ -267,7 +275,7 @@ class Bulk2Sink:
             elif item is None:
                 job.cancelled = True
             else:
-                kept.add(item)
+                kept.add(_encode(item))
 
     def _end_upload(self, job: _Job) -> None:
         job.feed.put(_END)  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -39,17 +40,47 @@ def upload_frame(mapped: MappedChunk, operation: str) -> pd.DataFrame:
     return frame
 
 
-def csv_bytes(frame: pd.DataFrame, header: bool) -> bytes:
-    """UTF-8 CSV, LF line endings; unquoted unless some value needs quotes (then every text is quoted)."""
+@dataclass(frozen=True)
+class CsvRows:
+    """A chunk's upload rows as Arrow columns, with the exact length their CSV bytes will have.
+
+    The Bulk 2.0 sink sizes its jobs from `size` at once and leaves `encode` to its upload thread:
+    pyarrow's writer lets go of the GIL, so the bytes of one chunk are written while the next one maps.
+    """
+
+    table: pa.Table
+    quoting: str  # "none", or pyarrow's "needed", which quotes every string once any value needs quotes
+    size: int  # len(self.encode(header=False))
+
+    def encode(self, header: bool) -> bytes:
+        """UTF-8 CSV, LF line endings; unquoted unless some value needs quotes (then every text is quoted)."""
+        buf = io.BytesIO()
+        pacsv.write_csv(self.table, buf, pacsv.WriteOptions(include_header=header, quoting_style=self.quoting))
+        return buf.getvalue()
+
+
+def csv_rows(frame: pd.DataFrame) -> CsvRows:
+    """`frame` (any dtypes) as CsvRows: its columns' own Arrow arrays, no bytes written yet."""
     if not all(t == STRING_DTYPE for t in frame.dtypes):
         frame = frame.astype(STRING_DTYPE)
     # The columns' own Arrow arrays: Table.from_pandas would also build pandas metadata for every chunk.
     table = pa.table([pa.array(frame[c].array) for c in frame.columns], names=[str(c) for c in frame.columns])
-    buf = io.BytesIO()
     # pyarrow's "needed" quotes every string: smaller uploads when no value needs it.
-    quoting = "needed" if holds_any_byte(table.columns, b',"\r\n') else "none"
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style=quoting))
-    return buf.getvalue()
+    quoted = holds_any_byte(table.columns, b',"\r\n')
+    # Each row: its values, a delimiter between them and a LF; quoted, two quotes per value and one more per `"`.
+    size = table.num_rows * table.num_columns
+    for col in table.columns:
+        size += pc.sum(pc.binary_length(col)).as_py() or 0
+        if quoted:
+            size += 2 * (len(col) - col.null_count)
+            if holds_any_byte([col], b'"'):
+                size += pc.sum(pc.count_substring(col, '"')).as_py() or 0
+    return CsvRows(table, "needed" if quoted else "none", size)
+
+
+def csv_bytes(frame: pd.DataFrame, header: bool) -> bytes:
+    """`frame` as Bulk API CSV bytes (see CsvRows.encode)."""
+    return csv_rows(frame).encode(header)
 
 
 def row_keys(frame: pd.DataFrame) -> np.ndarray:
