@@ -1,8 +1,8 @@
-"""Flask extension singletons shared by the app, the CLI and the worker."""
+"""Flask extension singletons shared by the app, the CLI and the worker (Flask-Migrate is the web app's alone:
+backend.create_app)."""
 
 from __future__ import annotations
 
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
@@ -16,4 +16,3 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-migrate = Migrate(render_as_batch=True)

@@ -102,11 +102,12 @@ def map_to_bulk_csv(make_source: Any, out: str, instance_url: str, token: str) -
 
 
 def _app(workdir: str, *, migrate: bool = True) -> Any:
-    """The app on the benchmark's SQLite file; `migrate` creates its tables (a worker finds them made)."""
+    """The app on the benchmark's SQLite file: the web app, which creates the tables (`migrate`), or with
+    `migrate=False` the worker's (`create_app(web=False)`, as `python -m worker` builds it)."""
     from backend import create_app
 
     app = create_app({"env": "test", "database_url": f"sqlite:///{workdir}/bench.db", "egress_allow_loopback": True,
-                      "instance_path": Path(os.environ["INFLOW_INSTANCE_PATH"])})
+                      "instance_path": Path(os.environ["INFLOW_INSTANCE_PATH"])}, web=migrate)
     if migrate:
         from flask_migrate import upgrade
 

@@ -15,7 +15,7 @@ def app() -> Flask:
     """One app per worker process, built from the environment like the web process."""
     from backend import create_app
 
-    return create_app()
+    return create_app(web=False)
 
 
 def purge_expired() -> int:
