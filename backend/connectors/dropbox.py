@@ -21,8 +21,8 @@ from backend.connectors.dropbox_upload import DropboxUpload
 from backend.connectors.files import MAX_FILE_BYTES, FileStore
 from backend.connectors.oauth import OAuthConnector, guarded
 from backend.connectors.uploads import Upload
-from backend.pipeline.sources.text import IterStream
 from backend.settings import Settings
+from backend.streams import IterStream
 
 LABEL = "Dropbox"
 

@@ -16,8 +16,8 @@ import requests
 
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import MAX_FILE_BYTES, FileStore
-from backend.pipeline.sources.text import IterStream
 from backend.security.egress import EgressBlocked, safe_session
+from backend.streams import IterStream
 
 TIMEOUT_S = (10, 60)
 

@@ -20,7 +20,7 @@ from psycopg.waiting import Ready, Wait
 from backend.connectors import guard, urls
 from backend.connectors.base import Connector, ConnectorError, Entry, read_spec, register
 from backend.connectors.copy_source import CopyCsvSource
-from backend.pipeline.sources.text import IterStream
+from backend.streams import IterStream
 
 STATEMENT_TIMEOUT_S = 1800  # the COPY of a whole table is one statement: it must outlive a slow sink
 CONNECT_TIMEOUT_S = 10
@@ -124,8 +124,9 @@ def _copy_data(pgconn: PGconn, limit: int) -> Generator[Wait, Ready, tuple[bytea
     go only while waiting on the socket, as `copy_from` in psycopg.generators does (docs/benchmarks.md).
     """
     block = bytearray()  # appended to in place: holding thousands of libpq buffers, then joining, costs more
+    get = pgconn.get_copy_data  # looked up once: this loop runs once per row
     while len(block) < limit:
-        nbytes, data = pgconn.get_copy_data(1)
+        nbytes, data = get(1)
         if nbytes > 0:
             block += data
         elif nbytes == 0:  # nothing buffered: wait for the socket, without the GIL

@@ -24,7 +24,7 @@ from backend.models.base import NotFound, new_id, utcnow
 from backend.models.pieces import RunPiece
 from backend.pipeline.sources.csv import CsvSource
 from backend.pipeline.sources.csv_cuts import layout
-from backend.pipeline.sources.text import IterStream, detect_encoding, read_sample
+from backend.pipeline.sources.text import detect_encoding, read_sample
 from backend.runs import progress as live
 from backend.runs.execute import Execution, begin, under_run_lock
 from backend.runs.lease import RunLease
@@ -32,6 +32,7 @@ from backend.runs.pieces import READ_BUFFER, AppContextReader, RunPieces
 from backend.runs.service import IMPORT_TASK
 from backend.services import get_redis, get_settings
 from backend.storage.blobs import CHUNK_SIZE, BlobStore
+from backend.streams import IterStream
 
 PIECES_TASK = "worker.tasks.work_pieces"
 SPLIT_KEY = "pieces:source"  # in the run's journal: how every piece reads the file (header range, codec)

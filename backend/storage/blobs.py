@@ -12,6 +12,7 @@ from backend.extensions import db
 from backend.models.base import NotFound, new_id, utcnow
 from backend.models.storage import Blob, BlobChunk
 from backend.security.crypto import Binding, DecryptionError, Keyring
+from backend.streams import IterStream
 
 CHUNK_SIZE = 1024 * 1024
 UPLOAD_TTL = timedelta(hours=1)
@@ -100,35 +101,12 @@ class BlobWriter(io.RawIOBase):
         return self._reader.readinto(buffer)
 
 
-class BlobReader(io.RawIOBase):
+class BlobReader(IterStream):
     """Decrypts one chunk at a time; a missing or altered chunk raises DecryptionError."""
 
     def __init__(self, store: BlobStore, blob: Blob):
-        super().__init__()
-        self._chunks = store.iter_chunks(blob)
-        # A view with a position: slicing the rest of a 1 MiB chunk on every small read copied it again each time.
-        self._current = memoryview(b"")
+        super().__init__(store.iter_chunks(blob))
         self.size = blob.size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        while not self._current:
-            try:
-                self._current = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-        n = min(len(buffer), len(self._current))
-        buffer[:n] = self._current[:n]
-        self._current = self._current[n:]
-        return n
-
-    def readall(self) -> bytes:
-        """The rest in one piece, joined from whole chunks (io's default reads 8 KiB at a time)."""
-        rest = [bytes(self._current), *self._chunks]
-        self._current = memoryview(b"")
-        return b"".join(rest)
 
 
 class BlobStore:

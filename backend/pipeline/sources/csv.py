@@ -28,13 +28,8 @@ from backend.pipeline.cells import is_result_header, restore_chunk, unescape
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, holds_any_byte, make_chunk
 from backend.pipeline.sources.base import Source, header_row, register
 from backend.pipeline.sources.headers import check_header
-from backend.pipeline.sources.text import (
-    Encoding,
-    IterStream,
-    detect_encoding,
-    read_sample,
-    utf8_blocks,
-)
+from backend.pipeline.sources.text import Encoding, detect_encoding, read_sample, utf8_blocks
+from backend.streams import IterStream
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _ZIP_MAGIC = b"PK\x03\x04"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -79,28 +78,6 @@ def _transcode(blocks: Iterator[bytes], codec: str) -> Iterator[bytes]:
     except UnicodeDecodeError as err:
         raise SourceError(f"The file is not valid {codec}: {err.reason}. "
                           "Choose the right encoding in the source settings.") from None
-
-
-class IterStream(io.RawIOBase):
-    """A readable binary stream over an iterator of byte blocks."""
-
-    def __init__(self, blocks: Iterator[bytes]) -> None:
-        self._blocks = blocks
-        self._buf = memoryview(b"")  # a view: taking a small read off a big block copies nothing else
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buf:
-            try:
-                self._buf = memoryview(next(self._blocks))
-            except StopIteration:
-                return 0
-        n = min(len(target), len(self._buf))
-        target[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
 
 
 def read_blocks(stream: BinaryIO, first: bytes = b"") -> Iterator[bytes]:
