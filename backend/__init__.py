@@ -20,7 +20,7 @@ def create_app(config: dict[str, Any] | Settings | None = None, *, web: bool = T
     """The app from settings; `web=False` is a worker's: database, services and models only.
 
     A worker never serves a page, runs a CLI command or a migration, so it loads neither the blueprints, the
-    CLI nor Flask-Migrate and Alembic (with the connectors and Stripe they import: about 80 MB of RSS less).
+    CLI nor Flask-Migrate and Alembic (with the connectors and Stripe they import: about 50 MB of RSS less).
     """
     from flask import Flask
 
