@@ -11,7 +11,7 @@ class IterStream(io.RawIOBase):
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
         self._blocks = blocks
-        self._block: object = b""
+        self._block: bytes | bytearray | memoryview = b""
         self._buf = memoryview(b"")  # a view: taking a small read off a big block copies nothing else
 
     def readable(self) -> bool:
@@ -42,11 +42,8 @@ class IterStream(io.RawIOBase):
         if not self._fill():
             return b""
         n = min(size, len(self._buf))
-        untouched = len(self._buf) == len(self._block)  # type: ignore[arg-type]
         piece, self._buf = self._buf[:n], self._buf[n:]
-        if untouched and not self._buf and isinstance(self._block, bytes):
-            return self._block
-        return bytes(piece)
+        return self._block if isinstance(self._block, bytes) and n == len(self._block) else bytes(piece)
 
     def readall(self) -> bytes:
         """The rest in one piece, joined from whole blocks (io's default reads 8 KiB at a time)."""

@@ -69,7 +69,6 @@ def map_to_bulk_csv(make_source: Any, out: str, instance_url: str, token: str) -
     client.describe("Account")  # describes are cached per run; fetch them before the clock starts
     lean_allocators()  # as runner.run does
     feed: queue.Queue[Any] = queue.Queue(maxsize=4)
-
     failed: list[BaseException] = []
 
     def upload(f: Any) -> None:
