@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 from backend.errors import SourceError
 from backend.pipeline.cells import is_result_header, restore_chunk, unescape
 from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, holds_any_byte, make_chunk
+from backend.pipeline.memory import reader_pool
 from backend.pipeline.sources.base import Source, header_row, register
 from backend.pipeline.sources.headers import check_header
 from backend.pipeline.sources.text import Encoding, detect_encoding, read_sample, utf8_blocks
@@ -179,7 +180,8 @@ class CsvSource(Source):
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
                                              ignore_empty_lines=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False))
+                                                 strings_can_be_null=False),
+            memory_pool=reader_pool())
 
     def _read_fast(self, opened: _Opened) -> Iterator[Chunk]:
         """Yield chunks via pyarrow; return the line to resume from if a malformed record shows up."""
