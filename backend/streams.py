@@ -45,6 +45,14 @@ class IterStream(io.RawIOBase):
         piece, self._buf = self._buf[:n], self._buf[n:]
         return self._block if isinstance(self._block, bytes) and n == len(self._block) else bytes(piece)
 
+    def rest(self) -> Iterator[bytes]:
+        """What is left as blocks (the rest of the current one first), for a reader that takes whole blocks."""
+        if self._buf:
+            whole = isinstance(self._block, bytes) and len(self._buf) == len(self._block)
+            head, self._buf = self._block if whole else bytes(self._buf), memoryview(b"")
+            yield head
+        yield from self._blocks
+
     def readall(self) -> bytes:
         """The rest in one piece, joined from whole blocks (io's default reads 8 KiB at a time)."""
         rest = [bytes(self._buf), *self._blocks]

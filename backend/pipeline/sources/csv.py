@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv as pycsv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -50,6 +51,13 @@ class _Opened:
     first_data_line: int
     lines: Iterator[str]
     counter: list[int]
+
+
+def _after_header(buf: io.BufferedReader) -> IterStream:
+    """The rest of the file for pyarrow: what `buf` holds, then the blocks it has not read yet, each handed on
+    as it is. Read through `buf`, every 1 MiB block was copied into a new one (a fresh mmap to fill)."""
+    held = buf.read1(len(buf.peek(1)))
+    return IterStream(itertools.chain([held], buf.raw.rest()))
 
 
 def _guess_delimiter(text: str) -> str:
@@ -175,7 +183,7 @@ class CsvSource(Source):
             return "skip"
         names = opened.header
         return pacsv.open_csv(
-            opened.buf,
+            _after_header(opened.buf),
             read_options=pacsv.ReadOptions(column_names=names, block_size=READ_BLOCK),
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
                                              ignore_empty_lines=False, invalid_row_handler=on_invalid),
