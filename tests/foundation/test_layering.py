@@ -29,7 +29,8 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "salesforce": (BASE, ("backend.salesforce",)),
     # The Salesforce-free half of the engine: runs without any Salesforce or app code at all.
     "engine core": (BASE, ("backend.pipeline.chunk", "backend.pipeline.sources", "backend.pipeline.mapping",
-                           "backend.pipeline.results", "backend.pipeline.cells", "backend.pipeline.xlsx_out")),
+                           "backend.pipeline.results", "backend.pipeline.cells", "backend.pipeline.xlsx_out",
+                           "backend.pipeline.memory")),
     "pipeline": (ENGINE, ("backend.pipeline",)),
     "connectors": (ENGINE, ("backend.connectors",)),
     "billing": (ENGINE, ("backend.billing",)),  # plans, usage, Stripe; runs ask its gate at enqueue
