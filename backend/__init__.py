@@ -8,9 +8,14 @@ benchmark child) must not pay ~150 MB of RSS for a web app it never builds.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import TYPE_CHECKING, Any
 
-from backend.settings import ROOT, Settings
+# numpy's OpenBLAS starts a thread per core that spins after each call (numpy's import makes one); Inflow does
+# no linear algebra, so before numpy loads: one thread (pipeline: about 6 % less user CPU; docs/benchmarks.md).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from backend.settings import ROOT, Settings  # noqa: E402  # after the setting above, which must come first
 
 if TYPE_CHECKING:
     from flask import Flask
