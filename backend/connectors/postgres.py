@@ -125,14 +125,18 @@ def _copy_data(pgconn: PGconn, limit: int) -> Generator[Wait, Ready, tuple[bytea
     """
     block = bytearray()  # appended to in place: holding thousands of libpq buffers, then joining, costs more
     get = pgconn.get_copy_data  # looked up once: this loop runs once per row
+    read = False  # whether the socket was read since the last row
     while len(block) < limit:
         nbytes, data = get(1)
         if nbytes > 0:
             block += data
-        elif nbytes == 0:  # nothing buffered: wait for the socket, without the GIL
-            while not (yield Wait.R):
-                continue
+            read = False
+        elif nbytes == 0:  # nothing buffered: take what the socket holds; only if it had none, wait without the GIL
+            if read:
+                while not (yield Wait.R):
+                    continue
             pgconn.consume_input()
+            read = True
         else:  # the end: the statement's result says whether it failed (a timeout, an error mid-way)
             while pgconn.is_busy():
                 while not (yield Wait.R):
