@@ -41,17 +41,18 @@ class IterStream(io.RawIOBase):
             return self.readall()
         if not self._fill():
             return b""
-        n = min(size, len(self._buf))
-        piece, self._buf = self._buf[:n], self._buf[n:]
-        return self._block if isinstance(self._block, bytes) and n == len(self._block) else bytes(piece)
+        return self._take(min(size, len(self._buf)))
 
     def rest(self) -> Iterator[bytes]:
         """What is left as blocks (the rest of the current one first), for a reader that takes whole blocks."""
         if self._buf:
-            whole = isinstance(self._block, bytes) and len(self._buf) == len(self._block)
-            head, self._buf = self._block if whole else bytes(self._buf), memoryview(b"")
-            yield head
+            yield self._take(len(self._buf))
         yield from self._blocks
+
+    def _take(self, n: int) -> bytes:
+        """The next `n` bytes of the current block: the block itself when that is all of a `bytes` block."""
+        piece, self._buf = self._buf[:n], self._buf[n:]
+        return self._block if isinstance(self._block, bytes) and n == len(self._block) else bytes(piece)
 
     def readall(self) -> bytes:
         """The rest in one piece, joined from whole blocks (io's default reads 8 KiB at a time)."""
