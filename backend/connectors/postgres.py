@@ -20,13 +20,14 @@ from psycopg.waiting import Ready, Wait
 from backend.connectors import guard, urls
 from backend.connectors.base import Connector, ConnectorError, Entry, read_spec, register
 from backend.connectors.copy_source import CopyCsvSource
+from backend.pipeline.sources.text import BLOCK_BYTES
 from backend.streams import IterStream
 
 STATEMENT_TIMEOUT_S = 1800  # the COPY of a whole table is one statement: it must outlive a slow sink
 CONNECT_TIMEOUT_S = 10
-# A block ends with the row that passes this size; staying under the CSV reader's 1 MiB reads, it is handed on
-# whole, not cut and copied (rows under 64 KiB).
-COPY_BLOCK = (1 << 20) - (1 << 16)
+# A block ends with the row that passes this size; staying under the CSV source's reads, it is handed on whole,
+# not cut and copied (rows under 64 KiB).
+COPY_BLOCK = BLOCK_BYTES - (1 << 16)
 UNSUPPORTED = {"bytea": "binary data", "json": "JSON", "jsonb": "JSON", "xml": "XML"}
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
