@@ -112,3 +112,27 @@ def test_an_expired_blob_is_not_served_before_purge(app):
     blob = get_blob_store().put(acct.id, "result", b"x", expires_at=utcnow() - timedelta(seconds=1))
     with pytest.raises(NotFound):
         get_blob_store().read_all(acct.id, blob.id)
+
+
+def test_a_new_sqlite_database_stores_blob_chunks_in_large_pages(tmp_path):
+    """Embedded default: a 1 MiB chunk spans 16 pages of 64 KiB rather than 256 of 4 KiB (docs/benchmarks.md)."""
+    from flask_migrate import upgrade
+
+    from backend import create_app
+
+    path = tmp_path / "inflow.db"
+    app = create_app({"env": "test", "database_url": f"sqlite:///{path}", "redis_url": "redis://unused",
+                      "instance_path": tmp_path / "instance"})
+    with app.app_context():
+        upgrade()
+        acct = account()
+        data = csv_bytes(2 * CHUNK_SIZE)
+        blob = get_blob_store().put(acct.id, "result", data, expires_at=expiry_for("result", 1))
+        assert get_blob_store().read_all(acct.id, blob.id) == data
+        db.session.remove()
+        db.engine.dispose()
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 65536
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
