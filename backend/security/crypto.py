@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12  # 96-bit random nonce, the size GCM is specified for
+TAG_BYTES = 16
 
 
 class DecryptionError(Exception):
@@ -48,12 +49,17 @@ class Keyring:
         self.primary = primary
 
     # -- values ------------------------------------------------------------------
-    def encrypt(self, plaintext: bytes | memoryview, binding: Binding) -> bytes:
+    def encrypt(self, plaintext: bytes | memoryview, binding: Binding) -> bytearray:
         kid = self.primary.encode()
         nonce = os.urandom(NONCE_BYTES)
         header = bytes([FORMAT_VERSION, len(kid)]) + kid
-        ciphertext = AESGCM(self.keys[self.primary]).encrypt(nonce, plaintext, header + binding.aad())
-        return header + nonce + ciphertext
+        start = len(header) + NONCE_BYTES
+        # Sealed in place after header and nonce: joining them to the ciphertext copied every 1 MiB blob chunk.
+        value = bytearray(start + memoryview(plaintext).nbytes + TAG_BYTES)
+        value[:start] = header + nonce
+        with memoryview(value) as view, view[start:] as sealed:
+            AESGCM(self.keys[self.primary]).encrypt_into(nonce, plaintext, header + binding.aad(), sealed)
+        return value
 
     def decrypt(self, value: bytes, binding: Binding) -> bytes:
         kid, header, body = _split(value)
@@ -146,7 +152,7 @@ def _split(value: bytes) -> tuple[str, bytes, memoryview]:
     if len(value) < 2 or value[0] != FORMAT_VERSION:
         raise DecryptionError("value is not in Inflow's encrypted format (unknown version)")
     end = 2 + value[1]
-    if len(value) < end + NONCE_BYTES + 16:
+    if len(value) < end + NONCE_BYTES + TAG_BYTES:
         raise DecryptionError("value is truncated")
     # The body as a view: a copy of a 1 MiB blob chunk cost more CPU than decrypting it.
     return value[2:end].decode("ascii", "replace"), value[:end], memoryview(value)[end:]
