@@ -16,6 +16,8 @@ from backend.pipeline.mapping.values import text
     (["a", "", "   "], ["a", None, None]),
     (["été", "\u00a0x\u00a0", "y\u3000"], ["été", "x", "y"]),
     (["a", None], ["a", None]),
+    (["éa", "aé", "!a~", "\x01b"], ["éa", "aé", "!a~", "\x01b"]),  # ends outside "!".."~" that are not space
+    (["\x0bv", "w\x0c", "ok"], ["v", "w", "ok"]),
 ])
 def test_values_are_stripped_and_blanks_are_null(values: list, expected: list) -> None:
     got = text(pd.Series(values, dtype=STRING_DTYPE))
