@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import tempfile
 from datetime import timedelta
 
 import pytest
 import requests
+from flask_migrate import upgrade
 from sqlalchemy import select
 
+from backend import create_app
 from backend.extensions import db
 from backend.models import Blob, BlobChunk, NotFound
 from backend.models.base import utcnow
@@ -116,10 +119,6 @@ def test_an_expired_blob_is_not_served_before_purge(app):
 
 def test_a_new_sqlite_database_stores_blob_chunks_in_large_pages(tmp_path):
     """Embedded default: a 1 MiB chunk spans 16 pages of 64 KiB rather than 256 of 4 KiB (docs/benchmarks.md)."""
-    from flask_migrate import upgrade
-
-    from backend import create_app
-
     path = tmp_path / "inflow.db"
     app = create_app({"env": "test", "database_url": f"sqlite:///{path}", "redis_url": "redis://unused",
                       "instance_path": tmp_path / "instance"})
@@ -131,8 +130,6 @@ def test_a_new_sqlite_database_stores_blob_chunks_in_large_pages(tmp_path):
         assert get_blob_store().read_all(acct.id, blob.id) == data
         db.session.remove()
         db.engine.dispose()
-    import sqlite3
-
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA page_size").fetchone()[0] == 65536
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
