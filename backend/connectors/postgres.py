@@ -101,9 +101,8 @@ class PostgresConnector(Connector):
         return CopyCsvSource(columns, lambda: self._copy_stream(statement, time_zone))
 
     def _copy_stream(self, statement: sql.Composed, time_zone: str) -> BinaryIO:
-        conn = self.connect(time_zone)
-
         def blocks() -> Iterator[bytes]:
+            conn = self.connect(time_zone)  # at the first read: a stream dropped unread holds no connection
             try:
                 with conn.cursor() as cur, cur.copy(statement):
                     finished = False
