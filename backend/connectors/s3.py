@@ -3,6 +3,9 @@
 `s3://bucket/prefix?endpoint_url=...&region=...`; keys as the URL's user and password, or from
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when the connection is added. Every host boto3 connects to is
 checked by the egress guard, and the connection goes to the checked address (`pinned_http`).
+
+boto3 is imported when a connection is first used, not with the registry: it adds about 10 MB to every
+process, and most runs never talk to S3.
 """
 
 from __future__ import annotations
@@ -10,11 +13,6 @@ from __future__ import annotations
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, HTTPClientError
-
-from backend.connectors import pinned_http
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import FileStore
 from backend.connectors.uploads import Upload
@@ -41,6 +39,11 @@ class S3Connector(FileStore):
                 "access_key_id": unquote(parts.username or ""), "secret_access_key": unquote(parts.password or "")}
 
     def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        from backend.connectors import pinned_http
+
         p = self.params
         endpoint = p.get("endpoint_url") or f"https://s3.{p.get('region') or 'us-east-1'}.amazonaws.com"
         ep = urlsplit(endpoint)
@@ -75,14 +78,14 @@ class S3Connector(FileStore):
                     name = obj["Key"][len(prefix):]
                     if name:
                         entries.append(Entry(name, "file", obj["Key"], obj["Size"], obj["LastModified"].isoformat()))
-        except (ClientError, BotoCoreError) as err:
+        except _errors() as err:
             raise _error(err, self.params["bucket"]) from None
         return entries
 
     def open_file(self, path: str) -> BinaryIO:
         try:
             return self.client().get_object(Bucket=self.params["bucket"], Key=path)["Body"]
-        except (ClientError, BotoCoreError) as err:
+        except _errors() as err:
             raise _error(err, path) from None
 
     def move(self, path: str, folder: str) -> str:
@@ -91,7 +94,7 @@ class S3Connector(FileStore):
         try:
             s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": path})
             s3.delete_object(Bucket=bucket, Key=path)
-        except (ClientError, BotoCoreError) as err:
+        except _errors() as err:
             raise _error(err, path) from None
         return target
 
@@ -100,7 +103,7 @@ class S3Connector(FileStore):
         s3 = self.client()
         try:
             upload_id = s3.create_multipart_upload(Bucket=self.params["bucket"], Key=key)["UploadId"]
-        except (ClientError, BotoCoreError) as err:
+        except _errors() as err:
             raise _error(err, key) from None
         return _MultipartUpload(s3, self.params["bucket"], key, upload_id)
 
@@ -124,7 +127,7 @@ class _MultipartUpload(Upload):
         try:
             answer = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
                                          PartNumber=number, Body=body)
-        except (ClientError, BotoCoreError) as err:
+        except _errors() as err:
             raise _error(err, self.key) from None
         self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
@@ -135,18 +138,27 @@ class _MultipartUpload(Upload):
         try:
             self.s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
                                               MultipartUpload={"Parts": self.parts})
-        except (ClientError, BotoCoreError) as err:
+        except _errors() as err:
             raise _error(err, self.key) from None
 
     def abort(self) -> None:
         self.buffer.clear()
         try:
             self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
-        except (ClientError, BotoCoreError):
+        except _errors():
             pass  # nothing was published; the bucket's lifecycle rule cleans up what S3 keeps
 
 
+def _errors() -> tuple[type[Exception], ...]:
+    """What boto3 raises (looked up only once something was raised: an except clause's tuple is evaluated then)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return ClientError, BotoCoreError
+
+
 def _error(err: Exception, what: str) -> ConnectorError:
+    from botocore.exceptions import ClientError, EndpointConnectionError, HTTPClientError
+
     inner = err.kwargs.get("error") if isinstance(err, HTTPClientError) else None
     if isinstance(inner, ConnectorError):  # the guard refused a host boto3 was about to connect to
         return inner

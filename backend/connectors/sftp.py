@@ -3,32 +3,43 @@
 The first test of a connection learns the server's SHA-256 host key fingerprint (`learned`), which the
 caller shows and stores once the user accepts it; from then on any other key is refused before the
 password or key is sent. Reading needs a pinned key.
+
+AsyncSSH is imported when a connection is first used, not with the registry: it adds about 6 MB to every
+process, and most runs never talk to SFTP.
 """
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import stat
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
-
-import asyncssh
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from backend.connectors import aio, guard, urls
 from backend.connectors.base import ConnectorError, Entry, register
 from backend.connectors.files import FileStore
 from backend.connectors.uploads import Upload, temp_name
 
+if TYPE_CHECKING:
+    import asyncssh
+
 CONNECT_TIMEOUT_S = 15
 
 
-class _PinningClient(asyncssh.SSHClient):
-    def __init__(self, pinned: str, accept_new: bool) -> None:
-        self.pinned, self.accept_new, self.seen = pinned, accept_new, ""
+@functools.cache
+def _pinning_client() -> type[asyncssh.SSHClient]:
+    import asyncssh
 
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
-        self.seen = key.get_fingerprint("sha256")
-        return self.seen == self.pinned if self.pinned else self.accept_new
+    class PinningClient(asyncssh.SSHClient):
+        def __init__(self, pinned: str, accept_new: bool) -> None:
+            self.pinned, self.accept_new, self.seen = pinned, accept_new, ""
+
+        def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+            self.seen = key.get_fingerprint("sha256")
+            return self.seen == self.pinned if self.pinned else self.accept_new
+
+    return PinningClient
 
 
 @register
@@ -56,6 +67,8 @@ class SftpConnector(FileStore):
                 "host_key": p["options"].get("host_key", "")}
 
     async def _connect(self, accept_new: bool = False) -> asyncssh.SSHClientConnection:
+        import asyncssh
+
         p = self.params
         address = guard.resolve(p["host"], int(p["port"]), allow_loopback=self.allow_loopback)
         keys = None
@@ -65,7 +78,7 @@ class SftpConnector(FileStore):
             except (asyncssh.KeyImportError, ValueError):
                 raise ConnectorError("config", "The private key cannot be read (wrong format or passphrase).") \
                     from None
-        client = _PinningClient(p.get("host_key") or "", accept_new)
+        client = _pinning_client()(p.get("host_key") or "", accept_new)
         try:
             conn, _ = await asyncssh.create_connection(
                 lambda: client, address, int(p["port"]), username=p["user"], password=p.get("password") or None,
@@ -147,6 +160,8 @@ class SftpConnector(FileStore):
         tmp = temp_name(final)
 
         async def opened() -> tuple[Any, Any, Any]:
+            import asyncssh
+
             conn = await self._connect()
             try:
                 sftp = await conn.start_sftp_client()
@@ -171,6 +186,8 @@ class _SftpUpload(Upload):
 
     def commit(self) -> None:
         async def publish() -> None:
+            import asyncssh
+
             await self.handle.close()
             try:
                 await self.sftp.posix_rename(self.tmp, self.final)  # replaces an older file in one step
@@ -200,6 +217,8 @@ class _SftpUpload(Upload):
 
 
 def _run(make: Any) -> Any:
+    import asyncssh
+
     try:
         return aio.run(make())
     except ConnectorError:
@@ -209,6 +228,8 @@ def _run(make: Any) -> Any:
 
 
 def _error(err: Exception, path: str) -> ConnectorError:
+    import asyncssh
+
     if isinstance(err, ConnectorError):
         return err
     if isinstance(err, asyncssh.SFTPNoSuchFile):
