@@ -11,7 +11,7 @@ from rq import Worker
 
 from backend.queues import QUEUE_NAMES, connect, queue
 from worker.cron import run_cron
-from worker.tasks import app
+from worker.tasks import app, preload
 
 
 def redis_url() -> str:
@@ -27,6 +27,7 @@ def redis_url() -> str:
 
 def main() -> int:
     url = redis_url()
+    preload()
     connection = connect(url)
     cron = multiprocessing.get_context("spawn").Process(target=run_cron, args=(url,), daemon=True)
     cron.start()

@@ -18,6 +18,14 @@ def app() -> Flask:
     return create_app(web=False)
 
 
+def preload() -> None:
+    """Import what the tasks run before RQ forks a work horse for each job: the horse inherits the modules,
+    so a job starts at once instead of importing pandas, pyarrow and the engine again (about 1.3 s of CPU a
+    job here, paid by every piece of a split run). Imports only: no connection, thread or pool is opened."""
+    from backend import connectors  # noqa: F401
+    from backend.runs import execute, export_run, multi, notify, piece_work, rollback, schedules, split  # noqa: F401
+
+
 def purge_expired() -> int:
     from backend.services import get_blob_store
 
