@@ -49,7 +49,8 @@ class FtpsConnector(FileStore):
         ftp = _PinnedFTP(context=tls_context(), timeout=TIMEOUT_S)
         try:
             ftp.connect_to(p["host"], address, int(p["port"]))
-        except OSError as err:
+        except (OSError, EOFError) as err:
+            ftp.close()
             raise ConnectorError("tcp", f"FTPS: cannot reach {p['host']}:{p['port']} ({err.strerror or err}).") \
                 from None
         try:
@@ -60,12 +61,19 @@ class FtpsConnector(FileStore):
         except ftplib.Error as err:
             ftp.close()
             raise ConnectorError("tls", f"FTPS: the server does not offer TLS ({_words(err)}).") from None
+        except (OSError, EOFError) as err:  # ftplib says EOFError when the server hangs up
+            ftp.close()
+            raise ConnectorError("tls", f"FTPS: {p['host']} closed the connection when asked for TLS "
+                                        f"({_words(err)}).") from None
         try:
             ftp.login(p["user"], p.get("password") or "")
             ftp.prot_p()
         except ftplib.error_perm as err:
             ftp.close()
             raise ConnectorError("auth", f"FTPS: {_words(err)}") from None
+        except (ftplib.Error, OSError, EOFError) as err:
+            ftp.close()
+            raise ConnectorError("auth", f"FTPS: {p['host']} broke off the login ({_words(err)}).") from None
         return ftp
 
     def test(self) -> str:

@@ -222,7 +222,11 @@ def ftps_server(root: Path, cert: Path, key: Path) -> Iterator[dict]:
     handler = type("Handler", (TLS_FTPHandler,), {
         "authorizer": authorizer, "certfile": str(cert), "keyfile": str(key), "tls_control_required": True,
         "tls_data_required": True, "passive_ports": None, "masquerade_address": None})
-    server = ThreadedFTPServer(("127.0.0.1", 0), handler)
+    # pyftpdlib keeps ThreadedFTPServer's stop event and lock on the class: closing one server would end the
+    # sessions of every other one in the process (a module's server closing under the session's). Each
+    # server gets its own.
+    server_class = type("Server", (ThreadedFTPServer,), {"_exit": threading.Event(), "_lock": threading.Lock()})
+    server = server_class(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2, "handle_exit": False},
                               daemon=True)
     thread.start()

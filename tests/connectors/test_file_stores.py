@@ -83,3 +83,32 @@ def test_https_stops_at_the_size_cap(https_params):
     site = create_connector("https", {**https_params, "max_bytes": 100}, allow_loopback=True)
     with pytest.raises(ConnectorError, match="larger than 100 bytes, the limit for one import"):
         _rows(site.source({}))
+
+
+@pytest.fixture
+def hangs_up_at_tls() -> Iterator[dict]:
+    """An FTP server that greets, then closes the connection when asked for TLS (a crashed or overloaded one)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"220 ready\r\n")
+                conn.recv(100)  # AUTH TLS
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield {"host": "127.0.0.1", "port": listener.getsockname()[1], "user": "u", "password": "p", "path": ""}
+    thread.join(5)
+
+
+def test_an_ftps_server_hanging_up_at_tls_is_a_tls_failure_that_names_the_host(hangs_up_at_tls):
+    store = create_connector("ftps", hangs_up_at_tls, allow_loopback=True)
+    with pytest.raises(ConnectorError) as caught:
+        store.test()
+    assert caught.value.stage == "tls"
+    assert "127.0.0.1 closed the connection when asked for TLS" in str(caught.value)
