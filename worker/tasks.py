@@ -21,7 +21,8 @@ def app() -> Flask:
 def preload() -> None:
     """Import what the tasks run before RQ forks a work horse for each job: the horse inherits the modules,
     so a job starts at once instead of importing pandas, pyarrow and the engine again (about 1.3 s of CPU a
-    job here, paid by every piece of a split run). Imports only: no connection, thread or pool is opened."""
+    job here, paid by every piece of a split run). Imports only: no connection or socket is opened and no Python
+    thread started (pyarrow's import starts jemalloc's background thread; jemalloc's fork handlers cover it)."""
     from backend import connectors  # noqa: F401
     from backend.runs import execute, export_run, multi, notify, piece_work, rollback, schedules, split  # noqa: F401
 
