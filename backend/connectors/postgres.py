@@ -1,33 +1,30 @@
-"""PostgreSQL: read-only, statement timeout, rows streamed by COPY ... TO STDOUT (FORMAT csv) into the CSV engine.
+"""PostgreSQL: read-only, statement timeout; rows streamed as Arrow batches by ADBC's driver (binary COPY).
 
-Why COPY: the server renders every value as text once, and pyarrow's CSV reader turns the stream into
-chunks at file speed; a row-wise cursor costs a Python object per value (docs/benchmarks.md). Types are
-rendered in SQL so the text is what Salesforce takes: numerics exactly as stored (no float rounding),
-booleans true/false, dates ISO, timestamps ISO 8601 (with time zone: in the job's zone, with its offset).
-bytea, json, xml and arrays are refused per column unless the spec says `unsupported_as_text`.
+Why ADBC for the rows: its driver turns the server's binary COPY stream into Arrow arrays in C, outside
+the GIL, with no Python object per value or per row (docs/benchmarks.md, comparison 5); psycopg serves
+test, browse, the query's description and export. Types are rendered in SQL so every column arrives as
+the text Salesforce takes: numerics exactly as stored (no float rounding), booleans true/false, dates ISO,
+timestamps ISO 8601 (with time zone: in the job's zone, with its offset). bytea, json, xml and arrays
+are refused per column unless the spec says `unsupported_as_text`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from typing import Any, BinaryIO
+import re
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg
-from psycopg import pq, sql
-from psycopg.pq.abc import PGconn
-from psycopg.waiting import Ready, Wait
+import pyarrow as pa
+from psycopg import sql
 
 from backend.connectors import guard, urls
 from backend.connectors.base import Connector, ConnectorError, Entry, read_spec, register
-from backend.connectors.copy_source import CopyCsvSource
-from backend.pipeline.sources.text import BLOCK_BYTES
-from backend.streams import IterStream
+from backend.connectors.batch_source import BatchSource
 
 STATEMENT_TIMEOUT_S = 1800  # the COPY of a whole table is one statement: it must outlive a slow sink
 CONNECT_TIMEOUT_S = 10
-# A block ends with the row that passes this size; staying under the CSV source's reads, it is handed on whole,
-# not cut and copied (rows under 64 KiB).
-COPY_BLOCK = BLOCK_BYTES - (1 << 16)
+BATCH_BYTES = 4 << 20  # the driver's record batches: a few chunks each, so reading and mapping take turns often
 UNSUPPORTED = {"bytea": "binary data", "json": "JSON", "jsonb": "JSON", "xml": "XML"}
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -51,9 +48,7 @@ class PostgresConnector(Connector):
         """A session through the egress guard; read-only unless an export target writes (`read_only=False`)."""
         p = self.params
         address = guard.resolve(p["host"], int(p["port"]), allow_loopback=self.allow_loopback)
-        timeout_ms = int(p.get("statement_timeout") or STATEMENT_TIMEOUT_S) * 1000
-        options = (f"-c default_transaction_read_only={'on' if read_only else 'off'} -c statement_timeout={timeout_ms} "
-                   "-c DateStyle=ISO -c IntervalStyle=iso_8601")
+        options = self._options(read_only=read_only)
         try:
             conn = psycopg.connect(
                 host=p["host"], hostaddr=address, port=int(p["port"]), dbname=p["database"], user=p["user"],
@@ -61,13 +56,22 @@ class PostgresConnector(Connector):
                 sslmode="verify-full" if p.get("tls") else "prefer", client_encoding="UTF8",
                 application_name="inflow", options=options)
         except psycopg.OperationalError as err:
-            raise _connect_error(err) from None
+            raise _connect_error(str(err)) from None
         try:
             conn.execute("SELECT set_config('TimeZone', %s, false)", (time_zone,))
         except psycopg.Error as err:
             conn.close()
             raise ConnectorError("config", f"Unknown time zone {time_zone!r}: {_words(err)}") from None
         return conn
+
+    def _options(self, *, read_only: bool, time_zone: str = "") -> str:
+        """The session settings libpq sends at connect (`options`); the time zone only once checked."""
+        timeout_ms = int(self.params.get("statement_timeout") or STATEMENT_TIMEOUT_S) * 1000
+        options = (f"-c default_transaction_read_only={'on' if read_only else 'off'} -c statement_timeout={timeout_ms} "
+                   "-c DateStyle=ISO -c IntervalStyle=iso_8601")
+        if time_zone:
+            options += " -c TimeZone=" + re.sub(r"([\\ ])", r"\\\1", time_zone)  # libpq: backslash escapes
+        return options
 
     def test(self) -> str:
         with self.connect() as conn:
@@ -89,66 +93,43 @@ class PostgresConnector(Connector):
                 "AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1", (path,)).fetchall()
         return [Entry(name, "view" if kind in "vm" else "table", f"{path}.{name}") for name, kind in rows]
 
-    def source(self, spec: dict[str, Any]) -> CopyCsvSource:
+    def source(self, spec: dict[str, Any]) -> BatchSource:
         base = _base_query(spec)
         if spec.get("limit"):
             limit = sql.Literal(int(spec["limit"]))
             base = sql.SQL("SELECT * FROM ({}) AS inflow_limited LIMIT {}").format(base, limit)
         time_zone = spec.get("time_zone") or "UTC"
-        with self.connect(time_zone) as conn:
+        with self.connect(time_zone) as conn:  # also checks the time zone, with the server's words
             select, columns = _typed_select(conn, base, bool(spec.get("unsupported_as_text")))
-        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(select)
-        return CopyCsvSource(columns, lambda: self._copy_stream(statement, time_zone))
+            statement = select.as_string(conn)
+        return BatchSource(columns, lambda: self._batches(statement, time_zone))
 
-    def _copy_stream(self, statement: sql.Composed, time_zone: str) -> BinaryIO:
-        def blocks() -> Iterator[bytes]:
-            conn = self.connect(time_zone)  # at the first read: a stream dropped unread holds no connection
-            try:
-                with conn.cursor() as cur, cur.copy(statement):
-                    finished = False
-                    while not finished:
-                        block, finished = conn.wait(_copy_data(conn.pgconn, COPY_BLOCK))
-                        if block:
-                            yield bytes(block)
-            except psycopg.Error as err:
-                raise _query_error(err) from None
-            finally:
-                conn.close()  # also when the reader stops early: the copy is cancelled, the connection goes
-        return IterStream(blocks())
+    def _batches(self, statement: str, time_zone: str) -> Iterator[pa.RecordBatch]:
+        """The rows as Arrow record batches: ADBC's driver reads the server's binary COPY in C, outside the GIL
+        the mapping needs, where a Python loop over psycopg's COPY messages cost one call per row
+        (docs/benchmarks.md, comparison 5). psycopg keeps the rest: test, browse, describe, export."""
+        from adbc_driver_postgresql import dbapi  # at the first read, as boto3: most runs never load the driver
 
-
-def _copy_data(pgconn: PGconn, limit: int) -> Generator[Wait, Ready, tuple[bytearray, bool]]:
-    """A psycopg generator (run by `conn.wait`): the next COPY messages, about `limit` bytes; and whether that
-    was the end.
-
-    The server sends one message per row. psycopg's `Copy.read` costs a lock, a generator and a wait per
-    message, all holding the GIL the mapping needs; here a message costs one libpq call, and the GIL is let
-    go only while waiting on the socket, as `copy_from` in psycopg.generators does (docs/benchmarks.md).
-    """
-    block = bytearray()  # appended to in place: holding thousands of libpq buffers, then joining, costs more
-    get = pgconn.get_copy_data  # looked up once: this loop runs once per row
-    read = False  # whether the socket was read since the last row
-    while len(block) < limit:
-        nbytes, data = get(1)
-        if nbytes > 0:
-            block += data
-            read = False
-        elif nbytes == 0:  # nothing buffered: take what the socket holds; only if it had none, wait without the GIL
-            if read:
-                while not (yield Wait.R):
-                    continue
-            pgconn.consume_input()
-            read = True
-        else:  # the end: the statement's result says whether it failed (a timeout, an error mid-way)
-            while pgconn.is_busy():
-                while not (yield Wait.R):
-                    continue
-                pgconn.consume_input()
-            while (result := pgconn.get_result()) is not None:
-                if result.status != pq.ExecStatus.COMMAND_OK:
-                    raise psycopg.errors.error_from_result(result, encoding="utf-8")  # client_encoding
-            return block, True
-    return block, False
+        p = self.params
+        address = guard.resolve(p["host"], int(p["port"]), allow_loopback=self.allow_loopback)
+        conninfo = _conninfo({
+            "host": p["host"], "hostaddr": address, "port": str(p["port"]), "dbname": p["database"],
+            "user": p["user"], "password": p.get("password") or "", "connect_timeout": str(CONNECT_TIMEOUT_S),
+            "sslmode": "verify-full" if p.get("tls") else "prefer", "client_encoding": "UTF8",
+            "application_name": "inflow", "options": self._options(read_only=True, time_zone=time_zone)})
+        try:  # at the first read: a stream dropped unread holds no connection
+            conn = dbapi.connect(conninfo)
+        except dbapi.Error as err:
+            raise _connect_error(str(err)) from None
+        try:
+            with conn.cursor() as cur:
+                cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
+                cur.execute(statement)
+                yield from cur.fetch_record_batch()
+        except (dbapi.Error, OSError) as err:  # a failure mid-stream comes as OSError, with the server's words
+            raise _stream_error(err) from None
+        finally:
+            conn.close()  # also when the reader stops early: the server's COPY ends with the connection
 
 
 def _base_query(spec: dict[str, Any]) -> sql.Composable:
@@ -197,22 +178,28 @@ def _render(col: sql.Composable, typname: str) -> sql.Composable:
     return sql.SQL("{}::text").format(col)
 
 
-def _words(err: psycopg.Error) -> str:
-    """The server's own first line, without libpq's 'connection to server at ...' prefix."""
+def _words(err: Exception | str) -> str:
+    """The server's own first line, without libpq's 'connection to server at ...' prefix (or ADBC's)."""
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = text.split("ERROR:  ", 1)[-1]  # ADBC: "[libpq] Failed to execute query: ...: ERROR:  <words>"
     return text.split("failed: ")[-1].replace("FATAL:  ", "").strip()
 
 
-def _connect_error(err: psycopg.OperationalError) -> ConnectorError:
-    text = str(err).lower()
+def _conninfo(params: dict[str, str]) -> str:
+    """A libpq connection string: every value quoted, its quotes and backslashes escaped."""
+    return " ".join(f"{k}='" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for k, v in params.items())
+
+
+def _connect_error(message: str) -> ConnectorError:
+    text = message.lower()
     for stage, needles in (("auth", ("password authentication", "authentication failed", "no password supplied",
                                      "role", "pg_hba")),
                            ("missing", ("does not exist",)),
                            ("tls", ("ssl", "certificate", "tls")),
                            ("tcp", ("refused", "timeout", "timed out", "unreachable", "no route"))):
         if any(n in text for n in needles):
-            return ConnectorError(stage, f"PostgreSQL: {_words(err)}")
-    return ConnectorError("tcp", f"PostgreSQL: {_words(err)}")
+            return ConnectorError(stage, f"PostgreSQL: {_words(message)}")
+    return ConnectorError("tcp", f"PostgreSQL: {_words(message)}")
 
 
 def _query_error(err: psycopg.Error) -> ConnectorError:
@@ -225,4 +212,13 @@ def _query_error(err: psycopg.Error) -> ConnectorError:
         return ConnectorError("query", f"PostgreSQL: {_words(err)}; Inflow only reads.")
     if isinstance(err, psycopg.errors.QueryCanceled):
         return ConnectorError("query", f"PostgreSQL: {_words(err)} (the statement timeout).")
+    return ConnectorError("query", f"PostgreSQL: {_words(err)}")
+
+
+def _stream_error(err: Exception) -> ConnectorError:
+    """An ADBC failure while rows stream: classed by its SQLSTATE where the driver gives one."""
+    state = getattr(err, "sqlstate", None)
+    cls = psycopg.errors.lookup(state) if state else None
+    if cls is not None:
+        return _query_error(cls(_words(err)))
     return ConnectorError("query", f"PostgreSQL: {_words(err)}")
