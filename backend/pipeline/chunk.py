@@ -71,14 +71,22 @@ def make_chunk(columns: Sequence[str], rows: Sequence[Sequence[str]], row_number
     return Chunk(frame_from_columns(columns, cols), np.asarray(row_numbers, dtype=np.int64), rejected or [])
 
 
+def value_bytes(arr: pa.Array) -> bytes:
+    """A string array's bytes from its first value's start to its last value's end (one copy); a null's slot
+    is included, and holds no bytes unless a kernel left some there."""
+    bufs = arr.buffers()
+    if not len(arr) or len(bufs) < 3 or bufs[2] is None:
+        return b""
+    offsets = np.frombuffer(bufs[1], dtype=np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+    return memoryview(bufs[2])[int(offsets[arr.offset]):int(offsets[arr.offset + len(arr)])].tobytes()
+
+
 def holds_any_byte(columns: Sequence[pa.Array | pa.ChunkedArray], chars: bytes) -> bool:
-    """Whether any string value of `columns` may contain one of `chars`: a memchr over the raw data
-    buffers (about 1 ms for 6 MB), far cheaper than a string kernel per column. May say yes for bytes
-    outside a slice."""
+    """Whether any string value of `columns` may contain one of `chars`: a memchr over the values' bytes
+    (about 1 ms for 6 MB), far cheaper than a string kernel per column. May say yes for bytes in a null's slot."""
     for col in columns:
         for arr in (col.chunks if isinstance(col, pa.ChunkedArray) else [col]):
-            data = arr.buffers()[2] if len(arr.buffers()) > 2 and arr.buffers()[2] is not None else None
-            raw = data.to_pybytes() if data is not None else b""
+            raw = value_bytes(arr)
             if any(bytes([c]) in raw for c in chars):
                 return True
     return False

@@ -68,7 +68,8 @@ class LookupResolver:
                 continue
             rel = self._relationship_column(lk)
             if rel:
-                mapped = replace(mapped, frame=mapped.frame.rename(columns={lk.field: rel}))
+                names = [rel if c == lk.field else c for c in mapped.frame.columns]
+                mapped = replace(mapped, frame=mapped.frame.set_axis(names, axis=1))  # rename's mapping costs more
                 continue
             mapped = self._resolve_by_query(mapped, lk)
         return mapped

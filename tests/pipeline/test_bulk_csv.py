@@ -28,6 +28,14 @@ def test_counted_size_is_the_size_of_the_bytes_sent(seed: int) -> None:
     assert counted.size == len(counted.encode(header=False)) == len(csv_bytes(frame, header=False))
     header = counted.encode(header=True)
     assert header.endswith(counted.encode(header=False)) and header.startswith(b'"F0"')
+    # A slice of the rows (as a filter leaves them) and columns in several pieces count only their own values.
+    part = frame.iloc[rows // 3:].reset_index(drop=True)
+    pieces = pd.DataFrame({k: pd.concat([part[k].iloc[:2], part[k].iloc[2:]], ignore_index=True) for k in part})
+    for f in (part, pieces):
+        fresh = pd.DataFrame({k: pd.array(f[k].tolist(), dtype=STRING_DTYPE) for k in f})
+        rows_of_f = csv_rows(f)
+        assert rows_of_f.size == len(rows_of_f.encode(header=False))
+        assert rows_of_f.encode(header=False) == csv_bytes(fresh, header=False)
 
 
 def test_values_that_need_quotes_are_quoted_and_others_are_sent_bare() -> None:

@@ -112,3 +112,38 @@ def test_unknown_time_zone_is_a_config_error() -> None:
 def test_numbers_by_locale(locale: str, text: str, expected: str | None) -> None:
     got = format_numbers(parse_numbers(pd.Series([text]), locale))[0]
     assert (None if pd.isna(got) else got) == expected
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fixed_width_dates_read_from_the_bytes_agree_with_strptime(seed: int) -> None:
+    """Every value on its own, whatever its neighbours: widths that vary but add up to a whole number of dates,
+    nulls, non-digits, days a month lacks."""
+    import random
+    import re
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from backend.pipeline.mapping.fixed_dates import fixed_shape, parse_fixed
+
+    rnd = random.Random(seed)
+    pieces = ["01", "12", "29", "31", "02", "/", "2024", "1900", "0", "x", "é", "13"]
+    values = [None if rnd.random() < 0.03 else
+              rnd.choice([f"{rnd.randint(1, 31):02d}/{rnd.randint(1, 12):02d}/{rnd.randint(1890, 2030)}",
+                          "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 5)))])
+              for _ in range(400)]
+    if seed % 2:  # no nulls and every width 10 or 9 and 11 in pairs: the byte count alone cannot tell
+        values = [v for v in values if v and len(v.encode()) == 10]
+        for i in range(0, len(values), 7):
+            values[i:i] = ["01/02/2020x", "1/02/2020"]
+
+    def expected(v: str | None) -> object:
+        if v is None or not re.fullmatch(r"\d{2}/\d{2}/\d{4}", v):
+            return None
+        try:
+            return datetime.strptime(v, "%d/%m/%Y").date()
+        except ValueError:
+            return None
+
+    got = parse_fixed(pa.array(values, pa.large_string()), fixed_shape("%d/%m/%Y"))
+    assert [None if pd.isna(g) else pd.Timestamp(g).date() for g in got] == [expected(v) for v in values]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from backend.errors import ConfigError
-from backend.pipeline.chunk import RejectedRow, make_chunk
+from backend.pipeline.chunk import STRING_DTYPE, RejectedRow, make_chunk
 from backend.pipeline.mapping import FieldMapping, Lookup, MappedChunk, Mapper, Mapping, Options
 from tests.pipeline.helpers import contact_describe
 
@@ -208,3 +208,15 @@ def test_time_fields_are_wall_clock_times() -> None:
     assert got.values.astype(object).where(got.values.notna(), None).tolist() == [
         "09:05:00.000Z", "14:30:15.000Z", "14:30:00.000Z", None, None]
     assert [m.tolist() for rows, m in got.problems] == [["Start: '25:00' is not a time of day (HH:MM or HH:MM:SS)"]]
+
+
+def test_a_value_map_keeps_blanks_and_writes_its_values_as_text_across_column_pieces() -> None:
+    import pyarrow as pa
+
+    from backend.pipeline.mapping.mapper import _value_map
+
+    pieces = pa.chunked_array([pa.array(["gold", None], pa.large_string()),
+                               pa.array(["GOLD", "tin"], pa.large_string())])
+    column = pd.Series(pd.array(pieces, dtype=STRING_DTYPE))
+    got = _value_map(column, {"Gold": 1, "none": "x"})
+    assert [None if pd.isna(v) else v for v in got] == ["1", None, "1", "tin"]

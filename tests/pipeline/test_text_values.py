@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from backend.pipeline.chunk import STRING_DTYPE
-from backend.pipeline.mapping.values import text
+from backend.pipeline.mapping.values import change_case, text
 
 
 @pytest.mark.parametrize(("values", "expected"), [
@@ -28,3 +28,16 @@ def test_slices_and_chunked_columns_are_read_as_their_own_values() -> None:
     sliced = pd.Series(pd.array(pa.array(["  ", "a", "b "]).slice(1), dtype=STRING_DTYPE))
     chunked = pd.Series(pd.array(pa.chunked_array([pa.array(["a"]), pa.array([" b"])]), dtype=STRING_DTYPE))
     assert text(sliced).tolist() == ["a", "b"] and text(chunked).tolist() == ["a", "b"]
+
+
+def test_upper_and_lower_change_every_letter_ascii_or_not() -> None:
+    plain = pd.Series(["Ann.Lee@Example.COM", None, ""], dtype=STRING_DTYPE)
+    accented = pd.Series(["ÉLODIE@Exemple.fr", "Straße", "ǅ"], dtype=STRING_DTYPE)
+    # Only the slice is looked at: an accented value outside it does not change the answer, nor does one inside hide.
+    sliced = pd.Series(pd.array(pa.array(["ÀÉ", "Ab", "cD"]).slice(1), dtype=STRING_DTYPE))
+    chunked = pd.Series(pd.array(pa.chunked_array([pa.array(["Ab"]), pa.array(["Öl"])]), dtype=STRING_DTYPE))
+    assert change_case(plain, upper=False).tolist() == ["ann.lee@example.com", pd.NA, ""]
+    assert change_case(accented, upper=False).tolist() == ["élodie@exemple.fr", "straße", "ǆ"]
+    assert change_case(accented, upper=True).tolist()[::2] == ["ÉLODIE@EXEMPLE.FR", "Ǆ"]
+    assert change_case(sliced, upper=True).tolist() == ["AB", "CD"]
+    assert change_case(chunked, upper=True).tolist() == ["AB", "ÖL"]

@@ -66,7 +66,7 @@ def _check_length(conv: Converted, meta: dict[str, Any], truncate: bool) -> Conv
     if limit <= 0:
         return conv
     values = V.arrow(conv.values)
-    if (pc.max(pc.binary_length(values)).as_py() or 0) <= limit:
+    if V.max_bytes(values) <= limit:
         return conv  # bytes bound characters from above; counting characters is the slow part
     lengths = pc.fill_null(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False)
     long = lengths > limit

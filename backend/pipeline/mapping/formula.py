@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from backend.pipeline.chunk import STRING_DTYPE
+from backend.pipeline.mapping import values as V
 from backend.pipeline.mapping.formula_functions import compile_call
 from backend.pipeline.mapping.formula_ops import compile_binop
 from backend.pipeline.mapping.formula_parser import FormulaError, Node, parse
@@ -92,8 +93,7 @@ class Formula:
         return self.compiled.fn(ctx)
 
     def text(self, ctx: Context) -> pd.Series:
-        out = coerce(self.compiled, TEXT)(ctx)
-        return out.mask(out == "")
+        return V.blank_as_null(coerce(self.compiled, TEXT)(ctx))
 
     def truth(self, ctx: Context) -> np.ndarray:
         return np.asarray(coerce(self.compiled, BOOL)(ctx), dtype=bool)

@@ -73,8 +73,8 @@ def _text_fn(name: str, op: Callable[[pd.Series], pd.Series]) -> None:
         return Compiled(TEXT, lambda ctx: op(f(ctx)), node)
 
 
-_text_fn("UPPER", lambda s: s.str.upper())
-_text_fn("LOWER", lambda s: s.str.lower())
+_text_fn("UPPER", lambda s: V.change_case(s, upper=True))
+_text_fn("LOWER", lambda s: V.change_case(s, upper=False))
 _text_fn("PROPER", lambda s: s.str.title())
 _text_fn("TRIM", lambda s: s.str.replace(r"\s+", " ", regex=True).str.strip())
 _text_fn("TEXT", lambda s: s)

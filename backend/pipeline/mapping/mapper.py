@@ -148,7 +148,8 @@ class Mapper:
                    for pos, values in zip(positions, originals, strict=True)]
         errors.sort(key=lambda e: e.row_number)
         if good.all():
-            return MappedChunk(pd.DataFrame(out, index=frame.index), chunk.row_numbers, frame, errors, 0,
+            # No copy: the columns are immutable Arrow arrays, and pandas copies on write.
+            return MappedChunk(pd.DataFrame(out, index=frame.index, copy=False), chunk.row_numbers, frame, errors, 0,
                                self.null_fields())
         mapped = pd.DataFrame({k: v[good].reset_index(drop=True) for k, v in out.items()},
                               index=pd.RangeIndex(int(good.sum())))
@@ -214,12 +215,11 @@ def _value_map(s: pd.Series, value_map: dict[str, Any]) -> pd.Series:
     Mapped columns (picklists) hold few distinct values: each is looked up once, not once per row.
     """
     table = {str(k).strip().casefold(): v for k, v in value_map.items()}
-    values = pc.cast(V.arrow(s), pa.string())
-    distinct = pc.unique(values)
-    found = [table.get(u.casefold()) if u is not None else None for u in distinct.to_pylist()]
-    mapped = pc.take(pa.array([None if v is None else str(v) for v in found], pa.string()),
-                     pc.index_in(values, value_set=distinct))
-    return V.series(pc.coalesce(mapped, values), s.index)
+    whole = V.arrow(s)
+    values = whole.combine_chunks() if isinstance(whole, pa.ChunkedArray) else whole
+    encoded = pc.dictionary_encode(values)  # one hash pass: the distinct values and each row's index into them
+    replaced = [u if (v := table.get(u.casefold())) is None else str(v) for u in encoded.dictionary.to_pylist()]
+    return V.series(pc.take(pa.array(replaced, values.type), encoded.indices), s.index)
 
 
 def _messages(problems: Problems, keep: np.ndarray) -> dict[int, str]:
