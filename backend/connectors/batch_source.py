@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backend.pipeline.chunk import STRING_DTYPE, Chunk
+from backend.pipeline.chunk import Chunk, frame_from_arrow
 from backend.pipeline.sources.base import Source
 
 OpenBatches = Callable[[], Iterator[pa.RecordBatch]]
@@ -62,6 +62,5 @@ class BatchSource(Source):
             if not pa.types.is_string(a.type):
                 a = a.cast(pa.string())
             columns.append(pc.fill_null(a, "") if a.null_count else a)
-        frame = pa.table(columns, names=self._columns).to_pandas(
-            types_mapper=lambda t: STRING_DTYPE if t in (pa.string(), pa.large_string()) else None)
+        frame = frame_from_arrow(self._columns, columns)
         return Chunk(frame, np.arange(first_line, first_line + table.num_rows, dtype=np.int64), [])

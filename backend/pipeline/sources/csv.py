@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from backend.errors import SourceError
 from backend.pipeline.cells import is_result_header, restore_chunk, unescape
-from backend.pipeline.chunk import STRING_DTYPE, Chunk, RejectedRow, holds_any_byte, make_chunk
+from backend.pipeline.chunk import Chunk, RejectedRow, frame_from_arrow, holds_any_byte, make_chunk
 from backend.pipeline.memory import reader_pool
 from backend.pipeline.sources.base import Source, header_row, register
 from backend.pipeline.sources.headers import check_header
@@ -232,8 +232,8 @@ class CsvSource(Source):
             pending.append(rest)
             pending_lines.append(lines[n:])
         # One buffer per column: every kernel and buffer scan downstream then runs once per column, not per block.
-        frame = head.combine_chunks().to_pandas(
-            types_mapper=lambda t: STRING_DTYPE if t in (pa.string(), pa.large_string()) else None)
+        whole = head.combine_chunks()
+        frame = frame_from_arrow(whole.column_names, whole.columns)
         return Chunk(frame, lines[:n].astype(np.int64), [])
 
     def _read_slow(self, opened: _Opened, *, switch_back: bool) -> Iterator[Chunk]:
