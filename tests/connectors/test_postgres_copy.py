@@ -60,3 +60,13 @@ def test_a_reader_that_stops_early_lets_go_of_the_server(postgres_params: dict) 
                               (f"%{marker}%",)).fetchone()[0]:
             assert time.monotonic() < deadline, "the server still runs the query after the reader stopped"
             time.sleep(0.1)
+
+
+def test_the_drivers_connection_string_gives_libpq_every_value_as_written() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from backend.connectors.postgres import _conninfo
+
+    values = {"host": "db.example.com", "user": "o'brien", "password": "p\\a ss'w=rd",  # pragma: allowlist secret
+              "dbname": "sales db", "options": "-c TimeZone=America/New_York -c statement_timeout=5000"}
+    assert conninfo_to_dict(_conninfo(values)) == values
