@@ -95,8 +95,10 @@ def worker_env(app, app_config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
                        "SALESFORCE_CLIENT_SECRET": CLIENT_SECRET, "INFLOW_EGRESS_ALLOW_LOOPBACK": "1"}.items():
         monkeypatch.setenv(key, value)
     worker.tasks.app.cache_clear()
-    worker.tasks.app()  # built before watching: starting a process is not part of a run
+    built = worker.tasks.app()  # built before watching: starting a process is not part of a run
     yield
+    with built.app_context():
+        db.engine.dispose()  # its pooled connections closed now, not warned about whenever the app is collected
     worker.tasks.app.cache_clear()
 
 
