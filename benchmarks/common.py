@@ -111,6 +111,13 @@ class LocalOrg:
 
         return psutil.Process(self.proc.pid).memory_info().rss / 2**20
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds localorg has used so far (all its threads)."""
+        import psutil
+
+        t = psutil.Process(self.proc.pid).cpu_times()
+        return t.user + t.system
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

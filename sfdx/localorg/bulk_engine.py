@@ -71,21 +71,27 @@ class RowBatch:
         self._packed_errors = zlib.compress("\n".join(f"{i}\t{m}" for i, m in self.errors.items()).encode(), 1)
         self.errors = {}
 
+    def id_text(self) -> str:
+        """The record ids, 18 characters a row in upload order (NULs for a row without one)."""
+        return (zlib.decompress(self._packed_ids) if self._packed_ids is not None else bytes(self._ids)).decode("ascii")
+
+    def error_map(self) -> dict[int, str]:
+        """Row index -> error message, for the failed rows."""
+        if self._packed_errors is None:
+            return self.errors
+        text = zlib.decompress(self._packed_errors).decode()
+        return {int(i): m for i, _, m in (line.partition("\t") for line in text.split("\n") if line)}
+
     def outcomes(self) -> Iterator[tuple[list[str], int, str, str]]:
         """(row, status, id, error) for every data row of the upload, in upload order."""
-        ids = zlib.decompress(self._packed_ids) if self._packed_ids is not None else bytes(self._ids)
-        errors = self.errors
-        if self._packed_errors is not None:
-            text = zlib.decompress(self._packed_errors).decode()
-            errors = {int(i): m for i, _, m in (line.partition("\t") for line in text.split("\n") if line)}
-        statuses = self.statuses
+        ids, errors, statuses = self.id_text(), self.error_map(), self.statuses
         if self.kind == "json":
             source: Iterator[list[str]] = ([] for _ in _json_records(self.data()))
         else:
             source = (r for r in Upload(self.data(), self.delimiter).rows() if r)
         for i, row in enumerate(source):
             status = statuses[i] if i < len(statuses) else UNPROCESSED
-            rid = ids[i * 18:(i + 1) * 18].decode("ascii") if status != UNPROCESSED else ""
+            rid = ids[i * 18:(i + 1) * 18] if status != UNPROCESSED else ""
             yield row, status, rid.strip("\0"), errors.get(i, "")
 
 
