@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
-from .bulk2_csv import DELIMITERS, LINE_ENDINGS, Upload, plain_lines, query_value, quote, result_chunks
+from .bulk2_csv import DELIMITERS, LINE_ENDINGS, Upload, query_value, quote, quoted_records, result_chunks
 from .bulk_engine import CREATED, FAILED, UNPROCESSED, UPDATED, LockPlan, RowBatch, process
 from .bulk_worker import now_iso
 from .soql_exec import Executor
@@ -139,8 +139,8 @@ class IngestJob(Job):
             return iter(())
         batch = self.batch
         data = batch.data()
-        lines = plain_lines(data.decode("utf-8-sig", "replace"), batch.delimiter) if batch.kind == "csv" else None
-        return self._csv_result_chunks(kind, data) if lines is None else self._plain_result_chunks(kind, lines)
+        quoted = quoted_records(data.decode("utf-8-sig", "replace"), batch.delimiter) if batch.kind == "csv" else None
+        return self._csv_result_chunks(kind, data) if quoted is None else self._quoted_result_chunks(kind, *quoted)
 
     def _csv_result_chunks(self, kind: str, data: bytes) -> Iterator[bytes]:
         """`result_chunks` by reading every row with csv.reader and writing it with csv.writer."""
@@ -159,31 +159,31 @@ class IngestJob(Job):
                     yield [], row
         return result_chunks(RESULT_PREFIX[kind], raw_header, rows(), delim, eol)
 
-    def _plain_result_chunks(self, kind: str, lines: list[str]) -> Iterator[bytes]:
-        """`result_chunks` of an upload of plain lines (see `plain_lines`), byte for byte the same file."""
+    def _quoted_result_chunks(self, kind: str, header: str, rows: list[str]) -> Iterator[bytes]:
+        """`result_chunks` from the upload's records already quoted (see `quoted_records`): the same bytes.
+
+        The job's delimiter is its upload's (both come from columnDelimiter), so the rows go out as they are.
+        """
         assert self.batch is not None
         batch, delim, eol = self.batch, self.delimiter, self.eol
         statuses = batch.statuses
         head = delim.join(quote(p) for p in RESULT_PREFIX[kind])
-        out = [(head + delim + lines[0] if head else lines[0]) + eol]
-        records = [line for line in lines[1:] if line]   # csv.reader's empty rows: outcomes() skips them too
-        # Every row's values quoted at once: the delimiter becomes `"<delim>"`, the row is then wrapped in quotes.
-        rows = "\n".join(records).replace(batch.delimiter, f'"{delim}"').split("\n") if records else []
+        out = [(head + delim + header if head else header) + eol]
         ids = batch.id_text()
         rids = [ids[i:i + 18] for i in range(0, len(ids), 18)]
         if "\0" in ids:
             rids = [rid.strip("\0") for rid in rids]
         if kind == "success":
-            flag = {CREATED: f'"{delim}"true"{delim}"', UPDATED: f'"{delim}"false"{delim}"'}
-            out += [f'"{rid}{flag[s]}{row}"{eol}'
+            flag = {CREATED: f'"{delim}"true"{delim}', UPDATED: f'"{delim}"false"{delim}'}
+            out += [f'"{rid}{flag[s]}{row}{eol}'
                     for row, s, rid in zip(rows, statuses, rids, strict=False) if s in flag]
         elif kind == "failed":
             errors, v53 = batch.error_map(), self.api_version >= 53
-            out += [f'"{rid if v53 else ""}"{delim}{quote(errors.get(i, ""))}{delim}"{row}"{eol}'
+            out += [f'"{rid if v53 else ""}"{delim}{quote(errors.get(i, ""))}{delim}{row}{eol}'
                     for i, (row, s, rid) in enumerate(zip(rows, statuses, rids, strict=False)) if s == FAILED]
         else:   # rows past the last outcome were never processed
-            out += [f'"{row}"{eol}'
-                    for row, s in zip(rows, chain(statuses, repeat(UNPROCESSED)), strict=False) if s == UNPROCESSED]
+            out += [row + eol for row, s in zip(rows, chain(statuses, repeat(UNPROCESSED)), strict=False)
+                    if s == UNPROCESSED]
         step = 2000   # rows per streamed piece: ~64 KB for a dozen short columns
         return (("".join(out[s:s + step])).encode("utf-8") for s in range(0, len(out), step))
 
