@@ -63,12 +63,12 @@ def result_chunks(prefix: list[str], raw_header: str, rows: Iterable[tuple[list[
         yield buf.getvalue().encode("utf-8")
 
 
-def quoted_records(text: str, delimiter: str) -> tuple[str, list[str]] | None:
-    """(the raw header, each data record as csv.writer's QUOTE_ALL writes it) when every line is a record
-    that can be re-quoted without reading it as CSV; None when csv.reader must read the upload.
+def whole_records(text: str, delimiter: str) -> tuple[str, list[str]] | None:
+    """(the raw header, the data lines) when every line is a whole record that `quote_all` can write as
+    csv.writer would without reading it as CSV; None when csv.reader must read the upload.
 
     A line qualifies when it has no quote at all (its values are what splitting on the delimiter gives) or
-    is already written that way: every value quoted, quotes inside doubled, as pyarrow and most tools
+    is already written the csv way: every value quoted, quotes inside doubled, as pyarrow and most tools
     write. Nothing else may differ from csv.reader's reading: no NUL, no CR but in CRLF endings, no field
     over csv's size limit, a header in the first 64 KB. Result files of such uploads (most uploads) are
     then built a line at a time, a fraction of the CPU of reading and writing every row through csv.
@@ -82,18 +82,24 @@ def quoted_records(text: str, delimiter: str) -> tuple[str, list[str]] | None:
     lines = text.split("\n")
     if max(map(len, lines)) > csv.field_size_limit() or len(lines[0]) * 4 >= 1 << 16:
         return None
+    if '"' in text:
+        sep = f'"{delimiter}"'
+        for line in lines:
+            # Already quoted: `"` + values joined by `","` + `"`, where no value holds a lone quote. A line
+            # that is a piece of a record (a quoted line break) has one and fails here.
+            if '"' in line and (len(line) < 2 or line[0] != '"' or line[-1] != '"'
+                                or '"' in line[1:-1].replace(sep, "\0").replace('""', "")):
+                return None
+    return lines[0], [line for line in lines[1:] if line]   # csv.reader's empty rows: result files skip them
+
+
+def quote_all(records: list[str], delimiter: str) -> list[str]:
+    """Lines of `whole_records` as csv.writer's QUOTE_ALL writes them: `a,b` becomes `"a","b"`."""
     sep = f'"{delimiter}"'
-    body = [line for line in lines[1:] if line]   # csv.reader's empty rows, which result files leave out
-    if '"' not in text:   # the whole body at once: `a,b` becomes `"a","b"`
-        return lines[0], ('"' + "\n".join(body).replace(delimiter, sep).replace("\n", '"\n"') + '"').split("\n") \
-            if body else []
-    for line in lines:
-        # Already quoted: `"` + values joined by `","` + `"`, where no value holds a lone quote. A line
-        # that is a piece of a record (a quoted line break) has one and fails here.
-        if '"' in line and (len(line) < 2 or line[0] != '"' or line[-1] != '"'
-                            or '"' in line[1:-1].replace(sep, "\0").replace('""', "")):
-            return None
-    return lines[0], [line if '"' in line else '"' + line.replace(delimiter, sep) + '"' for line in body]
+    joined = "\n".join(records)
+    if '"' not in joined:   # the whole slice at once
+        return ('"' + joined.replace(delimiter, sep).replace("\n", '"\n"') + '"').split("\n") if records else []
+    return [line if '"' in line else '"' + line.replace(delimiter, sep) + '"' for line in records]
 
 
 def chunked(lines: Iterable[str], size: int = 1 << 16) -> Iterator[bytes]:

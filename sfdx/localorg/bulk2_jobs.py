@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
-from .bulk2_csv import DELIMITERS, LINE_ENDINGS, Upload, query_value, quote, quoted_records, result_chunks
+from .bulk2_csv import DELIMITERS, LINE_ENDINGS, Upload, query_value, quote, quote_all, result_chunks, whole_records
 from .bulk_engine import CREATED, FAILED, UNPROCESSED, UPDATED, LockPlan, RowBatch, process
 from .bulk_worker import now_iso
 from .soql_exec import Executor
@@ -139,8 +139,8 @@ class IngestJob(Job):
             return iter(())
         batch = self.batch
         data = batch.data()
-        quoted = quoted_records(data.decode("utf-8-sig", "replace"), batch.delimiter) if batch.kind == "csv" else None
-        return self._csv_result_chunks(kind, data) if quoted is None else self._quoted_result_chunks(kind, *quoted)
+        whole = whole_records(data.decode("utf-8-sig", "replace"), batch.delimiter) if batch.kind == "csv" else None
+        return self._csv_result_chunks(kind, data) if whole is None else self._line_result_chunks(kind, *whole)
 
     def _csv_result_chunks(self, kind: str, data: bytes) -> Iterator[bytes]:
         """`result_chunks` by reading every row with csv.reader and writing it with csv.writer."""
@@ -159,33 +159,33 @@ class IngestJob(Job):
                     yield [], row
         return result_chunks(RESULT_PREFIX[kind], raw_header, rows(), delim, eol)
 
-    def _quoted_result_chunks(self, kind: str, header: str, rows: list[str]) -> Iterator[bytes]:
-        """`result_chunks` from the upload's records already quoted (see `quoted_records`): the same bytes.
+    def _line_result_chunks(self, kind: str, header: str, records: list[str]) -> Iterator[bytes]:
+        """`result_chunks` a line at a time (see `whole_records`): the same bytes, ~64 KB pieces.
 
-        The job's delimiter is its upload's (both come from columnDelimiter), so the rows go out as they are.
+        The job's delimiter is its upload's (both come from columnDelimiter), so the values keep theirs.
         """
         assert self.batch is not None
         batch, delim, eol = self.batch, self.delimiter, self.eol
-        statuses = batch.statuses
         head = delim.join(quote(p) for p in RESULT_PREFIX[kind])
-        out = [(head + delim + header if head else header) + eol]
-        ids = batch.id_text()
-        rids = [ids[i:i + 18] for i in range(0, len(ids), 18)]
-        if "\0" in ids:
-            rids = [rid.strip("\0") for rid in rids]
-        if kind == "success":
-            flag = {CREATED: f'"{delim}"true"{delim}', UPDATED: f'"{delim}"false"{delim}'}
-            out += [f'"{rid}{flag[s]}{row}{eol}'
-                    for row, s, rid in zip(rows, statuses, rids, strict=False) if s in flag]
-        elif kind == "failed":
-            errors, v53 = batch.error_map(), self.api_version >= 53
-            out += [f'"{rid if v53 else ""}"{delim}{quote(errors.get(i, ""))}{delim}{row}{eol}'
-                    for i, (row, s, rid) in enumerate(zip(rows, statuses, rids, strict=False)) if s == FAILED]
-        else:   # rows past the last outcome were never processed
-            out += [row + eol for row, s in zip(rows, chain(statuses, repeat(UNPROCESSED)), strict=False)
-                    if s == UNPROCESSED]
-        step = 2000   # rows per streamed piece: ~64 KB for a dozen short columns
-        return (("".join(out[s:s + step])).encode("utf-8") for s in range(0, len(out), step))
+        yield ((head + delim + header if head else header) + eol).encode("utf-8")
+        statuses, ids, errors, v53 = batch.statuses, batch.id_text(), batch.error_map(), self.api_version >= 53
+        flag = {CREATED: f'"{delim}"true"{delim}', UPDATED: f'"{delim}"false"{delim}'}
+        step = 2000   # records per piece: ~64 KB for a dozen short columns, and little memory at a time
+        for start in range(0, len(records), step):
+            rows = quote_all(records[start:start + step], batch.delimiter)
+            marks = chain(statuses[start:start + step], repeat(UNPROCESSED))   # the rest were never processed
+            raw = ids[start * 18:(start + step) * 18]
+            rids = [raw[i:i + 18].strip("\0") for i in range(0, len(raw), 18)]
+            if kind == "success":
+                out = [f'"{rid}{flag[s]}{row}{eol}'
+                       for row, s, rid in zip(rows, marks, rids, strict=False) if s in flag]
+            elif kind == "failed":
+                out = [f'"{rid if v53 else ""}"{delim}{quote(errors.get(start + i, ""))}{delim}{row}{eol}'
+                       for i, (row, s, rid) in enumerate(zip(rows, marks, rids, strict=False)) if s == FAILED]
+            else:
+                out = [row + eol for row, s in zip(rows, marks, strict=False) if s == UNPROCESSED]
+            if out:
+                yield "".join(out).encode("utf-8")
 
 
 class QueryJob(Job):

@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from sfdx.localorg.bulk2_csv import DELIMITERS, LINE_ENDINGS, quoted_records
+from sfdx.localorg.bulk2_csv import DELIMITERS, LINE_ENDINGS, whole_records
 from sfdx.localorg.bulk2_jobs import IngestJob
 from sfdx.localorg.bulk_engine import CREATED, FAILED, UPDATED, RowBatch
 from sfdx.localorg.org import Knobs, Org
@@ -80,7 +80,7 @@ def test_result_files_are_the_bytes_csv_writes(local, delimiter, styles):
         line_ending = rng.choice(sorted(LINE_ENDINGS))
         data, rows = _upload(rng, DELIMITERS[delimiter], rng.choice(("\n", "\r\n")), styles)
         job = _job(local, rng, data, rows, delimiter, line_ending, rng.choice(("52.0", "66.0")))
-        fast += quoted_records(data.decode("utf-8-sig", "replace"), DELIMITERS[delimiter]) is not None
+        fast += whole_records(data.decode("utf-8-sig", "replace"), DELIMITERS[delimiter]) is not None
         for kind in ("success", "failed", "unprocessed"):
             assert b"".join(job.result_chunks(kind)) == b"".join(job._csv_result_chunks(kind, data)), (kind, data)
     # Which path each upload took: plain ones always the fast one; quoted ones but where a value holds the
@@ -99,7 +99,7 @@ def test_result_files_are_the_bytes_csv_writes(local, delimiter, styles):
     "Name\n" + "x" * 200_000 + "\n",  # over csv's field size limit
 ])
 def test_uploads_csv_reads_differently_are_left_to_csv(text):
-    assert quoted_records(text, ",") is None
+    assert whole_records(text, ",") is None
 
 
 def test_quoted_uploads_still_echo_their_rows(local):
@@ -112,3 +112,27 @@ def test_quoted_uploads_still_echo_their_rows(local):
         '"sf__Id","sf__Created",FirstName,LastName\n"003000000000000AAA","true","Ann","O""Brien"\n')
     assert b"".join(job.result_chunks("failed")).decode() == (
         '"sf__Id","sf__Error",FirstName,LastName\n"","X:y:--","Bo","Smith, Jr."\n')
+
+
+def test_big_uploads_are_the_same_across_pieces(local):
+    """Thousands of rows: the file is built in pieces, and outcomes, errors and unprocessed rows that fall
+    in later pieces still land on their own rows."""
+    rng = random.Random("big")
+    lines = ["FirstName,LastName,Description"] + [
+        f'"Ann{i}","Lee ""{i}""","Import, row {i}"' if i % 3 else f"Ann{i},Lee{i},row {i}" for i in range(5000)]
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    job = IngestJob(local, "insert", "Contact", local.admin_id, "66.0", line_ending="CRLF")
+    job.batch = RowBatch(data)
+    for i in range(4100):
+        failed = i % 7 == 3 or rng.random() < 0.01
+        job.batch.add(FAILED if failed else rng.choice((CREATED, UPDATED)), None if failed else f"003{i:015d}",
+                      f"ERR:row {i}:--" if failed else None)
+    job.batch.freeze()
+    assert whole_records(data.decode(), ",") is not None
+    for kind in ("success", "failed", "unprocessed"):
+        fast = b"".join(job.result_chunks(kind))
+        assert fast == b"".join(job._csv_result_chunks(kind, data)), kind
+    failed = b"".join(job.result_chunks("failed")).decode().splitlines()
+    assert failed[1:3] == ['"","ERR:row 3:--","Ann3","Lee3","row 3"',
+                           '"","ERR:row 10:--","Ann10","Lee ""10""","Import, row 10"']
+    assert len(b"".join(job.result_chunks("unprocessed")).decode().splitlines()) == 1 + 900
