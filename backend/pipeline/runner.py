@@ -53,6 +53,9 @@ class RunContext:
     row_count_hint: int | None = None
     sink_options: dict[str, Any] = field(default_factory=dict)  # threads, lock_backoff, max_job_bytes, poll...
     first_index: int = 0  # a piece of a run numbers its chunks from here, so parts of all pieces never collide
+    # Told each chunk's index once the chunk is journaled done (in this run or an earlier attempt): its
+    # result parts are final from then on.
+    on_chunk_done: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -101,6 +104,8 @@ class _Run:
         self.counts.succeeded += ok
         self.counts.created += created
         self.counts.failed += bad
+        if self.ctx.on_chunk_done:
+            self.ctx.on_chunk_done(outcome.index)
         self.report("writing")
 
 
@@ -145,6 +150,8 @@ def _run(ctx: RunContext, counts: _Counts) -> RunResult:
                 counts.succeeded += done["succeeded"]
                 counts.failed += done["failed"]
                 counts.created += done.get("created", 0)
+                if ctx.on_chunk_done:
+                    ctx.on_chunk_done(index)
                 continue
             r.rows_in[index] = n
             mapped = r.prepare(chunk)

@@ -30,6 +30,7 @@ from backend.runs import progress as live
 from backend.runs.journal import RunJournal, write_run_row
 from backend.runs.lease import LeaseLost, RunLease
 from backend.runs.parts import BlobResultParts, ResultStoreFailed
+from backend.runs.running_join import RunningJoin
 from backend.runs.service import IMPORT_TASK, ROLLBACK_TASK, enqueue
 from backend.salesforce.client import LIMIT_MESSAGE
 from backend.salesforce.mirror import RunMirror
@@ -131,6 +132,7 @@ class Execution:
         self.client: Any = None
         self.mirror: RunMirror | None = None
         self.reporter: live.ProgressReporter | None = None
+        self.joining: RunningJoin | None = None  # the result files, joined as chunks finish
         self.api = pieces.run.api or ""
         self.initiated_by = pieces.initiated_by_sf_user()
         # The stored secrets are about to be used: say so now, in this short transaction, never by dirtying
@@ -170,11 +172,18 @@ class Execution:
         live.publish(self.conn, self.run.id, state="running", paused_until="", pause_reason="")
         if self.journal.get(PAUSE_REASON):
             self.journal.put(PAUSE_REASON, "")
-        result = runner.run(runner.RunContext(
-            source=source, mapping=mapping, client=self.client, api=self.pieces.api(), journal=self.journal,
-            results=self.parts, progress=self._on_progress, should_stop=self._should_stop,
-            row_count_hint=total))
+        self.joining = RunningJoin(self.parts, {"success": _file_name(self.run, "success"),
+                                                "error": _file_name(self.run, "errors")})
+        try:
+            result = runner.run(runner.RunContext(
+                source=source, mapping=mapping, client=self.client, api=self.pieces.api(), journal=self.journal,
+                results=self.parts, progress=self._on_progress, should_stop=self._should_stop,
+                row_count_hint=total, on_chunk_done=self.joining.chunk_done))
+        except BaseException:
+            self.joining.discard()  # the next attempt joins its own
+            raise
         if getattr(result, "paused_until", None):  # only ever the org's API allowance (ApiLimitExceeded)
+            self.joining.discard()
             return self._pause(result, result.paused_until, LIMIT_MESSAGE)
         return self._finish(result, source.columns()), None
 
@@ -237,13 +246,17 @@ class Execution:
 
     def _finish(self, result: Any, columns: list[str]) -> str:
         run = self.run
-        success_id = self.parts.assemble("success/", _file_name(run, "success"),
-                                         lambda s: SuccessFileWriter(s, columns))
-        try:
-            error_id = self.parts.assemble("error/", _file_name(run, "errors"), lambda s: ErrorFileWriter(s, columns))
-        except ResultStoreFailed:
-            self.pieces.store.delete(run.account_id, success_id)  # one file without the other: offer neither
-            raise
+        headers = {"success": lambda s: SuccessFileWriter(s, columns), "error": lambda s: ErrorFileWriter(s, columns)}
+        joined = self.joining.files(headers) if self.joining else None
+        if joined is not None:
+            success_id, error_id = joined["success"], joined["error"]
+        else:
+            success_id = self.parts.assemble("success/", _file_name(run, "success"), headers["success"])
+            try:
+                error_id = self.parts.assemble("error/", _file_name(run, "errors"), headers["error"])
+            except ResultStoreFailed:
+                self.pieces.store.delete(run.account_id, success_id)  # one file without the other: offer neither
+                raise
         db.session.rollback()
         claim(self.lease)
         db.session.refresh(run)

@@ -31,7 +31,7 @@ class ResultStoreFailed(InflowError):
     """A result part or file could not be written to the blob store: the run fails with STORE_REFUSED."""
 
 
-def _refused(err: SQLAlchemyError) -> ResultStoreFailed:
+def store_refused(err: SQLAlchemyError) -> ResultStoreFailed:
     return ResultStoreFailed(STORE_REFUSED, detail=f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")
 
 
@@ -47,7 +47,7 @@ class PartWriter:
         try:
             return self._writer.write(bytes(data))
         except SQLAlchemyError as err:
-            raise _refused(err) from err
+            raise store_refused(err) from err
 
     def writable(self) -> bool:
         return not self.closed
@@ -61,7 +61,7 @@ class PartWriter:
             try:
                 self._writer.finish()
             except SQLAlchemyError as err:
-                raise _refused(err) from err  # left incomplete: never served, purged at expiry
+                raise store_refused(err) from err  # left incomplete: never served, purged at expiry
             self._on_commit(self._writer.blob_id)
 
     def discard(self) -> None:
@@ -120,11 +120,26 @@ class BlobResultParts:
                 Blob.name.startswith(self._prefix + prefix, autoescape=True))).scalars()
             return sorted({n[len(self._prefix):] for n in names}, key=natural_key)
 
+    def part_ids(self, prefix: str) -> list[tuple[str, str]]:
+        """(name, blob id) of each committed part under `prefix`, in part order: what `assemble` joins."""
+        return [(name, blob_id) for name in self.part_names(prefix) if (blob_id := self._blob_id(name))]
+
+    def open_blob(self, blob_id: str) -> BinaryIO:
+        return self.store.open(self.account_id, blob_id)
+
+    def create_file(self, file_name: str, expires_at: datetime) -> BlobWriter:
+        """A result file of the run, incomplete (never served) until its writer finishes."""
+        return self.store.create(self.account_id, "result", name=file_name, expires_at=expires_at)
+
     def _blob_id(self, name: str) -> str | None:
         with db.engine.connect() as conn:
             return conn.execute(select(Blob.id).where(
                 Blob.account_id == self.account_id, Blob.name == self._prefix + name,
                 Blob.complete.is_(True)).order_by(Blob.created_at.desc())).scalar()
+
+    def blob_id(self, name: str) -> str | None:
+        """The committed part `name`'s blob id, or None."""
+        return self._blob_id(name)
 
     def drop_other_copies(self, file_name: str, keep: str) -> None:
         """Delete every blob of the account named `file_name` (a whole name, no run prefix) but `keep`."""
@@ -152,17 +167,16 @@ class BlobResultParts:
         Every part is a complete CSV with its header (and maybe a BOM); the file gets one BOM, so Excel
         reads UTF-8, and the first part's header. With no parts, `empty_header(stream)` writes the file.
         """
-        out = self.store.create(self.account_id, "result", name=file_name,
-                                expires_at=expiry_for("result", self.retention_days))
+        out = self.create_file(file_name, expiry_for("result", self.retention_days))
         try:
             join_parts((self.read(n) for n in self.part_names(prefix)), out, empty_header)
             return out.finish().id
         except SQLAlchemyError as err:
-            _discard(out)
-            raise _refused(err) from err
+            discard_quietly(out)
+            raise store_refused(err) from err
 
 
-def _discard(writer: BlobWriter) -> None:
+def discard_quietly(writer: BlobWriter) -> None:
     """Delete a half-written file if the store lets us; if not, it stays incomplete: never served, purged."""
     try:
         writer.discard()
@@ -170,22 +184,35 @@ def _discard(writer: BlobWriter) -> None:
         pass
 
 
-def join_parts(parts: Iterable[BinaryIO | None], out: BinaryIO, empty_header: Callable[[BinaryIO], None]) -> int:
-    """Write CSV parts (each with its header, maybe a BOM) to `out` as one file: one BOM, one header.
+class PartJoin:
+    """CSV parts (each with its header, maybe a BOM) written to `out` as one file: one BOM, one header.
 
-    One part is in memory at a time (a chunk's worth). Returns how many parts were joined.
+    One part is in memory at a time (a chunk's worth).
     """
-    count = 0
-    for stream in parts:
-        if stream is None:
-            continue
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out, self.count = out, 0
+
+    def add(self, stream: BinaryIO) -> None:
         with stream:
             data = stream.read().removeprefix(BOM)
-        out.write(BOM + data if count == 0 else data[_header_end(data):])
-        count += 1
-    if count == 0:
-        empty_header(out)
-    return count
+        self.out.write(BOM + data if self.count == 0 else data[_header_end(data):])
+        self.count += 1
+
+    def end(self, empty_header: Callable[[BinaryIO], None]) -> None:
+        """With no part at all, `empty_header(out)` writes the file (its header alone)."""
+        if self.count == 0:
+            empty_header(self.out)
+
+
+def join_parts(parts: Iterable[BinaryIO | None], out: BinaryIO, empty_header: Callable[[BinaryIO], None]) -> int:
+    """Write CSV parts to `out` as one file (see PartJoin); returns how many parts were joined."""
+    join = PartJoin(out)
+    for stream in parts:
+        if stream is not None:
+            join.add(stream)
+    join.end(empty_header)
+    return join.count
 
 
 def _header_end(data: bytes) -> int:

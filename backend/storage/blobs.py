@@ -69,14 +69,18 @@ class BlobWriter(io.RawIOBase):
         self.blob.chunk_count += 1
         self.blob.size += len(plaintext)
 
-    def finish(self) -> Blob:
+    def finish(self, expires_at: datetime | None = None) -> Blob:
+        """Write what is buffered and mark the blob complete (servable); `expires_at` replaces its expiry."""
         if not self._finished:
             if self._buffer:
                 self._flush(bytes(self._buffer))
                 self._buffer.clear()
+            if expires_at is not None:
+                self.blob.expires_at = expires_at
             with db.engine.begin() as conn:
                 conn.execute(Blob.__table__.update().where(Blob.id == self.blob.id).values(
-                    size=self.blob.size, chunk_count=self.blob.chunk_count, complete=True))
+                    size=self.blob.size, chunk_count=self.blob.chunk_count, complete=True,
+                    expires_at=self.blob.expires_at))
             self.blob.complete = self._finished = True
         return self.blob
 

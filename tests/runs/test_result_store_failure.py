@@ -5,7 +5,7 @@ SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Blob, Run
@@ -15,32 +15,6 @@ from backend.runs.parts import STORE_REFUSED
 from tests.runs.factories import CONTACT_MAPPING, account, connect, contacts_csv, csv_job
 
 pytestmark = pytest.mark.faults
-
-
-def refuse_chunks_of(name_pattern: str) -> None:
-    """From now on the database refuses every chunk of a blob whose name is LIKE `name_pattern`."""
-    with db.engine.begin() as conn:
-        if db.engine.dialect.name == "sqlite":
-            conn.execute(text(
-                "CREATE TRIGGER store_full BEFORE INSERT ON blob_chunks WHEN (SELECT name FROM blobs WHERE "
-                f"id = NEW.blob_id) LIKE '{name_pattern}' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
-        else:
-            conn.execute(text(
-                "CREATE FUNCTION store_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF (SELECT name FROM "
-                f"blobs WHERE id = NEW.blob_id) LIKE '{name_pattern}' THEN RAISE EXCEPTION 'could not extend file: "
-                "No space left on device'; END IF; RETURN NEW; END $$"))
-            conn.execute(text("CREATE TRIGGER store_full BEFORE INSERT ON blob_chunks FOR EACH ROW "
-                              "EXECUTE FUNCTION store_full()"))
-
-
-@pytest.fixture
-def failing_store(app):
-    yield refuse_chunks_of
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER IF EXISTS store_full" + ("" if db.engine.dialect.name == "sqlite"
-                                                                 else " ON blob_chunks")))
-        if db.engine.dialect.name != "sqlite":
-            conn.execute(text("DROP FUNCTION IF EXISTS store_full()"))
 
 
 def _assert_failed_without_files(acct, run_id: str) -> None:
