@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.errors import InflowError
 from backend.pipeline.parts import part_name
 from backend.runs.parts import BlobResultParts, PartJoin, discard_quietly, store_refused
+from backend.security.crypto import DecryptionError
 from backend.storage.blobs import BlobWriter, expiry_for
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ KINDS = ("success", "error")
 class RunningJoin:
     """`chunk_done(index)` as the runner journals each chunk; `files()` at the end."""
 
-    def __init__(self, parts: BlobResultParts, file_names: dict[str, str], first_index: int = 0) -> None:
+    def __init__(self, parts: BlobResultParts, file_names: dict[str, str]) -> None:
         self.parts = parts
         # Kept past the run's start until finished: the account's retention is set again at the end.
         running = expiry_for("result", max(parts.retention_days, 1))
@@ -46,7 +47,7 @@ class RunningJoin:
         self.joins = {kind: PartJoin(w) for kind, w in self.writers.items()}
         self.joined: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
         self.waiting: set[int] = set()
-        self.next = first_index
+        self.next = 0  # the first chunk not appended yet (an unsplit run numbers its chunks from 0)
 
     @property
     def broken(self) -> bool:
@@ -67,7 +68,7 @@ class RunningJoin:
                         self.joins[kind].add(self.parts.open_blob(blob_id))
                         self.joined[kind].append((name, blob_id))
                 self.next += 1
-        except (SQLAlchemyError, InflowError) as err:  # the join at the end says what is wrong, if anything is
+        except (SQLAlchemyError, InflowError, DecryptionError) as err:  # the join at the end says what is wrong
             log.warning("run %s: result files will be joined at the end (%s)", self.parts.run_id, type(err).__name__)
             self.discard()
 
