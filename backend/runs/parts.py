@@ -106,12 +106,12 @@ class BlobResultParts:
         return self._open(name, "rollback")
 
     def has_part(self, name: str) -> bool:
-        return self._blob_id(name) is not None
+        return self.blob_id(name) is not None
 
     def read(self, name: str) -> BinaryIO | None:
         """A committed part's plaintext stream, or None when there is no such part."""
-        blob_id = self._blob_id(name)
-        return None if blob_id is None else self.store.open(self.account_id, blob_id)
+        blob_id = self.blob_id(name)
+        return None if blob_id is None else self.open_blob(blob_id)
 
     def part_names(self, prefix: str = "") -> list[str]:
         with db.engine.connect() as conn:
@@ -122,7 +122,7 @@ class BlobResultParts:
 
     def part_ids(self, prefix: str) -> list[tuple[str, str]]:
         """(name, blob id) of each committed part under `prefix`, in part order: what `assemble` joins."""
-        return [(name, blob_id) for name in self.part_names(prefix) if (blob_id := self._blob_id(name))]
+        return [(name, blob_id) for name in self.part_names(prefix) if (blob_id := self.blob_id(name))]
 
     def open_blob(self, blob_id: str) -> BinaryIO:
         return self.store.open(self.account_id, blob_id)
@@ -131,15 +131,12 @@ class BlobResultParts:
         """A result file of the run, incomplete (never served) until its writer finishes."""
         return self.store.create(self.account_id, "result", name=file_name, expires_at=expires_at)
 
-    def _blob_id(self, name: str) -> str | None:
+    def blob_id(self, name: str) -> str | None:
+        """The committed part `name`'s blob id, or None."""
         with db.engine.connect() as conn:
             return conn.execute(select(Blob.id).where(
                 Blob.account_id == self.account_id, Blob.name == self._prefix + name,
                 Blob.complete.is_(True)).order_by(Blob.created_at.desc())).scalar()
-
-    def blob_id(self, name: str) -> str | None:
-        """The committed part `name`'s blob id, or None."""
-        return self._blob_id(name)
 
     def drop_other_copies(self, file_name: str, keep: str) -> None:
         """Delete every blob of the account named `file_name` (a whole name, no run prefix) but `keep`."""
@@ -157,7 +154,7 @@ class BlobResultParts:
     def delete_parts(self, prefixes: Iterable[str]) -> None:
         for prefix in prefixes:
             for name in self.part_names(prefix):
-                blob_id = self._blob_id(name)
+                blob_id = self.blob_id(name)
                 if blob_id:
                     self.store.delete(self.account_id, blob_id)
 

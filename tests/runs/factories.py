@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.extensions import db
-from backend.models import Account, Job, OrgConnection
+from backend.models import Account, Job, OrgConnection, Run
 from backend.models.base import TenantScope
 from backend.services import get_blob_store
 from backend.storage.blobs import expiry_for
@@ -22,6 +22,17 @@ def account(company: str = "Acme", retention_days: int = 14) -> Account:
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def bare_run(acct: Account) -> Run:
+    """A run of a bare insert job (no file, no org): for the journal and result parts alone."""
+    job = Job(account_id=acct.id, name="j", object_name="Contact", operation="insert")
+    db.session.add(job)
+    db.session.flush()
+    run = Run(account_id=acct.id, job_id=job.id, checkpoint={})
+    db.session.add(run)
+    db.session.commit()
+    return run
 
 
 def connect(acct: Account, org: Any, *, access_token: str | None = None, namespace: str = "",

@@ -9,28 +9,18 @@ import pytest
 from sqlalchemy import update
 
 from backend.extensions import db
-from backend.models import Blob, Job, Run
+from backend.models import Blob, Run
 from backend.models.base import utcnow
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.runs import journal as run_journal
 from backend.runs.journal import RunJournal, RunRowLocked
 from backend.runs.parts import BOM, BlobResultParts
 from backend.services import get_blob_store
-from tests.runs.factories import account
-
-
-def _run(acct) -> Run:
-    job = Job(account_id=acct.id, name="j", object_name="Contact", operation="insert")
-    db.session.add(job)
-    db.session.flush()
-    run = Run(account_id=acct.id, job_id=job.id, checkpoint={})
-    db.session.add(run)
-    db.session.commit()
-    return run
+from tests.runs.factories import account, bare_run
 
 
 def test_journal_puts_are_durable_and_seen_by_a_fresh_reader(app):
-    run = _run(account())
+    run = bare_run(account())
     journal = RunJournal(run.id)
     journal.put("chunk/000001", {"done": True, "succeeded": 10, "failed": 0})
     journal.put("bulk2/job", "750xx0000000001")
@@ -44,7 +34,7 @@ def test_journal_puts_are_durable_and_seen_by_a_fresh_reader(app):
 
 
 def test_journal_values_are_copies(app):
-    journal = RunJournal(_run(account()).id)
+    journal = RunJournal(bare_run(account()).id)
     journal.put("k", {"ids": [1]})
     got = journal.get("k")
     got["ids"].append(2)
@@ -52,7 +42,7 @@ def test_journal_values_are_copies(app):
 
 
 def test_a_put_waiting_on_a_transaction_that_stays_open_fails_instead_of_hanging(app, monkeypatch):
-    run = _run(account())
+    run = bare_run(account())
     journal = RunJournal(run.id)
     monkeypatch.setattr(run_journal, "LOCK_TIMEOUT_MS", 200)  # production waits 30 s
     with db.engine.connect() as holder:  # e.g. a session that wrote the run and never committed
@@ -77,7 +67,7 @@ def _part(columns, rows, *, bom=False) -> bytes:
 @pytest.mark.promise("results-kept-14-days")
 def test_parts_join_into_one_file_with_one_header_and_a_bom(app):
     acct = account(retention_days=3)
-    run = _run(acct)
+    run = bare_run(acct)
     parts = BlobResultParts(get_blob_store(), acct.id, run.id, acct.retention_days)
     cols = ["Name", "Note"]
     with parts.open_part("success/000002") as out:
@@ -100,7 +90,7 @@ def test_parts_join_into_one_file_with_one_header_and_a_bom(app):
 
 def test_a_rewritten_part_replaces_the_old_one_and_a_failed_write_counts_for_nothing(app):
     acct = account()
-    run = _run(acct)
+    run = bare_run(acct)
     parts = BlobResultParts(get_blob_store(), acct.id, run.id, acct.retention_days)
     cols = ["Name"]
     with parts.open_part("success/000001") as out:
@@ -122,7 +112,7 @@ def test_a_rewritten_part_replaces_the_old_one_and_a_failed_write_counts_for_not
 
 def test_no_parts_gives_a_header_only_file_and_snapshots_are_read_back(app):
     acct = account()
-    run = _run(acct)
+    run = bare_run(acct)
     parts = BlobResultParts(get_blob_store(), acct.id, run.id, acct.retention_days)
     blob_id = parts.assemble("error/", "e.csv", lambda s: ErrorFileWriter(s, ["Email"]))
     assert get_blob_store().read_all(acct.id, blob_id) == BOM + b"sf__Row,sf__Error,Email\r\n"

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select, text
 
 from backend.extensions import db
-from backend.models import Blob, Job, Run
+from backend.models import Blob
 from backend.models.base import utcnow
 from backend.pipeline.results import ErrorFileWriter, SuccessFileWriter
 from backend.runs.parts import BOM, BlobResultParts, ResultStoreFailed
 from backend.runs.running_join import RunningJoin
 from backend.services import get_blob_store
-from tests.runs.factories import account
+from tests.runs.factories import account, bare_run
 
 COLS = ["Name", "Note"]
 HEADERS = {"success": lambda s: SuccessFileWriter(s, COLS), "error": lambda s: ErrorFileWriter(s, COLS)}
@@ -29,12 +29,7 @@ NAMES = {"success": "r-success.csv", "error": "r-errors.csv"}
 
 def _parts(retention_days: int = 3) -> BlobResultParts:
     acct = account(retention_days=retention_days)
-    job = Job(account_id=acct.id, name="j", object_name="Contact", operation="insert")
-    db.session.add(job)
-    db.session.flush()
-    run = Run(account_id=acct.id, job_id=job.id, checkpoint={})
-    db.session.add(run)
-    db.session.commit()
+    run = bare_run(acct)
     return BlobResultParts(get_blob_store(), acct.id, run.id, retention_days)
 
 
