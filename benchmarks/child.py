@@ -60,8 +60,8 @@ def map_to_bulk_csv(make_source: Any, out: str, instance_url: str, token: str) -
     from backend.pipeline.lookups import LookupResolver
     from backend.pipeline.mapping import Mapper, Mapping
     from backend.pipeline.memory import lean_allocators
-    from backend.pipeline.readahead import read_ahead
     from backend.pipeline.sinks.bulk_csv import csv_rows, upload_frame
+    from backend.readahead import read_ahead
 
     client = _client(instance_url, token)
     mapping = Mapping.from_dict(MAPPING)

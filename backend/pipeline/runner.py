@@ -22,11 +22,11 @@ from backend.pipeline.lookups import LookupResolver
 from backend.pipeline.mapping import MappedChunk, Mapper, Mapping
 from backend.pipeline.memory import give_back, lean_allocators
 from backend.pipeline.parts import ResultParts, write_after_snapshot, write_chunk_parts, write_snapshot
-from backend.pipeline.readahead import read_ahead
 from backend.pipeline.rollback import capture_before
 from backend.pipeline.sinks import REST_THRESHOLD, choose_sink, make_sink
 from backend.pipeline.sinks.base import Journal, Outcome
 from backend.pipeline.sources import Source
+from backend.readahead import read_ahead
 from backend.salesforce.client import ApiLimitExceeded, SalesforceClient
 
 PROGRESS_EVERY = 2.0

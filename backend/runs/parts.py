@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.errors import InflowError
 from backend.extensions import db
 from backend.models.storage import Blob, BlobChunk
-from backend.storage.blobs import BlobStore, BlobWriter, expiry_for
+from backend.storage.blobs import CHUNK_SIZE, BlobStore, BlobWriter, expiry_for
 
 BOM = b"\xef\xbb\xbf"
 STORE_REFUSED = ("Inflow could not save this run's result files: the file store refused a write (full or failing). "
@@ -152,11 +152,7 @@ class BlobResultParts:
                 conn.execute(delete(Blob).where(Blob.id.in_(ids)))
 
     def delete_parts(self, prefixes: Iterable[str]) -> None:
-        for prefix in prefixes:
-            for name in self.part_names(prefix):
-                blob_id = self.blob_id(name)
-                if blob_id:
-                    self.store.delete(self.account_id, blob_id)
+        self.store.delete_many(self.account_id, [blob for prefix in prefixes for _, blob in self.part_ids(prefix)])
 
     def assemble(self, prefix: str, file_name: str, empty_header: Callable[[BinaryIO], None]) -> str:
         """Concatenate the parts under `prefix` into one result file; returns its blob id.
@@ -184,16 +180,21 @@ def discard_quietly(writer: BlobWriter) -> None:
 class PartJoin:
     """CSV parts (each with its header, maybe a BOM) written to `out` as one file: one BOM, one header.
 
-    One part is in memory at a time (a chunk's worth).
+    A block of a part is in memory at a time (1 MiB; a header longer than that, whole).
     """
 
     def __init__(self, out: BinaryIO) -> None:
         self.out, self.count = out, 0
 
     def add(self, stream: BinaryIO) -> None:
+        """Copied a block at a time: the store fetches the part's next block while this one is written."""
         with stream:
-            data = stream.read().removeprefix(BOM)
-        self.out.write(BOM + data if self.count == 0 else data[_header_end(data):])
+            data = stream.read(CHUNK_SIZE).removeprefix(BOM)
+            while (end := _header_end(data)) == len(data) and (more := stream.read(CHUNK_SIZE)):
+                data += more  # a header longer than a block
+            self.out.write(BOM + data if self.count == 0 else data[end:])
+            while block := stream.read(CHUNK_SIZE):
+                self.out.write(block)
         self.count += 1
 
     def end(self, empty_header: Callable[[BinaryIO], None]) -> None:

@@ -6,11 +6,13 @@ import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.exc import DisconnectionError
 
 from backend.extensions import db
 from backend.models.base import NotFound, new_id, utcnow
 from backend.models.storage import Blob, BlobChunk
+from backend.readahead import read_ahead
 from backend.security.crypto import Binding, DecryptionError, Keyring
 from backend.streams import IterStream
 
@@ -30,6 +32,11 @@ def expiry_for(kind: str, retention_days: int, now: datetime | None = None) -> d
 def _binding(account_id: str, blob_id: str, seq: int) -> Binding:
     # The sequence number is bound too: chunks cannot be reordered or swapped between blobs.
     return Binding(account_id, "blob_chunks", "data", f"{blob_id}:{seq}")
+
+
+class ChunksLost(DisconnectionError):
+    """The database lost chunks it had accepted (a crash before they reached its disk): the blob is never
+    completed, and the writer's caller fails as for any write the database refused."""
 
 
 class BlobWriter(io.RawIOBase):
@@ -65,6 +72,10 @@ class BlobWriter(io.RawIOBase):
         data = self.store.keyring.encrypt(plaintext, _binding(self.blob.account_id, self.blob.id, seq))
         # Each chunk in its own short transaction: nothing accumulates in the session or holds a lock.
         with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # No wait for the disk at each chunk (a million rows' result file: 217 waits). finish() commits
+                # durably, which flushes the log through every chunk before it, and counts them first.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             conn.execute(insert(BlobChunk).values(blob_id=self.blob.id, seq=seq, data=data))
         self.blob.chunk_count += 1
         self.blob.size += len(plaintext)
@@ -78,6 +89,10 @@ class BlobWriter(io.RawIOBase):
             if expires_at is not None:
                 self.blob.expires_at = expires_at
             with db.engine.begin() as conn:
+                stored = conn.execute(select(func.count()).where(BlobChunk.blob_id == self.blob.id)).scalar()
+                if stored != self.blob.chunk_count:
+                    raise ChunksLost(f"file {self.blob.id}: {self.blob.chunk_count} chunks written, {stored} stored "
+                                     "(the database restarted while they were written)")
                 conn.execute(Blob.__table__.update().where(Blob.id == self.blob.id).values(
                     size=self.blob.size, chunk_count=self.blob.chunk_count, complete=True,
                     expires_at=self.blob.expires_at))
@@ -148,9 +163,17 @@ class BlobStore:
         return self.open(account_id, blob_id).read()
 
     def iter_chunks(self, blob: Blob, first: int = 0) -> Iterator[bytes]:
-        """The plaintext chunks from number `first` on (every chunk but the last holds CHUNK_SIZE bytes)."""
+        """The plaintext chunks from number `first` on (every chunk but the last holds CHUNK_SIZE bytes).
+
+        Several chunks are read one ahead in a thread: the database fetches and the keyring decrypts the next
+        while the caller uses this one (joining a split run's result files took a third less time).
+        """
+        chunks = self._chunks(db.engine, blob, first)
+        return read_ahead(chunks) if blob.chunk_count - first > 1 else chunks
+
+    def _chunks(self, engine: Engine, blob: Blob, first: int) -> Iterator[bytes]:
         for seq in range(first, blob.chunk_count):
-            with db.engine.connect() as conn:
+            with engine.connect() as conn:
                 data = conn.execute(select(BlobChunk.data).where(
                     BlobChunk.blob_id == blob.id, BlobChunk.seq == seq)).scalar()
             if data is None:
@@ -158,10 +181,15 @@ class BlobStore:
             yield self.keyring.decrypt(data, _binding(blob.account_id, blob.id, seq))
 
     def delete(self, account_id: str, blob_id: str) -> None:
-        with db.engine.begin() as conn:
-            ids = select(Blob.id).where(Blob.id == blob_id, Blob.account_id == account_id)
-            conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(ids)))
-            conn.execute(delete(Blob).where(Blob.id == blob_id, Blob.account_id == account_id))
+        self.delete_many(account_id, [blob_id])
+
+    def delete_many(self, account_id: str, blob_ids: list[str]) -> None:
+        """Delete the account's blobs among `blob_ids`, up to 500 a transaction (one commit, not one each)."""
+        for start in range(0, len(blob_ids), 500):
+            with db.engine.begin() as conn:
+                ids = select(Blob.id).where(Blob.id.in_(blob_ids[start:start + 500]), Blob.account_id == account_id)
+                conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(ids)))
+                conn.execute(delete(Blob).where(Blob.id.in_(ids)))
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete every blob whose expiry has passed; returns how many went."""

@@ -6,12 +6,13 @@ import io
 import os
 import sqlite3
 import tempfile
+import threading
 from datetime import timedelta
 
 import pytest
 import requests
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from backend import create_app
 from backend.extensions import db
@@ -19,7 +20,7 @@ from backend.models import Blob, BlobChunk, NotFound
 from backend.models.base import utcnow
 from backend.security.crypto import DecryptionError
 from backend.services import get_blob_store
-from backend.storage.blobs import CHUNK_SIZE, expiry_for
+from backend.storage.blobs import CHUNK_SIZE, ChunksLost, expiry_for
 from tests.foundation.factories import account
 
 TOKEN = {"Authorization": "Bearer dev-token-for-tests"}
@@ -54,6 +55,33 @@ def test_a_tampered_chunk_is_detected(app):
     db.session.commit()
     with pytest.raises(DecryptionError):
         get_blob_store().read_all(acct.id, blob.id)
+
+
+def test_a_blob_whose_chunks_the_database_lost_is_never_completed(app):
+    """A database that crashes loses the chunks not yet on its disk (PostgreSQL commits chunks without waiting
+    for the disk); the writer's next statement reconnects unaware. finish() counts them and refuses."""
+    acct = account()
+    writer = get_blob_store().create(acct.id, "result", expires_at=expiry_for("result", 14))
+    writer.write(csv_bytes(3 * CHUNK_SIZE))
+    db.session.execute(delete(BlobChunk).where(BlobChunk.blob_id == writer.blob_id, BlobChunk.seq == 1))
+    db.session.commit()
+    with pytest.raises(ChunksLost, match="4 chunks written, 3 stored"):
+        writer.finish()
+    assert db.session.get(Blob, writer.blob_id).complete is False
+    with pytest.raises(NotFound):
+        get_blob_store().open(acct.id, writer.blob_id)
+
+
+def test_a_reader_left_after_its_first_chunk_stops_reading_ahead(app):
+    """A range read (a piece of a split run) takes what it needs and leaves: nothing keeps reading behind it."""
+    acct = account()
+    data = csv_bytes(6 * CHUNK_SIZE)
+    blob = get_blob_store().put(acct.id, "upload", data, expires_at=expiry_for("upload", 1))
+    chunks = get_blob_store().iter_chunks(blob)
+    assert next(chunks) == data[:CHUNK_SIZE]
+    chunks.close()
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
+    assert b"".join(get_blob_store().iter_chunks(blob, 4)) == data[4 * CHUNK_SIZE:]
 
 
 @pytest.mark.promise("external-data-in-memory", "uploads-encrypted")

@@ -22,7 +22,7 @@ UNITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "localorg": (GROUND, ("sfdx",)),  # knows only the Salesforce wire protocol: imports nothing of ours
     "ground": (GROUND, ("backend.settings", "backend.errors", "backend.extensions", "backend.logs",
                         "backend.queues", "backend.mail", "backend.services", "backend.promises",
-                        "backend.backoff", "backend.streams")),
+                        "backend.backoff", "backend.streams", "backend.readahead")),
     "security": (BASE, ("backend.security",)),
     "models": (BASE, ("backend.models",)),
     "storage": (BASE, ("backend.storage",)),

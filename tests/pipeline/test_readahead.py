@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from backend.errors import SourceError
-from backend.pipeline.readahead import read_ahead
 from backend.pipeline.sources import create_source
+from backend.readahead import read_ahead
 
 
 def test_chunks_of_a_csv_come_in_order_and_complete() -> None:

@@ -16,6 +16,7 @@ from backend.runs import journal as run_journal
 from backend.runs.journal import RunJournal, RunRowLocked
 from backend.runs.parts import BOM, BlobResultParts
 from backend.services import get_blob_store
+from backend.storage.blobs import CHUNK_SIZE
 from tests.runs.factories import account, bare_run
 
 
@@ -86,6 +87,25 @@ def test_parts_join_into_one_file_with_one_header_and_a_bom(app):
     blob = db.session.get(Blob, blob_id)
     days = (blob.expires_at - utcnow()).total_seconds() / 86400
     assert blob.kind == "result" and 2.9 < days <= 3
+
+
+def test_parts_of_several_blocks_join_whole_even_with_a_header_longer_than_a_block(app):
+    """Parts are copied a block at a time; the header dropped from the second part may span blocks."""
+    acct = account()
+    run = bare_run(acct)
+    parts = BlobResultParts(get_blob_store(), acct.id, run.id, acct.retention_days)
+    # Twelve names of 100,000 characters (csv's field limit is 131,072), one with a quoted line break.
+    cols = [f"{'x' * 100_000}{i}" for i in range(11)] + ["multi\nline"]
+    assert len(",".join(cols)) > CHUNK_SIZE
+    rows = [[f"row {i}", *["v" * 400] * 11] for i in range(900)]  # about 2 MiB a part
+    for n, chunk in ((1, rows[:450]), (2, rows[450:])):
+        with parts.open_part(f"success/{n:06d}") as out:
+            out.write(_part(cols, chunk))
+    blob_id = parts.assemble("success/", "s.csv", lambda s: SuccessFileWriter(s, cols))
+    data = get_blob_store().read_all(acct.id, blob_id)
+    assert data.startswith(BOM) and data.count(BOM) == 1
+    got = list(csv.reader(io.StringIO(data[len(BOM):].decode())))
+    assert got[0][2:] == cols and [r[2:] for r in got[1:]] == rows
 
 
 def test_a_rewritten_part_replaces_the_old_one_and_a_failed_write_counts_for_nothing(app):

@@ -1,8 +1,9 @@
-"""read_ahead(chunks): the next chunk is read in a thread while the caller maps and writes this one.
+"""read_ahead(items): the next item is made in a thread while the caller uses this one.
 
-Reading is mostly pyarrow's CSV parser (or openpyxl), which runs outside the GIL, so on two cores
-the read of chunk N+1 overlaps the mapping of chunk N: about 30 % of a run's CPU time no longer
-waits. One chunk is read ahead, so memory holds one chunk more.
+The runner reads source chunks this way: reading is mostly pyarrow's CSV parser (or openpyxl), which runs
+outside the GIL, so on two cores the read of chunk N+1 overlaps the mapping of chunk N (about 30 % of a
+run's CPU time no longer waits). The blob store reads a file's chunks this way: the database fetches the
+next one while the caller writes this one. One item is held ahead, so memory holds one item more.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     def produce() -> None:
         try:
             for item in items:
-                if not _put(out, item, stop):
+                if not _put(out, item, stop) or stop.is_set():
                     return
             _put(out, _DONE, stop)
         except BaseException as err:  # handed to the consumer, which raises it where the item would be
@@ -43,6 +44,10 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
+        try:  # a producer waiting on the full queue goes on at once and sees the stop
+            out.get_nowait()
+        except queue.Empty:
+            pass
         thread.join()
 
 
