@@ -2,7 +2,8 @@
 
 A line break ends a record only outside quotes; with `"` as the quote and quotes doubled inside quoted
 values, that is a line break after an even number of quotes since the header started. Counting quotes
-with numpy keeps the pass at memory speed, so the coordinator of a large run reads its file once, fast.
+with numpy (where they are, and how many precede each line break) keeps the pass at memory speed, so the
+coordinator of a large run reads its file once, fast.
 Lines above the header (`header_row` > 1) are skipped as plain lines, as the CSV source skips them.
 """
 
@@ -69,10 +70,12 @@ class _Scanner:
         self.pos += len(arr)
 
     def _records(self, arr: np.ndarray, breaks: np.ndarray, lo: int) -> None:
-        quotes = np.cumsum(arr[lo:] == QUOTE, dtype=np.int64) + self.parity
+        # Quotes before each line break, by binary search over the quotes' positions: a running count over
+        # every byte (an 8 MiB cumsum per 1 MiB block) was a third of the pass.
+        quotes = np.flatnonzero(arr[lo:] == QUOTE) + lo
         cand = breaks[breaks >= lo]
-        ends = cand[quotes[cand - lo] % 2 == 0]
-        self.parity = int(quotes[-1] % 2)
+        ends = cand[(np.searchsorted(quotes, cand) + self.parity) % 2 == 0]
+        self.parity = (self.parity + len(quotes)) % 2
         if self.header_end is None:
             if not len(ends):
                 return
