@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import BinaryIO
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.errors import InflowError
 from backend.extensions import db
-from backend.models.storage import Blob, BlobChunk
+from backend.models.storage import Blob
 from backend.storage.blobs import CHUNK_SIZE, BlobStore, BlobWriter, expiry_for
 
 BOM = b"\xef\xbb\xbf"
@@ -143,13 +143,10 @@ class BlobResultParts:
         self._drop_others(file_name, keep)
 
     def _drop_others(self, full_name: str, keep: str) -> None:
-        with db.engine.begin() as conn:
-            old = select(Blob.id).where(Blob.account_id == self.account_id, Blob.name == full_name,
-                                        Blob.id != keep)
-            ids = list(conn.execute(old).scalars())
-            if ids:
-                conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(ids)))
-                conn.execute(delete(Blob).where(Blob.id.in_(ids)))
+        with db.engine.connect() as conn:
+            ids = list(conn.execute(select(Blob.id).where(Blob.account_id == self.account_id, Blob.name == full_name,
+                                                          Blob.id != keep)).scalars())
+        self.store.delete_many(self.account_id, ids)
 
     def delete_parts(self, prefixes: Iterable[str]) -> None:
         self.store.delete_many(self.account_id, [blob for prefix in prefixes for _, blob in self.part_ids(prefix)])

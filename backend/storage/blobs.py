@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import DisconnectionError
@@ -18,6 +19,7 @@ from backend.streams import IterStream
 
 CHUNK_SIZE = 1024 * 1024
 UPLOAD_TTL = timedelta(hours=1)
+DELETE_BATCH = 500  # blobs deleted in one statement pair
 PURGE_INTERVAL = timedelta(minutes=5)  # how often the worker's cron deletes what expired (worker/cron.py)
 
 
@@ -27,6 +29,12 @@ def expiry_for(kind: str, retention_days: int, now: datetime | None = None) -> d
     if kind == "upload":
         return now + UPLOAD_TTL
     return now + timedelta(days=retention_days)
+
+
+def _delete_blobs(conn: Any, ids: Any) -> None:
+    """Delete the blobs `ids` (a list or a select of ids) and their chunks, in the caller's transaction."""
+    conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(ids)))
+    conn.execute(delete(Blob).where(Blob.id.in_(ids)))
 
 
 def _binding(account_id: str, blob_id: str, seq: int) -> Binding:
@@ -184,22 +192,19 @@ class BlobStore:
         self.delete_many(account_id, [blob_id])
 
     def delete_many(self, account_id: str, blob_ids: list[str]) -> None:
-        """Delete the account's blobs among `blob_ids`, up to 500 a transaction (one commit, not one each)."""
-        for start in range(0, len(blob_ids), 500):
+        """Delete the account's blobs among `blob_ids`, a batch a transaction (one commit, not one each)."""
+        for start in range(0, len(blob_ids), DELETE_BATCH):
             with db.engine.begin() as conn:
-                ids = select(Blob.id).where(Blob.id.in_(blob_ids[start:start + 500]), Blob.account_id == account_id)
-                conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(ids)))
-                conn.execute(delete(Blob).where(Blob.id.in_(ids)))
+                _delete_blobs(conn, select(Blob.id).where(Blob.id.in_(blob_ids[start:start + DELETE_BATCH]),
+                                                          Blob.account_id == account_id))
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete every blob whose expiry has passed; returns how many went."""
         now = now or utcnow()
         with db.engine.begin() as conn:
             expired = [r[0] for r in conn.execute(select(Blob.id).where(Blob.expires_at <= now))]
-            for start in range(0, len(expired), 500):
-                batch = expired[start:start + 500]
-                conn.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(batch)))
-                conn.execute(delete(Blob).where(Blob.id.in_(batch)))
+            for start in range(0, len(expired), DELETE_BATCH):
+                _delete_blobs(conn, expired[start:start + DELETE_BATCH])
         return len(expired)
 
     def reencrypt(self, blob_id: str, account_id: str) -> None:
